@@ -1,0 +1,67 @@
+# wxfunnel developer commands. Two matter most: `make demo` (the product on the local stack) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# The Lambda runtime is python3.13: the tests, the local stack and `sam build` all use that interpreter.
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -1)
+export PATH := $(abspath $(BIN)):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help setup test check lint typecheck unit integration template sam-build bench dev demo events clean
+
+help:
+	@echo "make demo   - start the local stack (moto + WeChat sandbox) and play every product flow"
+	@echo "make test   - set up from nothing and run every check and test (what CI runs)"
+	@echo "make dev    - run the local stack until Ctrl-C"
+	@echo "make bench  - print the benchmark report"
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "python3.13 is required (pyenv install 3.13 or apt install python3.13)"; exit 1; }
+	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+template: setup
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --template template.yaml
+
+sam-build: setup
+	$(BIN)/sam build --template template.yaml --build-dir .aws-sam/build --parallel
+
+check: lint typecheck template
+
+# One command that sets everything up and runs every test: lint, types, template, unit, integration, infrastructure.
+test: check
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+unit: setup
+	$(PY) -m pytest tests/unit -q
+
+integration: setup
+	$(PY) -m pytest tests/integration -q
+
+bench: setup
+	$(PY) -m wxfunnel_tools.bench
+
+dev: setup
+	$(BIN)/wxfunnel local
+
+demo: setup
+	$(BIN)/wxfunnel demo
+
+events: setup
+	$(PY) -m wxfunnel_tools.events
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,211 @@
+"""Reads template.yaml so tests and the local stack use the deployed shape: tables, queues, functions, routes."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation short-form intrinsics (!Ref, !GetAtt, !Sub …) as long-form dicts."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        document = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} is not a CloudFormation template")
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    auth: str  # "AWS_IAM" or "NONE"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: str
+    handler: str
+    timeout: int
+    routes: tuple[Route, ...] = ()
+    queues: tuple[str, ...] = ()  # logical ids of the SQS queues that trigger it
+    batch_sizes: Mapping[str, int] = field(default_factory=dict)
+
+
+def functions(template: Mapping[str, Any] | None = None) -> list[FunctionSpec]:
+    """Every AWS::Serverless::Function with its API routes and SQS triggers, Globals applied."""
+    template = template or load_template()
+    globals_ = template.get("Globals", {}).get("Function", {})
+    api_default = "NONE"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Api":
+            api_default = resource["Properties"].get("Auth", {}).get("DefaultAuthorizer", "NONE")
+    specs = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        routes: list[Route] = []
+        queues: list[str] = []
+        batch_sizes: dict[str, int] = {}
+        for event in props.get("Events", {}).values():
+            event_props = event.get("Properties", {})
+            if event["Type"] == "Api":
+                auth = event_props.get("Auth", {}).get("Authorizer", api_default)
+                routes.append(Route(event_props["Method"].upper(), event_props["Path"], auth))
+            elif event["Type"] == "SQS":
+                queue_logical_id = event_props["Queue"]["Fn::GetAtt"][0]
+                queues.append(queue_logical_id)
+                batch_sizes[queue_logical_id] = int(event_props.get("BatchSize", 10))
+        specs.append(
+            FunctionSpec(
+                logical_id=logical_id,
+                code_uri=props["CodeUri"],
+                handler=props.get("Handler", globals_.get("Handler", "app.lambda_handler")),
+                timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                routes=tuple(routes),
+                queues=tuple(queues),
+                batch_sizes=batch_sizes,
+            )
+        )
+    return specs
+
+
+def function(logical_id: str) -> FunctionSpec:
+    for spec in functions():
+        if spec.logical_id == logical_id:
+            return spec
+    raise KeyError(logical_id)
+
+
+def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
+    """Import a function's handler the way Lambda does: its CodeUri is the root, the layer is on sys.path."""
+    spec = function(logical_id)
+    module_name, attribute = spec.handler.rsplit(".", 1)
+    code_dir = ROOT / spec.code_uri
+    unique = f"_wxfunnel_fn_{logical_id}_{module_name}"
+    module = sys.modules.get(unique)
+    if module is None:
+        layer = str(ROOT / "layers" / "wxfunnel")
+        if layer not in sys.path:
+            sys.path.insert(0, layer)
+        import_spec = importlib.util.spec_from_file_location(unique, code_dir / f"{module_name}.py")
+        if import_spec is None or import_spec.loader is None:
+            raise ImportError(f"cannot load {code_dir / module_name}.py")
+        module = importlib.util.module_from_spec(import_spec)
+        sys.modules[unique] = module
+        import_spec.loader.exec_module(module)
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attribute)
+    return handler
+
+
+def _table_kwargs(name: str, props: Mapping[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if "GlobalSecondaryIndexes" in props:
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return kwargs
+
+
+def provision(dynamodb: Any, sqs: Any, prefix: str = "wxfunnel-local") -> dict[str, str]:
+    """Create the template's DynamoDB tables and SQS queues; return the Globals environment, resolved."""
+    template = load_template()
+    physical: dict[str, str] = {}
+    queue_arns: dict[str, str] = {}
+    resources = template["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            name = f"{prefix}-{logical_id}"
+            dynamodb.create_table(**_table_kwargs(name, resource["Properties"]))
+            ttl = resource["Properties"].get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                )
+            physical[logical_id] = name
+    # Dead-letter queues first: a redrive policy names its target by ARN.
+    queues = [(lid, r) for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]
+    queues.sort(key=lambda item: "RedrivePolicy" in item[1].get("Properties", {}))
+    for logical_id, resource in queues:
+        props = resource.get("Properties", {})
+        fifo = bool(props.get("FifoQueue"))
+        name = f"{prefix}-{logical_id}" + (".fifo" if fifo else "")
+        attributes: dict[str, str] = {}
+        if fifo:
+            attributes["FifoQueue"] = "true"
+            attributes["ContentBasedDeduplication"] = str(props.get("ContentBasedDeduplication", False)).lower()
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod"):
+            if key in props:
+                attributes[key] = str(props[key])
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            attributes["RedrivePolicy"] = (
+                '{"deadLetterTargetArn":"%s","maxReceiveCount":"%s"}' % (queue_arns[target], redrive["maxReceiveCount"])
+            )
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        physical[logical_id] = url
+        queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+    return _resolve_environment(template, physical)
+
+
+def _resolve_environment(template: Mapping[str, Any], physical: Mapping[str, str]) -> dict[str, str]:
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    parameters = template.get("Parameters", {})
+    env: dict[str, str] = {}
+    for key, value in variables.items():
+        if isinstance(value, dict) and "Ref" in value:
+            ref = value["Ref"]
+            if ref in physical:
+                env[key] = physical[ref]
+            elif ref in parameters:
+                env[key] = str(parameters[ref].get("Default", ""))
+        else:
+            env[key] = str(value)
+    return env
+
+
+def queue_url_for(env: Mapping[str, str], logical_id: str) -> str:
+    """The URL of a queue provisioned by `provision`, by its logical id (for pollers and tests)."""
+    for value in env.values():
+        if value.rsplit("/", 1)[-1].split(".fifo")[0].endswith(f"-{logical_id}"):
+            return value
+    raise KeyError(logical_id)
