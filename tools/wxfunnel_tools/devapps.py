@@ -32,7 +32,9 @@ DEV_APPS: dict[str, dict[str, Any]] = {
 
 def seed_apps(ssm: Any, prefix: str, apps: dict[str, dict[str, Any]] | None = None) -> None:
     """Write each app's JSON as a SecureString parameter at <prefix><name>."""
-    import json  # noqa: PLC0415
+    import json
 
     for name, document in (apps or DEV_APPS).items():
-        ssm.put_parameter(Name=f"{prefix}{name}", Value=json.dumps(document), Type="SecureString", Overwrite=True)
+        ssm.put_parameter(
+            Name=f"{prefix}{name}", Value=json.dumps(document), Type="SecureString", Overwrite=True
+        )

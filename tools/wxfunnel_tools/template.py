@@ -29,7 +29,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 
@@ -169,21 +169,24 @@ def provision(dynamodb: Any, sqs: Any, prefix: str = "wxfunnel-local") -> dict[s
         attributes: dict[str, str] = {}
         if fifo:
             attributes["FifoQueue"] = "true"
-            attributes["ContentBasedDeduplication"] = str(props.get("ContentBasedDeduplication", False)).lower()
+            attributes["ContentBasedDeduplication"] = str(
+                props.get("ContentBasedDeduplication", False)
+            ).lower()
         for key in ("VisibilityTimeout", "MessageRetentionPeriod"):
             if key in props:
                 attributes[key] = str(props[key])
         redrive = props.get("RedrivePolicy")
         if redrive:
             target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
-            attributes["RedrivePolicy"] = (
-                '{"deadLetterTargetArn":"%s","maxReceiveCount":"%s"}' % (queue_arns[target], redrive["maxReceiveCount"])
+            attributes["RedrivePolicy"] = '{"deadLetterTargetArn":"%s","maxReceiveCount":"%s"}' % (
+                queue_arns[target],
+                redrive["maxReceiveCount"],
             )
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         physical[logical_id] = url
-        queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
     return _resolve_environment(template, physical)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -22,8 +22,16 @@ _APPID = re.compile(r"^wx[0-9a-f]{16}$")
 _AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
 CORE_KEYS = frozenset(
-    {"kind", "appid", "secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "original_id",
-     "token_endpoint"}
+    {
+        "kind",
+        "appid",
+        "secret",
+        "token",
+        "encoding_aes_key",
+        "previous_encoding_aes_key",
+        "original_id",
+        "token_endpoint",
+    }
 )
 
 
@@ -73,7 +81,7 @@ def parse_app_config(name: str, data: Any) -> AppConfig:
     """Validate one app's JSON document; raises InvalidAppConfig with a precise, secret-free message."""
     if not isinstance(data, Mapping):
         raise InvalidAppConfig("the configuration must be a JSON object")
-    kind_text = _text(data, "kind", required=True)
+    kind_text = _text(data, "kind", required=True) or ""
     try:
         kind = AccountKind(kind_text)
     except ValueError:
@@ -87,12 +95,16 @@ def parse_app_config(name: str, data: Any) -> AppConfig:
         raise InvalidAppConfig("field 'secret' is longer than 128 characters")
     token = _text(data, "token", required=True) or ""
     if not _TOKEN.fullmatch(token):
-        raise InvalidAppConfig("field 'token' must be 3 to 32 letters or digits (as the WeChat console requires)")
+        raise InvalidAppConfig(
+            "field 'token' must be 3 to 32 letters or digits (as the WeChat console requires)"
+        )
     keys: dict[str, str | None] = {}
     for key_name in ("encoding_aes_key", "previous_encoding_aes_key"):
         value = _text(data, key_name, required=False)
         if value is not None and not _AES_KEY.fullmatch(value):
-            raise InvalidAppConfig(f"field '{key_name}' must be exactly 43 letters or digits (got {len(value)})")
+            raise InvalidAppConfig(
+                f"field '{key_name}' must be exactly 43 letters or digits (got {len(value)})"
+            )
         keys[key_name] = value
     if keys["previous_encoding_aes_key"] and not keys["encoding_aes_key"]:
         raise InvalidAppConfig("field 'previous_encoding_aes_key' needs 'encoding_aes_key' as well")

@@ -27,6 +27,9 @@ class Settings:
     erase_on_unsubscribe: bool
     sender_max_attempts: int
     permanent_qr_cap: int
+    qr_reuse_min_remaining_share: (
+        float  # reuse a temporary code while more than this share of its life is left
+    )
 
 
 def _flag(value: str) -> bool:
@@ -55,4 +58,5 @@ def settings() -> Settings:
         erase_on_unsubscribe=_flag(env("ERASE_ON_UNSUBSCRIBE", "false")),
         sender_max_attempts=int(env("SENDER_MAX_ATTEMPTS", "5")),
         permanent_qr_cap=int(env("PERMANENT_QR_CAP", "100000")),
+        qr_reuse_min_remaining_share=float(env("QR_REUSE_MIN_REMAINING_SHARE", "0.5")),
     )
