@@ -1,0 +1,450 @@
+"""WeChatClient: one method per WeChat API endpoint wxfunnel uses, inputs validated before any network call.
+
+Every call goes through `_call`: take the shared token (tokens.TokenLease), call, and on a token error
+(40001/40014/42001) swap the token compare-and-swap style and retry exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from wxfunnel.aws import dynamodb
+from wxfunnel.client import http
+from wxfunnel.client.errors import InvalidArgument, TokenInvalid, WeChatError, WeChatUnavailable
+from wxfunnel.client.outbound import CustomMessage, custom_payload
+from wxfunnel.client.tokens import TokenLease
+from wxfunnel.config import AccountKind, AppConfig, load_app
+from wxfunnel.observability import logger
+from wxfunnel.settings import settings
+
+TEMPORARY_SCENE_ID_MAX = 2**32 - 1  # "32位非0整型": 1..4294967295
+PERMANENT_SCENE_ID_MAX = 100_000
+SCENE_STR_MAX = 64
+EXPIRE_SECONDS_MAX = 2_592_000  # 30 days
+DEFAULT_EXPIRE_SECONDS = 604_800  # 7 days; always sent, since WeChat's own default has changed (30 s, 60 s)
+TAG_BATCH = 50
+TAG_NAME_MAX_BYTES = 30
+MEDIA_MAX_BYTES = 2 * 1024 * 1024
+MEDIA_CACHE_SECONDS = 3 * 86400 - 3600  # temporary media lives 3 days; stop reusing it an hour before
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_HTTP_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+_APPID = re.compile(r"^wx[0-9a-f]{16}$")
+_TAG_EXISTS = 45157
+
+
+@dataclass(frozen=True, slots=True)
+class QrTicket:
+    ticket: str
+    url: str  # the QR code's content (http://weixin.qq.com/q/…)
+    expire_seconds: int | None  # None for a permanent code; for a temporary one, what was requested
+    image_url: str  # showqrcode URL, ticket URL-encoded
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    openid: str
+    subscribed: bool
+    subscribe_time: int | None = None
+    unionid: str | None = None
+    remark: str = ""
+    tag_ids: tuple[int, ...] = ()
+    subscribe_scene: str | None = None
+    qr_scene: int | None = None
+    qr_scene_str: str | None = None
+    language: str | None = None
+
+
+def _openid(openid: str) -> None:
+    if not isinstance(openid, str) or not _OPENID.fullmatch(openid):
+        raise InvalidArgument("openid must be 1 to 128 letters, digits, '_' or '-'")
+
+
+def _nonempty(value: object, name: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"{name} must be a non-empty string")
+
+
+def qrcode_request(scene: int | str, *, permanent: bool, expire_seconds: int | None) -> dict[str, Any]:
+    """The `qrcode/create` body, or InvalidArgument naming the field and the rule it breaks.
+
+    int scene → QR_SCENE (temporary, 1..4294967295) or QR_LIMIT_SCENE (permanent, 1..100000); str scene →
+    QR_STR_SCENE / QR_LIMIT_STR_SCENE (1..64 characters). expire_seconds: temporary only, 1..2592000, default
+    604800; passing it for a permanent code is an error.
+    """
+    if isinstance(scene, bool) or not isinstance(scene, int | str):
+        raise InvalidArgument("scene must be an int (scene_id) or a str (scene_str)")
+    if isinstance(scene, int):
+        limit = PERMANENT_SCENE_ID_MAX if permanent else TEMPORARY_SCENE_ID_MAX
+        if not 1 <= scene <= limit:
+            kind = "permanent" if permanent else "temporary"
+            raise InvalidArgument(f"scene_id of a {kind} QR code must be between 1 and {limit}")
+        scene_value: dict[str, Any] = {"scene_id": scene}
+    else:
+        if not 1 <= len(scene) <= SCENE_STR_MAX:
+            raise InvalidArgument(f"scene_str must be 1 to {SCENE_STR_MAX} characters long")
+        scene_value = {"scene_str": scene}
+    action = ("QR_LIMIT_" if permanent else "QR_") + ("SCENE" if isinstance(scene, int) else "STR_SCENE")
+    body: dict[str, Any] = {"action_name": action, "action_info": {"scene": scene_value}}
+    if permanent:
+        if expire_seconds is not None:
+            raise InvalidArgument("expire_seconds applies to temporary QR codes only")
+        return body
+    seconds = DEFAULT_EXPIRE_SECONDS if expire_seconds is None else expire_seconds
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= EXPIRE_SECONDS_MAX:
+        raise InvalidArgument(f"expire_seconds must be an integer between 1 and {EXPIRE_SECONDS_MAX}")
+    return {"expire_seconds": seconds, **body}
+
+
+def _image_type(content: bytes) -> str:
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    raise InvalidArgument("content must be a JPEG, PNG or GIF image")
+
+
+class WeChatClient:
+    """The WeChat API for one configured account (OA or MP), sharing its access token through DynamoDB."""
+
+    def __init__(self, app: AppConfig) -> None:
+        self.app = app
+        self.tokens = TokenLease(app)
+        self._tag_ids: dict[str, int] = {}
+        self._tag_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"WeChatClient({self.app.name!r}, {self.app.kind.value})"
+
+    # --- plumbing -----------------------------------------------------------------------------------------
+
+    def _require(self, kind: AccountKind, what: str) -> None:
+        if self.app.kind is not kind:
+            raise InvalidArgument(
+                f"{what} needs a {kind.value}; '{self.app.name}' is a {self.app.kind.value}"
+            )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        files: http.Files | None = None,
+    ) -> dict[str, Any]:
+        token = self.tokens.current()
+        try:
+            return http.call(
+                method, path, access_token=token, params=params, json_body=json_body, files=files
+            )
+        except TokenInvalid:
+            logger.info("access token rejected; replacing it, retrying once", extra={"app": self.app.name})
+        token = self.tokens.replace(token)
+        return http.call(method, path, access_token=token, params=params, json_body=json_body, files=files)
+
+    # --- QR codes -----------------------------------------------------------------------------------------
+
+    def create_qrcode(
+        self, scene: int | str, *, permanent: bool, expire_seconds: int | None = None
+    ) -> QrTicket:
+        """Create a parametric QR code (OA only).
+
+        https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "qrcode/create")
+        body = qrcode_request(scene, permanent=permanent, expire_seconds=expire_seconds)
+        answer = self._call("POST", "/cgi-bin/qrcode/create", json_body=body)
+        ticket, url = answer.get("ticket"), answer.get("url")
+        if not isinstance(ticket, str) or not ticket or not isinstance(url, str):
+            raise WeChatUnavailable("qrcode/create answered without a ticket")
+        return QrTicket(
+            ticket=ticket,
+            url=url,
+            expire_seconds=None if permanent else int(body["expire_seconds"]),
+            image_url=self.showqrcode_url(ticket),
+        )
+
+    def showqrcode_url(self, ticket: str) -> str:
+        """The image URL of a ticket (no token needed; the ticket URL-encoded).
+
+        https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html
+        """
+        _nonempty(ticket, "ticket")
+        return f"{settings().wechat_mp_base}/cgi-bin/showqrcode?ticket={quote(ticket, safe='')}"
+
+    def fetch_qrcode_image(self, ticket: str) -> tuple[bytes, str]:
+        """Download the QR image of `ticket` → (bytes, content type); QrTicketNotFound for an unknown ticket.
+
+        https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html
+        """
+        return http.get_image(self.showqrcode_url(ticket))
+
+    # --- customer service ---------------------------------------------------------------------------------
+
+    def send_custom(self, openid: str, message: CustomMessage) -> None:
+        """Send a customer-service message (MP: text, image, link, miniprogrampage; OA: text, image, news,
+        miniprogrampage).
+
+        OA: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
+        MP: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/kf-mgnt/kf-message/sendCustomMessage.html
+        """
+        _openid(openid)
+        payload = custom_payload(self.app.kind, openid, message)
+        self._call("POST", "/cgi-bin/message/custom/send", json_body=payload)
+
+    def typing(self, openid: str, on: bool = True) -> None:
+        """Show (or cancel) "typing…" to the user in the customer-service chat.
+
+        OA: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
+        MP: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/kf-mgnt/kf-message/setTyping.html
+        """
+        _openid(openid)
+        self._call(
+            "POST",
+            "/cgi-bin/message/custom/typing",
+            json_body={"touser": openid, "command": "Typing" if on else "CancelTyping"},
+        )
+
+    def upload_image(self, content: bytes, filename: str = "image.jpg") -> str:
+        """Upload a temporary image → media_id, reused (by sha256 of the bytes) for just under its 3-day life.
+
+        OA: https://developers.weixin.qq.com/doc/offiaccount/Asset_Management/New_temporary_materials.html
+        MP: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/kf-mgnt/kf-message/uploadTempMedia.html
+        """
+        if not isinstance(content, bytes | bytearray) or not content:
+            raise InvalidArgument("content must be non-empty image bytes")
+        if len(content) > MEDIA_MAX_BYTES:
+            raise InvalidArgument(f"content must be at most {MEDIA_MAX_BYTES} bytes (WeChat's image limit)")
+        content_type = _image_type(bytes(content))
+        _nonempty(filename, "filename")
+        digest = hashlib.sha256(content).hexdigest()
+        key = {"pk": {"S": f"media#{self.app.name}#{digest}"}}
+        table = settings().tokens_table
+        item = dynamodb().get_item(TableName=table, Key=key).get("Item")
+        now = time.time()
+        if item and float(item["expires_at"]["N"]) > now:
+            return str(item["media_id"]["S"])
+        answer = self._call(
+            "POST",
+            "/cgi-bin/media/upload",
+            params={"type": "image"},
+            files={"media": (filename, bytes(content), content_type)},
+        )
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeChatUnavailable("media/upload answered without a media_id")
+        created = float(answer.get("created_at") or now)
+        expires_at = created + MEDIA_CACHE_SECONDS
+        try:
+            dynamodb().put_item(
+                TableName=table,
+                Item={
+                    **key,
+                    "media_id": {"S": media_id},
+                    "expires_at": {"N": repr(expires_at)},
+                    "ttl": {"N": str(int(expires_at))},
+                },
+            )
+        except ClientError:
+            logger.warning("could not cache the uploaded media_id", extra={"app": self.app.name})
+        return media_id
+
+    # --- users and tags (OA) ------------------------------------------------------------------------------
+
+    def user_info(self, openid: str) -> UserInfo:
+        """A user's follow status and where they came from (no nickname/avatar since 2021-12-27).
+
+        https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "user/info")
+        _openid(openid)
+        answer = self._call("GET", "/cgi-bin/user/info", params={"openid": openid, "lang": "zh_CN"})
+        return UserInfo(
+            openid=str(answer.get("openid") or openid),
+            subscribed=answer.get("subscribe") == 1,
+            subscribe_time=answer.get("subscribe_time") or None,
+            unionid=answer.get("unionid") or None,
+            remark=str(answer.get("remark") or ""),
+            tag_ids=tuple(int(t) for t in answer.get("tagid_list") or ()),
+            subscribe_scene=answer.get("subscribe_scene") or None,
+            qr_scene=answer.get("qr_scene") or None,
+            qr_scene_str=answer.get("qr_scene_str") or None,
+            language=answer.get("language") or None,
+        )
+
+    def create_tag(self, name: str) -> int:
+        """Create a user tag → its id (≤ 30 bytes, ≤ 100 tags per account; 45157 if the name exists).
+
+        https://developers.weixin.qq.com/doc/offiaccount/User_Management/User_Tag_Management.html
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "tags/create")
+        self._tag_name(name)
+        answer = self._call("POST", "/cgi-bin/tags/create", json_body={"tag": {"name": name}})
+        tag_id = int(answer["tag"]["id"])
+        self._tag_ids[name] = tag_id
+        return tag_id
+
+    def tags(self) -> dict[str, int]:
+        """Every tag of the account, name → id.
+
+        https://developers.weixin.qq.com/doc/offiaccount/User_Management/User_Tag_Management.html
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "tags/get")
+        answer = self._call("GET", "/cgi-bin/tags/get")
+        return {str(tag["name"]): int(tag["id"]) for tag in answer.get("tags") or ()}
+
+    def tag_id(self, name: str) -> int:
+        """The id of tag `name`, created if missing (tags/get, then tags/create; cached per container)."""
+        self._tag_name(name)
+        with self._tag_lock:
+            if name in self._tag_ids:
+                return self._tag_ids[name]
+            self._tag_ids.update(self.tags())
+            if name not in self._tag_ids:
+                try:
+                    self.create_tag(name)
+                except WeChatError as exc:
+                    if exc.errcode != _TAG_EXISTS:
+                        raise
+                    self._tag_ids.update(self.tags())  # created concurrently by another container
+            return self._tag_ids[name]
+
+    def tag_users(self, tag_id: int, openids: Sequence[str]) -> None:
+        """Tag users, in batches of at most 50 openids per call.
+
+        https://developers.weixin.qq.com/doc/offiaccount/User_Management/User_Tag_Management.html
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "tags/members/batchtagging")
+        if isinstance(tag_id, bool) or not isinstance(tag_id, int) or tag_id <= 0:
+            raise InvalidArgument("tag_id must be a positive integer")
+        if isinstance(openids, str):
+            raise InvalidArgument("openids must be a sequence of openids, not a string")
+        unique = list(dict.fromkeys(openids))
+        for openid in unique:
+            _openid(openid)
+        for start in range(0, len(unique), TAG_BATCH):
+            self._call(
+                "POST",
+                "/cgi-bin/tags/members/batchtagging",
+                json_body={"openid_list": unique[start : start + TAG_BATCH], "tagid": tag_id},
+            )
+
+    @staticmethod
+    def _tag_name(name: str) -> None:
+        _nonempty(name, "tag name")
+        if len(name.encode("utf-8")) > TAG_NAME_MAX_BYTES:
+            raise InvalidArgument(f"tag name must be at most {TAG_NAME_MAX_BYTES} bytes of UTF-8")
+
+    # --- template (OA) and subscribe (MP) messages --------------------------------------------------------
+
+    def send_template(
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, str],
+        *,
+        url: str | None = None,
+        miniprogram: Mapping[str, str] | None = None,
+        client_msg_id: str | None = None,
+    ) -> str:
+        """Send a template message (OA) → msgid; `client_msg_id` makes WeChat drop repeats for 10 minutes.
+
+        https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "message/template/send")
+        _openid(openid)
+        _nonempty(template_id, "template_id")
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": self._data(data)}
+        if url is not None:
+            if not _HTTP_URL.fullmatch(url):
+                raise InvalidArgument("url must be an http(s) URL")
+            body["url"] = url
+        if miniprogram is not None:
+            appid = miniprogram.get("appid", "")
+            if not _APPID.fullmatch(appid):
+                raise InvalidArgument("miniprogram.appid must look like wx followed by 16 hex digits")
+            body["miniprogram"] = {"appid": appid, "pagepath": str(miniprogram.get("pagepath", ""))}
+        if client_msg_id is not None:
+            _nonempty(client_msg_id, "client_msg_id")
+            body["client_msg_id"] = client_msg_id
+        answer = self._call("POST", "/cgi-bin/message/template/send", json_body=body)
+        return str(answer.get("msgid", ""))
+
+    def send_subscribe_message(
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, str],
+        *,
+        page: str | None = None,
+        miniprogram_state: str | None = None,
+        lang: str | None = None,
+    ) -> None:
+        """Send a subscribe message (MP); 43101 (RecipientUnavailable) when the user has no quota left.
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+        """
+        self._require(AccountKind.MINI_PROGRAM, "message/subscribe/send")
+        _openid(openid)
+        _nonempty(template_id, "template_id")
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": self._data(data)}
+        if page is not None:
+            _nonempty(page, "page")
+            body["page"] = page
+        if miniprogram_state is not None:
+            if miniprogram_state not in {"developer", "trial", "formal"}:
+                raise InvalidArgument("miniprogram_state must be developer, trial or formal")
+            body["miniprogram_state"] = miniprogram_state
+        if lang is not None:
+            if lang not in {"zh_CN", "en_US", "zh_HK", "zh_TW"}:
+                raise InvalidArgument("lang must be zh_CN, en_US, zh_HK or zh_TW")
+            body["lang"] = lang
+        self._call("POST", "/cgi-bin/message/subscribe/send", json_body=body)
+
+    @staticmethod
+    def _data(data: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        if not isinstance(data, Mapping) or not data:
+            raise InvalidArgument("data must be a non-empty mapping of keyword → value")
+        rendered: dict[str, dict[str, str]] = {}
+        for key, value in data.items():
+            if not isinstance(key, str) or not key or not isinstance(value, str):
+                raise InvalidArgument(f"data[{key!r}] must map a keyword name to a string value")
+            rendered[key] = {"value": value}
+        return rendered
+
+    # --- platform -----------------------------------------------------------------------------------------
+
+    def callback_ips(self) -> list[str]:
+        """The IP addresses WeChat pushes from.
+
+        https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
+        """
+        answer = self._call("GET", "/cgi-bin/getcallbackip")
+        return [str(ip) for ip in answer.get("ip_list") or ()]
+
+
+_clients: dict[str, WeChatClient] = {}
+
+
+def _reset_container() -> None:
+    _clients.clear()
+
+
+def client_for(app_name: str) -> WeChatClient:
+    """The container's client for app `app_name` (rebuilt when its configuration changes)."""
+    app = load_app(app_name)
+    client = _clients.get(app_name)
+    if client is None or client.app != app:
+        client = _clients[app_name] = WeChatClient(app)
+    return client
