@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+
 from wxfunnel_tools.devapps import seed_apps
 from wxfunnel_tools.template import provision
-
-REGION = "us-east-1"
-
-
-def cold_start() -> None:
-    """Forget every per-container cache of the layer, as a new Lambda container would start without them."""
-    for name, module in list(sys.modules.items()):
-        if not (name == "wxfunnel" or name.startswith("wxfunnel.")):
-            continue
-        for value in list(vars(module).values()):
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear):
-                clear()
-        reset = getattr(module, "_reset_container", None)
-        if callable(reset):
-            reset()
-
-
-@dataclass
-class Aws:
-    dynamodb: Any
-    sqs: Any
-    ssm: Any
-    env: dict[str, str]
+from wxfunnel_tools.testing import REGION, Aws, Callback, cold_start
 
 
 @pytest.fixture
@@ -69,88 +45,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 # --- WeChat pushes through the real callback handler -----------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
-class Callback:
-    """POSTs signed (optionally encrypted) pushes to the real CallbackFunction handler, as API Gateway would."""
-
-    def __init__(self) -> None:
-        from wxfunnel_tools.template import load_handler
-
-        self.handler = load_handler("CallbackFunction")
-        self.verify_handler = load_handler("VerifyFunction")
-
-    def invoke(self, event: dict[str, Any]) -> Reply:
-        from wxfunnel_tools.apigw import response_body
-
-        response = self.handler(event, lambda_context("CallbackFunction"))
-        return Reply(response["statusCode"], response_body(response), _headers(response))
-
-    def push(
-        self, app: str, fields: dict[str, Any], *, fmt: str = "xml", mode: str = "plain", **kwargs: Any
-    ) -> Reply:
-        from wxfunnel_tools.devapps import DEV_APPS
-        from wxfunnel_tools.pushes import callback_event, signed_push
-
-        query, body = signed_push(DEV_APPS[app], fields, fmt=fmt, mode=mode, **kwargs)  # type: ignore[arg-type]
-        return self.invoke(callback_event(app, query, body))
-
-    def verify(self, event: dict[str, Any]) -> Reply:
-        from wxfunnel_tools.apigw import response_body
-
-        response = self.verify_handler(event, lambda_context("VerifyFunction"))
-        return Reply(response["statusCode"], response_body(response), _headers(response))
-
-
-def _headers(response: dict[str, Any]) -> dict[str, str]:
-    headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v}
-    headers.update(response.get("headers") or {})
-    return headers
-
-
-class _Context:
-    def __init__(self, name: str) -> None:
-        import uuid
-
-        self.function_name = name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{name}"
-        self.memory_limit_in_mb = 512
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{name}"
-        self.log_stream_name = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
-
-
-def lambda_context(name: str) -> Any:
-    return _Context(name)
-
-
 @pytest.fixture
 def callback(aws: Aws) -> Callback:
     return Callback()
-
-
-def table_items(aws: Aws, env_name: str) -> list[dict[str, Any]]:
-    """Every item of a table (low-level form), to assert exactly what was written."""
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": aws.env[env_name]}
-    while True:
-        page = aws.dynamodb.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-# --- The local WeChat API sandbox ---------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from wxfunnel.intake import Rejected, receive, rejection
 from wxfunnel.observability import logger, metrics
 

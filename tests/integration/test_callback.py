@@ -8,10 +8,11 @@ import time
 
 import pytest
 import xmltodict
-from conftest import table_items
+
 from wxfunnel import crypto
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, message, signed_push
+from wxfunnel_tools.testing import table_items
 
 OA, MP = "demo-oa", "demo-mp"
 OA_ID, MP_ID = DEV_APPS[OA]["original_id"], DEV_APPS[MP]["original_id"]
@@ -174,7 +175,7 @@ def test_a_push_encrypted_with_the_previous_key_is_accepted_and_answered_with_it
     aws.ssm.put_parameter(
         Name="/wxfunnel/apps/demo-oa", Value=json.dumps(rotated), Type="SecureString", Overwrite=True
     )
-    from conftest import cold_start
+    from wxfunnel_tools.testing import cold_start
 
     cold_start()
     query, body = signed_push(rotated, follow("rotation"), mode="safe", key=old_key, nonce="7")

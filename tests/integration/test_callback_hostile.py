@@ -6,10 +6,11 @@ import base64
 import time
 
 import pytest
-from conftest import table_items
+
 from wxfunnel import crypto
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, message, signed_push, to_xml
+from wxfunnel_tools.testing import table_items
 
 OA, MP = "demo-oa", "demo-mp"
 OA_ID = DEV_APPS[OA]["original_id"]

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 
 import pytest
+
 from wxfunnel.aws import dynamodb
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, message, signed_push

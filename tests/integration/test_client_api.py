@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Aws, cold_start
+
 from wxfunnel.client import (
     ImageMessage,
     LinkMessage,
@@ -19,6 +19,7 @@ from wxfunnel.client import (
 )
 from wxfunnel_tools.sandbox import Sandbox
 from wxfunnel_tools.sandbox.png import qr_like_png
+from wxfunnel_tools.testing import Aws, cold_start
 
 OA_APPID = "wx0a0a0a0a0a0a0a0a"
 MP_APPID = "wx0b0b0b0b0b0b0b0b"

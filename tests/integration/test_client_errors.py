@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from wxfunnel.client import ImageMessage, TextMessage, client_for, errors
 from wxfunnel.client import http as client_http
 from wxfunnel_tools.sandbox import Sandbox

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import cold_start
+
 from wxfunnel.client import TextMessage, client_for, errors, http
 from wxfunnel_tools.sandbox import Sandbox, refusing_base
+from wxfunnel_tools.testing import cold_start
 
 MP_APPID = "wx0b0b0b0b0b0b0b0b"
 USER = "oUser0001"

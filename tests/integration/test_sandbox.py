@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sandbox import RemoteSandbox, Sandbox
 

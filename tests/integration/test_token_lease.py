@@ -10,12 +10,13 @@ from functools import wraps
 from typing import Any
 
 import pytest
-from conftest import Aws, cold_start
 from moto.dynamodb.models import DynamoDBBackend
+
 from wxfunnel.client import WeChatClient, client_for, errors, tokens
 from wxfunnel.config import load_app
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sandbox import Sandbox
+from wxfunnel_tools.testing import Aws, cold_start
 
 OA_APPID = "wx0a0a0a0a0a0a0a0a"
 MP_APPID = "wx0b0b0b0b0b0b0b0b"

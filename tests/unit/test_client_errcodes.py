@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from wxfunnel.client import errors
 from wxfunnel.client.http import redact
 

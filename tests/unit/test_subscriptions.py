@@ -19,14 +19,23 @@ APP, USER = "oa", "o-1"
 def test_a_first_follow_through_a_code_is_a_new_follower_with_that_first_touch():
     t = follow(None, APP, USER, "poster", 100)
     assert t.change is Change.NEW_FOLLOWER
-    assert (t.after.first_scene, t.after.last_scene, t.after.status) == ("poster", "poster", Status.SUBSCRIBED)
+    assert (t.after.first_scene, t.after.last_scene, t.after.status) == (
+        "poster",
+        "poster",
+        Status.SUBSCRIBED,
+    )
     assert t.counts == {"new_followers": 1}
     assert t.scene == "poster"
 
 
 def test_a_plain_follow_counts_against_the_direct_channel_and_touches_nothing():
     t = follow(None, APP, USER, None, 100)
-    assert (t.change, t.scene, t.touched_scene, t.after.last_scene) == (Change.NEW_FOLLOWER, DIRECT, None, None)
+    assert (t.change, t.scene, t.touched_scene, t.after.last_scene) == (
+        Change.NEW_FOLLOWER,
+        DIRECT,
+        None,
+        None,
+    )
 
 
 def test_following_again_after_an_unfollow_is_returning_and_keeps_the_first_touch():
@@ -35,7 +44,11 @@ def test_following_again_after_an_unfollow_is_returning_and_keeps_the_first_touc
     assert gone.change is Change.UNFOLLOW and gone.scene == "poster"
     back = follow(gone.after, APP, USER, "booth", 300)
     assert back.change is Change.RETURNING_FOLLOWER
-    assert (back.after.first_scene, back.after.follow_scene, back.after.last_scene) == ("poster", "booth", "booth")
+    assert (back.after.first_scene, back.after.follow_scene, back.after.last_scene) == (
+        "poster",
+        "booth",
+        "booth",
+    )
 
 
 def test_a_repeat_follow_while_following_counts_nothing():

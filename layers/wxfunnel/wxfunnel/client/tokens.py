@@ -62,7 +62,7 @@ def fetch_token(app: AppConfig, force_refresh: bool) -> tuple[str, int]:
     stable: https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/getStableAccessToken.html
     classic: https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
     """
-    if app.token_endpoint == "classic":  # noqa: S105 (an endpoint name, not a password)
+    if app.token_endpoint == "classic":
         body = http.call(
             "GET",
             "/cgi-bin/token",

@@ -1,0 +1,16 @@
+"""Outbox consumer: each SQS FIFO record is one outbound WeChat job (message, card QR, tag, reminder)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wxfunnel.observability import logger, metrics
+from wxfunnel.sender import handle
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context)

@@ -1,0 +1,52 @@
+"""template.yaml: every admin route demands SigV4 (AWS_IAM); WeChat's callback routes carry no AWS auth."""
+
+from __future__ import annotations
+
+from wxfunnel_tools.template import Route, functions, load_template
+
+WECHAT_FUNCTIONS = {"VerifyFunction", "CallbackFunction"}
+
+
+def routes() -> dict[str, tuple[Route, ...]]:
+    return {spec.logical_id: spec.routes for spec in functions() if spec.routes}
+
+
+def test_every_admin_route_requires_aws_iam() -> None:
+    admin = {name: found for name, found in routes().items() if name not in WECHAT_FUNCTIONS}
+    assert {"QrCodeFunction", "NotifyFunction"} <= set(admin)
+    for name, found in admin.items():
+        for route in found:
+            assert route.auth == "AWS_IAM", f"{name} {route.method} {route.path} is not AWS_IAM"
+            assert not route.path.startswith("/wechat/"), f"{name} serves a WeChat path"
+
+
+def test_the_wechat_callback_routes_have_no_aws_auth() -> None:
+    wechat = routes()
+    assert {(r.method, r.path) for name in WECHAT_FUNCTIONS for r in wechat[name]} == {
+        ("GET", "/wechat/{app}"),
+        ("POST", "/wechat/{app}"),
+    }
+    for name in WECHAT_FUNCTIONS:
+        for route in wechat[name]:
+            assert route.auth == "NONE", f"{name} {route.method} {route.path} must stay open to WeChat"
+
+
+def test_the_api_defaults_to_aws_iam_so_a_new_route_is_closed_unless_opened_on_purpose() -> None:
+    apis = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    assert [api["Properties"]["Auth"]["DefaultAuthorizer"] for api in apis] == ["AWS_IAM"]
+
+
+def test_the_qr_code_function_serves_exactly_the_documented_routes() -> None:
+    assert {(r.method, r.path) for r in routes()["QrCodeFunction"]} == {
+        ("POST", "/qrcodes"),
+        ("GET", "/qrcodes"),
+        ("GET", "/qrcodes/{app}/{scene}"),
+        ("GET", "/qrcodes/{app}/{scene}/image"),
+        ("GET", "/channels/{app}/stats"),
+        ("GET", "/channels/{app}/{scene}/stats"),
+    }
+
+
+def test_the_api_passes_qr_images_through_as_binary() -> None:
+    [api] = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    assert {"image~1jpeg", "image~1png"} <= set(api["Properties"]["BinaryMediaTypes"])

@@ -1,0 +1,110 @@
+"""Test support shared by every test folder: cold containers, the real handlers, API-Gateway-shaped calls.
+
+Lives in the tools package (not a conftest) so tests in any folder import it by one unambiguous name.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from wxfunnel_tools.apigw import response_body
+from wxfunnel_tools.devapps import DEV_APPS
+from wxfunnel_tools.pushes import callback_event, signed_push
+from wxfunnel_tools.template import load_handler
+
+REGION = "us-east-1"
+
+
+def cold_start() -> None:
+    """Forget every per-container cache of the layer, as a new Lambda container would start without them."""
+    for name, module in list(sys.modules.items()):
+        if not (name == "wxfunnel" or name.startswith("wxfunnel.")):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear):
+                clear()
+        reset = getattr(module, "_reset_container", None)
+        if callable(reset):
+            reset()
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    sqs: Any
+    ssm: Any
+    env: dict[str, str]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+class Callback:
+    """POSTs signed (optionally encrypted) pushes to the real CallbackFunction handler, as API Gateway would."""
+
+    def __init__(self) -> None:
+
+        self.handler = load_handler("CallbackFunction")
+        self.verify_handler = load_handler("VerifyFunction")
+
+    def invoke(self, event: dict[str, Any]) -> Reply:
+        response = self.handler(event, lambda_context("CallbackFunction"))
+        return Reply(response["statusCode"], response_body(response), _headers(response))
+
+    def push(
+        self, app: str, fields: dict[str, Any], *, fmt: str = "xml", mode: str = "plain", **kwargs: Any
+    ) -> Reply:
+        query, body = signed_push(DEV_APPS[app], fields, fmt=fmt, mode=mode, **kwargs)  # type: ignore[arg-type]
+        return self.invoke(callback_event(app, query, body))
+
+    def verify(self, event: dict[str, Any]) -> Reply:
+        response = self.verify_handler(event, lambda_context("VerifyFunction"))
+        return Reply(response["statusCode"], response_body(response), _headers(response))
+
+
+def _headers(response: dict[str, Any]) -> dict[str, str]:
+    headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v}
+    headers.update(response.get("headers") or {})
+    return headers
+
+
+class _Context:
+    def __init__(self, name: str) -> None:
+        import uuid
+
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5000
+
+
+def lambda_context(name: str) -> Any:
+    return _Context(name)
+
+
+def table_items(aws: Aws, env_name: str) -> list[dict[str, Any]]:
+    """Every item of a table (low-level form), to assert exactly what was written."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": aws.env[env_name]}
+    while True:
+        page = aws.dynamodb.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# --- The local WeChat API sandbox ---------------------------------------------------------------------------
