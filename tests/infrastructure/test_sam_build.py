@@ -1,0 +1,84 @@
+"""The template builds and lints as users will deploy it: `sam validate --lint`, cfn-lint and `sam build` (arm64)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wxfunnel_tools.template import ROOT, TEMPLATE, functions, load_template
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.xdist_group("sam")
+
+
+def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", SAM_CLI_TELEMETRY="0")
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("sam", path=str(BIN)) is None:
+        pytest.fail("aws-sam-cli is a dev dependency: run `make setup`")
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    result = _run(
+        str(BIN / "sam"), "build", "--template", str(TEMPLATE), "--build-dir", str(build_dir), "--parallel"
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return build_dir
+
+
+def test_cfn_lint_is_clean() -> None:
+    result = _run(str(BIN / "cfn-lint"), str(TEMPLATE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint_is_clean() -> None:
+    result = _run(
+        str(BIN / "sam"), "validate", "--lint", "--template", str(TEMPLATE), "--region", "us-east-1"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_function_and_the_layer_are_built(built: Path) -> None:
+    for spec in functions():
+        assert (built / spec.logical_id / "app.py").is_file(), spec.logical_id
+    assert (built / "WxfunnelLayer" / "python" / "wxfunnel" / "intake.py").is_file()
+
+
+def test_the_layer_carries_arm64_binaries_only(built: Path) -> None:
+    shared_objects = list((built / "WxfunnelLayer").rglob("*.so"))
+    assert shared_objects, "cryptography's native code should be in the layer"
+    for so in shared_objects:
+        header = so.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF"
+        machine = int.from_bytes(header[18:20], "little")
+        assert machine == 0xB7, f"{so.name} is not aarch64 (e_machine={machine:#x})"
+
+
+def test_the_layer_does_not_bundle_what_the_runtime_provides(built: Path) -> None:
+    python = built / "WxfunnelLayer" / "python"
+    for provided in ("boto3", "botocore", "s3transfer"):
+        assert not (python / provided).exists(), f"{provided} is in the Lambda runtime already"
+    for needed in ("aws_lambda_powertools", "cryptography", "xmltodict", "requests"):
+        assert (python / needed).exists() or (python / f"{needed}.py").exists(), needed
+
+
+def test_functions_use_the_runtime_and_architecture_the_tests_run_on() -> None:
+    function_globals = load_template()["Globals"]["Function"]
+    assert function_globals["Runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
+    assert function_globals["Architectures"] == ["arm64"]
+    layer = load_template()["Resources"]["WxfunnelLayer"]
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+
+
+def test_the_built_template_is_yaml_with_every_function(built: Path) -> None:
+    document = yaml.safe_load((built / "template.yaml").read_text().replace("!", ""))
+    resources = document["Resources"]
+    assert {spec.logical_id for spec in functions()} <= set(resources)
