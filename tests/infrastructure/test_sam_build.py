@@ -82,3 +82,27 @@ def test_the_built_template_is_yaml_with_every_function(built: Path) -> None:
     document = yaml.safe_load((built / "template.yaml").read_text().replace("!", ""))
     resources = document["Resources"]
     assert {spec.logical_id for spec in functions()} <= set(resources)
+
+
+def test_the_static_egress_variant_builds(tmp_path: Path) -> None:
+    result = _run(
+        str(BIN / "sam"),
+        "build",
+        "--template",
+        str(TEMPLATE),
+        "--build-dir",
+        str(tmp_path / "egress"),
+        "--parameter-overrides",
+        "EnableStaticEgress=true",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_only_the_functions_that_call_wechat_sit_behind_the_static_ip() -> None:
+    resources = load_template()["Resources"]
+    behind = {name for name, r in resources.items() if "VpcConfig" in r.get("Properties", {})}
+    assert behind == {"QrCodeFunction", "SenderFunction"}
+    assert load_template()["Outputs"]["EgressIp"]["Condition"] == "StaticEgress"
+    assert all(
+        r.get("Condition") == "StaticEgress" for r in resources.values() if r["Type"].startswith("AWS::EC2::")
+    )
