@@ -8,7 +8,7 @@ PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls $$HOME/.pyenv/versi
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup test check lint typecheck unit integration template sam-build bench dev demo events clean
+.PHONY: help setup test check lint typecheck unit integration template sam-build bench dev demo events clean browser-deps
 
 help:
 	@echo "make demo   - start the local stack (moto + WeChat sandbox) and play every product flow"
@@ -41,8 +41,12 @@ sam-build: setup
 
 check: lint typecheck template
 
+# Chromium and chromedriver for tests/browser (Debian packages; a no-op once installed).
+browser-deps:
+	tools/install-browser.sh
+
 # One command that sets everything up and runs every test: lint, types, template, unit, integration, infrastructure.
-test: check
+test: check browser-deps
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 unit: setup
@@ -58,7 +62,7 @@ dev: setup
 	$(BIN)/wxfunnel local
 
 demo: setup
-	$(BIN)/wxfunnel demo
+	$(PY) -m wxfunnel_tools.demo
 
 events: setup
 	$(PY) -m wxfunnel_tools.events

@@ -38,3 +38,48 @@ def seed_apps(ssm: Any, prefix: str, apps: dict[str, dict[str, Any]] | None = No
         ssm.put_parameter(
             Name=f"{prefix}{name}", Value=json.dumps(document), Type="SecureString", Overwrite=True
         )
+
+
+# The rules the demo and `wxfunnel local` run with (docs/rules.md): the product's five flows on the two dev apps.
+DEMO_RULES: dict[str, dict[str, Any]] = {
+    DEMO_OA: {
+        "welcome": "欢迎关注！",
+        "channel_welcome_default": "欢迎你通过海报关注！",
+        "referral_text": "你由 {referrer} 推荐关注",
+        "card_opt_in_text": "提醒已开启",
+        "keywords": [{"match": "exact", "pattern": "hi", "reply": {"type": "text", "content": "你好"}}],
+        "fallback": {"type": "transfer_customer_service"},
+    },
+    DEMO_MP: {
+        "keywords": [
+            {
+                "match": "exact",
+                "pattern": "666",
+                "reply": {
+                    "type": "follow_qr",
+                    "oa": DEMO_OA,
+                    "scene": "mp-666",
+                    "as": "link",
+                    "title": "关注公众号",
+                    "description": "扫码关注",
+                },
+            },
+        ],
+        "card": {
+            "oa": DEMO_OA,
+            "keys": ["live_id", "user_id"],
+            "prefix": "live.",
+            "as": "link",
+            "title": "扫码开启提醒",
+            "description": "直播开始时提醒你",
+            "expire_seconds": 86400,
+            "opt_in_text": "直播提醒已开启",
+        },
+        "fallback": {"type": "transfer_customer_service"},
+    },
+}
+
+
+def demo_apps() -> dict[str, dict[str, Any]]:
+    """The development apps with the demo rules."""
+    return {name: {**document, **DEMO_RULES.get(name, {})} for name, document in DEV_APPS.items()}

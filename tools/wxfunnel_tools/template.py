@@ -109,6 +109,13 @@ def function(logical_id: str) -> FunctionSpec:
     raise KeyError(logical_id)
 
 
+def use_layer() -> None:
+    """Make the `wxfunnel` layer package importable, as Lambda does by mounting the layer."""
+    layer = str(ROOT / "layers" / "wxfunnel")
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+
+
 def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
     """Import a function's handler the way Lambda does: its CodeUri is the root, the layer is on sys.path."""
     spec = function(logical_id)
@@ -117,9 +124,7 @@ def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
     unique = f"_wxfunnel_fn_{logical_id}_{module_name}"
     module = sys.modules.get(unique)
     if module is None:
-        layer = str(ROOT / "layers" / "wxfunnel")
-        if layer not in sys.path:
-            sys.path.insert(0, layer)
+        use_layer()
         import_spec = importlib.util.spec_from_file_location(unique, code_dir / f"{module_name}.py")
         if import_spec is None or import_spec.loader is None:
             raise ImportError(f"cannot load {code_dir / module_name}.py")

@@ -1,0 +1,320 @@
+"""`make demo`: the local stack, then every product flow played over HTTP, with a transcript and the statistics.
+
+Exits 0 when every step behaved, or 1 naming the step that did not.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.request import Request, urlopen
+
+import xmltodict
+
+from wxfunnel_tools.template import use_layer
+
+use_layer()
+
+from wxfunnel import crypto
+from wxfunnel_tools.admin_client import AdminClient
+from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, DEV_APPS, demo_apps
+from wxfunnel_tools.localstack.stack import LocalStack
+from wxfunnel_tools.pushes import message, signed_push
+
+OA_ID, MP_ID = DEV_APPS[DEMO_OA]["original_id"], DEV_APPS[DEMO_MP]["original_id"]
+OA_APPID, MP_APPID = DEV_APPS[DEMO_OA]["appid"], DEV_APPS[DEMO_MP]["appid"]
+
+
+class DemoFailed(AssertionError):
+    pass
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise DemoFailed(what)
+
+
+class Demo:
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.admin = AdminClient(stack.url)
+        self.sandbox = stack.sandbox
+        self.clock = int(time.time()) - 300
+        self.msg_id = 10_000
+
+    def say(self, who: str, text: str) -> None:
+        print(f"  {who:<10} {text}")
+
+    def push(
+        self, app: str, msg_type: str, openid: str, *, fmt: str = "xml", mode: str = "plain", **fields: Any
+    ) -> bytes:
+        """Send one signed (optionally encrypted) push to the callback URL over HTTP; return the plaintext reply."""
+        self.clock += 1
+        self.msg_id += 1
+        to_user = OA_ID if app == DEMO_OA else MP_ID
+        msg_id = self.msg_id if msg_type != "event" else None
+        document = message(
+            msg_type, openid=openid, to_user=to_user, create_time=self.clock, msg_id=msg_id, **fields
+        )
+        query, body = signed_push(DEV_APPS[app], document, fmt=fmt, mode=mode)  # type: ignore[arg-type]
+        url = self.stack.callback_url(app) + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        request = Request(url, data=body, method="POST", headers={"Content-Type": "text/xml"})
+        with urlopen(request, timeout=10) as response:
+            check(response.status == 200, f"callback answered {response.status}")
+            reply: bytes = response.read()
+        if mode != "plain" and reply != b"success":
+            envelope = json.loads(reply) if fmt == "json" else xmltodict.parse(reply)["xml"]
+            box = crypto.MessageCrypto(
+                DEV_APPS[app]["token"], DEV_APPS[app]["appid"], DEV_APPS[app]["encoding_aes_key"]
+            )
+            reply = box.verify_and_decrypt(
+                envelope["Encrypt"], envelope["MsgSignature"], str(envelope["TimeStamp"]), query["nonce"]
+            ).plaintext
+        return reply
+
+    @staticmethod
+    def reply_text(reply: bytes) -> str:
+        if reply == b"success":
+            return "(success: nothing to say)"
+        document = json.loads(reply) if reply.startswith(b"{") else xmltodict.parse(reply)["xml"]
+        if document.get("MsgType") == "transfer_customer_service":
+            return "→ transfer_customer_service (human agents)"
+        return str(document.get("Content", document.get("MsgType")))
+
+    def follow(self, openid: str, scene: str | None) -> str:
+        """The user follows the OA in WeChat (the sandbox knows them as a follower), and WeChat pushes `subscribe`."""
+        assert self.sandbox is not None
+        self.sandbox.follow(OA_APPID, openid, scene=scene)
+        fields: dict[str, Any] = {"Event": "subscribe"}
+        if scene:
+            fields.update(EventKey=f"qrscene_{scene}", Ticket="TICKET")
+        return self.reply_text(self.push(DEMO_OA, "event", openid, mode="safe", **fields))
+
+    def calls(self, endpoint: str) -> list[Any]:
+        assert self.sandbox is not None
+        return list(self.sandbox.calls(endpoint))
+
+    def drain(self) -> None:
+        self.stack.drain(timeout=30)
+
+    # --- the flows --------------------------------------------------------------------------------------------
+
+    def channels_and_promoters(self) -> None:
+        print(
+            "\n1. Channels and promoters: an operator creates a channel QR; a user scans, follows, is greeted and tagged"
+        )
+        record = self.admin.request(
+            "POST",
+            "/qrcodes",
+            json_body={
+                "app": DEMO_OA,
+                "scene": "spring-poster",
+                "expire_seconds": 604800,
+                "channel": {"name": "Spring poster", "welcome_message": "春季海报欢迎你！", "tag": "spring"},
+            },
+        ).json()
+        self.say(
+            "operator", f"POST /qrcodes → ticket {record['ticket'][:16]}…, image {record['image_url'][:60]}…"
+        )
+        image = self.admin.request("GET", "/qrcodes/demo-oa/spring-poster/image")
+        self.say("operator", f"GET …/image → {len(image.body)} bytes of QR image")
+        text = self.follow("o-oa-alice", "spring-poster")
+        self.say("wechat", f"o-oa-alice scans and follows → reply: {text}")
+        check(text == "春季海报欢迎你！", "channel welcome")
+        self.drain()
+        tagging = self.calls("tags/members/batchtagging")
+        check(len(tagging) == 1 and tagging[0].payload["openid_list"] == ["o-oa-alice"], "follower tagged")
+        self.say("sender", f"tags/members/batchtagging {tagging[0].payload} (OA token)")
+        assert self.sandbox is not None
+        self.sandbox.follow(OA_APPID, "o-oa-bob")
+        text = self.reply_text(self.push(DEMO_OA, "event", "o-oa-bob", Event="subscribe"))
+        self.say("wechat", f"o-oa-bob follows directly → reply: {text}")
+        self.push(DEMO_OA, "event", "o-oa-bob", Event="SCAN", EventKey="spring-poster", Ticket="T")
+        self.say("wechat", "o-oa-bob (already following) scans the poster → counted as a scan")
+
+    def keyword_to_follow(self) -> None:
+        print(
+            "\n2. Keyword to follow: an MP user types 666 in the contact chat and receives the OA's follow-QR"
+        )
+        reply = self.push(DEMO_MP, "text", "o-mp-carol", fmt="json", mode="safe", Content="666")
+        self.say("wechat", f"o-mp-carol types 666 → callback answers {reply.decode()}")
+        self.drain()
+        [send] = [c for c in self.calls("message/custom/send") if c.payload.get("touser") == "o-mp-carol"]
+        check(send.appid == MP_APPID and send.payload["msgtype"] == "link", "QR link sent through the MP")
+        self.say(
+            "sender",
+            f"qrcode/create on the OA, then custom/send link via the MP: {send.payload['link']['title']}",
+        )
+        assert self.sandbox is not None
+        qr = self.sandbox.qr_for_url(send.payload["link"]["url"])
+        check(qr is not None, "the link leads to a QR the OA created")
+        assert qr is not None
+        scene = str(qr.scene)
+        text = self.follow("o-oa-carol", scene)
+        self.say("wechat", f"carol scans it (scene {scene}) and follows the OA → reply: {text}")
+
+    def reminder_via_card(self) -> None:
+        print(
+            "\n3. Reminder via mini-program card: a card opts the user in; a reminder reaches them when the live starts"
+        )
+        self.push(
+            DEMO_MP,
+            "miniprogrampage",
+            "o-mp-dave",
+            fmt="json",
+            Title="Live #10",
+            AppId=MP_APPID,
+            PagePath="pages/live/index?live_id=10&user_id=5",
+            ThumbUrl="",
+            ThumbMediaId="",
+        )
+        self.say("wechat", "o-mp-dave sends the live page's card into the contact chat")
+        self.drain()
+        [send] = [c for c in self.calls("message/custom/send") if c.payload.get("touser") == "o-mp-dave"]
+        assert self.sandbox is not None
+        qr = self.sandbox.qr_for_url(send.payload["link"]["url"])
+        check(qr is not None, "the link leads to a QR the OA created")
+        assert qr is not None
+        scene = str(qr.scene)
+        self.say(
+            "sender",
+            f"temporary QR_STR_SCENE '{scene}' on the OA, sent back via the MP: {send.payload['link']['title']}",
+        )
+        text = self.follow("o-oa-dave", scene)
+        self.say("wechat", f"dave scans it and follows → reply: {text}")
+        check("提醒已开启" in text, "opt-in confirmed")
+        created = self.admin.request(
+            "POST",
+            "/notifications",
+            json_body={
+                "request_id": "live-10-start",
+                "app": DEMO_OA,
+                "scene_prefix": "live.live_id=10&",
+                "template_id": "TPL_LIVE",
+                "data": {"thing1": "直播开始了"},
+                "url": "https://live.example/10",
+            },
+        ).json()
+        self.say("operator", f"POST /notifications → {created['id']} ({created['status']})")
+        self.drain()
+        sends = [c for c in self.calls("message/template/send") if c.payload["touser"] == "o-oa-dave"]
+        check(len(sends) == 1 and sends[0].appid == OA_APPID, "one reminder to the opted-in follower")
+        report = self.admin.request("GET", f"/notifications/{created['id']}").json()
+        self.say(
+            "sender",
+            f"template/send to o-oa-dave: {sends[0].payload['data']}; report: {report['status']}, "
+            f"sent {report['sent']}/{report['audience']}",
+        )
+        again = self.admin.request(
+            "POST",
+            "/notifications",
+            json_body={
+                "request_id": "live-10-start",
+                "app": DEMO_OA,
+                "scene_prefix": "live.live_id=10&",
+                "template_id": "TPL_LIVE",
+                "data": {"thing1": "直播开始了"},
+                "url": "https://live.example/10",
+            },
+        ).json()
+        self.drain()
+        check(
+            again["id"] == created["id"] and len(self.calls("message/template/send")) == 1,
+            "repeat sends nothing",
+        )
+        self.say("operator", "the same request again → same notification, nothing sent twice")
+
+    def referrals(self) -> None:
+        print("\n4. Referrals: a QR per referring user; the new follower is told who recommended them")
+        self.admin.request(
+            "POST",
+            "/qrcodes",
+            json_body={
+                "app": DEMO_OA,
+                "scene": "ref-alice",
+                "permanent": True,
+                "channel": {
+                    "name": "Alice's code",
+                    "welcome_message": "欢迎！",
+                    "referrer": {"name": "Alice", "openid": "o-oa-alice"},
+                },
+            },
+        )
+        text = self.follow("o-oa-erin", "ref-alice")
+        self.say("wechat", f"o-oa-erin follows through Alice's code → reply: {text}")
+        check("Alice" in text, "referrer named")
+        stats = self.admin.request("GET", "/channels/demo-oa/ref-alice/stats").json()
+        check(stats["totals"]["referrals"] == 1, "referral credited")
+        self.say("stats", f"ref-alice referrals: {stats['totals']['referrals']}")
+
+    def hand_off(self) -> None:
+        print("\n5. Human hand-off: a message no rule answers goes to WeChat's customer-service system")
+        text = self.reply_text(self.push(DEMO_OA, "text", "o-oa-bob", Content="我的订单有问题"))
+        self.say("wechat", f"o-oa-bob writes '我的订单有问题' → {text}")
+        check("transfer_customer_service" in text, "handed off")
+        assert self.sandbox is not None
+        self.sandbox.unfollow(OA_APPID, "o-oa-bob")
+        self.push(DEMO_OA, "event", "o-oa-bob", Event="unsubscribe")
+        self.say("wechat", "o-oa-bob unfollows → recorded, no reminders any more")
+
+    def statistics(self) -> None:
+        print("\nChannel statistics (GET /channels/demo-oa/stats):")
+        stats = self.admin.request("GET", "/channels/demo-oa/stats").json()
+        print(
+            f"  {'scene':<28} {'name':<16} {'new':>4} {'back':>5} {'scans':>6} {'unf':>4} {'net':>4} {'ref':>4}"
+        )
+        for channel in stats["channels"]:
+            t = channel["totals"]
+            print(
+                f"  {channel['scene']:<28} {channel.get('name') or ''!s:<16} {t['new_followers']:>4} "
+                f"{t['returning_followers']:>5} {t['scans']:>6} {t['unfollows']:>4} {t['net']:>4} {t['referrals']:>4}"
+            )
+        dead = self.stack.client("sqs").get_queue_attributes(
+            QueueUrl=self.stack.queue_url("OutboxDeadLetterQueue"),
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        check(dead == "0", f"{dead} outbound jobs were dead-lettered")
+        totals = stats["totals"]
+        check(totals["new_followers"] == 5, f"5 new followers in total (got {totals['new_followers']})")
+        print(f"  totals: {totals}")
+        print(f"  referrers: {stats.get('referrers')}")
+
+
+def main() -> int:
+    steps: list[Callable[[Demo], None]] = [
+        Demo.channels_and_promoters,
+        Demo.keyword_to_follow,
+        Demo.reminder_via_card,
+        Demo.referrals,
+        Demo.hand_off,
+        Demo.statistics,
+    ]
+    print(
+        "wxfunnel demo: local stack (moto + WeChat sandbox + the template's functions), no AWS, no Docker, no internet"
+    )
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
+    with LocalStack(apps=demo_apps(), environment={"POWERTOOLS_LOG_LEVEL": "WARNING"}) as stack:
+        print(f"  callback URLs: {stack.callback_url(DEMO_OA)}  {stack.callback_url(DEMO_MP)}")
+        demo = Demo(stack)
+        for step in steps:
+            try:
+                step(demo)
+            except DemoFailed as exc:
+                print(f"\nDEMO FAILED in {step.__name__}: {exc}")
+                return 1
+            except Exception as exc:
+                print(f"\nDEMO FAILED in {step.__name__}: {type(exc).__name__}: {exc}")
+                return 1
+    print("\nDemo complete: every flow behaved.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
