@@ -14,6 +14,12 @@ from wxfunnel_tools.template import provision
 from wxfunnel_tools.testing import REGION, Aws, Callback, cold_start
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--large", action="store_true", default=False, help="run the resilience suite at its large setting"
+    )
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """moto with the template's tables and queues and the development apps in SSM; environment set like Lambda's."""

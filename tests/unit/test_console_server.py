@@ -416,8 +416,21 @@ def test_an_unreachable_api_is_a_bad_gateway(signer: RecordingSigner) -> None:
     assert got.json()["error"]["code"] == "upstream_unreachable"
 
 
-def test_refuses_oversized_bodies(console: ConsoleServer, upstream: Upstream) -> None:
-    got = call(console, "POST", "/api/qrcodes", body=b"x" * (1024 * 1024 + 1))
+def test_refuses_oversized_bodies_without_reading_them(console: ConsoleServer, upstream: Upstream) -> None:
+    got = call(console, "POST", "/api/qrcodes", body=b"{}", headers={"Content-Length": str(1024 * 1024 + 1)})
 
-    assert got.status == 400
+    assert got.status == 413
+    assert upstream.seen == []
+
+
+def test_refuses_chunked_bodies(console: ConsoleServer, upstream: Upstream) -> None:
+    got = call(
+        console,
+        "POST",
+        "/api/qrcodes",
+        body=b"2\r\n{}\r\n0\r\n\r\n",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+
+    assert got.status == 411
     assert upstream.seen == []

@@ -100,3 +100,11 @@ def test_the_item_form_round_trips_and_indexes_only_current_followers():
 def test_audience_keys_spread_a_scene_over_shards():
     shards = {audience_key(APP, "viral", f"o-{n}").rsplit("#", 1)[1] for n in range(500)}
     assert len(shards) == AUDIENCE_SHARDS
+
+
+def test_a_scan_newer_than_a_late_unfollow_keeps_the_user_following():
+    followed = follow(None, APP, USER, "p", 10).after
+    scanned = scan(followed, APP, USER, "q", 12).after
+    assert scanned.status_at == 12
+    late_unfollow = unfollow(scanned, APP, USER, 9)
+    assert late_unfollow.after is None

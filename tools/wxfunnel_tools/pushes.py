@@ -14,7 +14,6 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from wxfunnel import crypto
-
 from wxfunnel_tools.apigw import proxy_event
 
 Mode = Literal["plain", "compat", "safe"]

@@ -84,7 +84,7 @@ def _param(query: Mapping[str, str], name: str, limit: int = 128) -> str:
 
 
 def _check_timestamp(timestamp: str, now: int) -> None:
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Rejected(400, "timestamp is not a number")
     if abs(now - int(timestamp)) > settings().replay_window_seconds:
         raise Rejected(403, "timestamp outside the replay window")

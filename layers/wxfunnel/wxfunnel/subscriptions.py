@@ -128,7 +128,8 @@ def scan(before: Subscription | None, app: str, openid: str, scene: str, at: int
         )
         return Transition(Change.SCAN, None, after, scene, scene)
     status, status_at = before.status, before.status_at
-    if at >= before.status_at and before.status is Status.UNSUBSCRIBED:
+    if at >= before.status_at:
+        # A scan proves the user follows at `at`: a later-delivered but older unfollow must not overturn that.
         status, status_at = Status.SUBSCRIBED, at
     after = replace(
         before,

@@ -1,0 +1,357 @@
+"""The local stack over real HTTP: the template's routes, API Gateway's own answers, SQS pollers, clean stop."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from wxfunnel_tools.admin_client import AdminClient
+from wxfunnel_tools.devapps import DEV_APPS
+from wxfunnel_tools.localstack import LocalFunction, LocalStack, Poller, drain
+from wxfunnel_tools.template import FunctionSpec, Route, functions
+
+pytestmark = pytest.mark.xdist_group("localstack")
+
+SEEN: list[dict[str, Any]] = []
+
+
+def boom(event: dict[str, Any], context: Any) -> Any:
+    raise RuntimeError("the handler failed")
+
+
+def slow(event: dict[str, Any], context: Any) -> Any:
+    time.sleep(1.5)
+    return {"statusCode": 200, "body": "too late"}
+
+
+def echo(event: dict[str, Any], context: Any) -> Any:
+    SEEN.append(
+        {
+            "event": event,
+            "remaining": context.get_remaining_time_in_millis(),
+            "function": context.function_name,
+            "memory": context.memory_limit_in_mb,
+        }
+    )
+    return {
+        "statusCode": 201,
+        "headers": {"Content-Type": "text/plain"},
+        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+        "body": "echo",
+    }
+
+
+FAKES = [
+    FunctionSpec(
+        "BoomFunction", "functions/none/", "app.lambda_handler", 3, routes=(Route("GET", "/boom", "NONE"),)
+    ),
+    FunctionSpec(
+        "SlowFunction", "functions/none/", "app.lambda_handler", 1, routes=(Route("GET", "/slow", "NONE"),)
+    ),
+    FunctionSpec(
+        "EchoFunction",
+        "functions/none/",
+        "app.lambda_handler",
+        7,
+        routes=(Route("POST", "/echo/{name}", "NONE"), Route("GET", "/private/{name}", "AWS_IAM")),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(
+        function_specs=[*functions(), *FAKES],
+        handlers={"BoomFunction": boom, "SlowFunction": slow, "EchoFunction": echo},
+    ) as running:
+        yield running
+
+
+def call(
+    url: str, *, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+# --- lifecycle ------------------------------------------------------------------------------------------------
+
+
+def test_the_stack_stops_cleanly_and_restores_the_environment() -> None:
+    """Runs first, before the module's stack exists: one LocalStack per process at a time (moto is global)."""
+    before = os.environ.get("AWS_ENDPOINT_URL")
+    threads_before = set(threading.enumerate())
+    stack = LocalStack(sandbox=True).start()
+    assert stack.sandbox is not None
+    url, endpoint, sandbox = stack.url, stack.aws_endpoint, stack.sandbox.api_base
+    assert os.environ["AWS_ENDPOINT_URL"] == endpoint and os.environ["WECHAT_API_BASE"] == sandbox
+    stack.stop()
+    stack.stop()  # idempotent
+    assert os.environ.get("AWS_ENDPOINT_URL") == before
+    for base in (url, endpoint, sandbox):
+        with pytest.raises(OSError):
+            urllib.request.urlopen(base, timeout=2)
+    started = set(threading.enumerate()) - threads_before
+    for thread in started:
+        thread.join(2)
+    assert not [thread.name for thread in started if thread.is_alive() and not thread.daemon]
+    assert not [
+        thread.name
+        for thread in started
+        if thread.is_alive()
+        and thread.name.startswith(("sqs-poller", "apigw-front", "wechat-sandbox", "lambda-"))
+    ]
+
+
+# --- routes and API Gateway's answers -------------------------------------------------------------------------
+
+
+def test_wechat_url_verification_reaches_the_real_verify_function(stack: LocalStack) -> None:
+    from wxfunnel import crypto
+
+    timestamp = str(int(time.time()))
+    query = {
+        "signature": crypto.signature(DEV_APPS["demo-oa"]["token"], timestamp, "42"),
+        "timestamp": timestamp,
+        "nonce": "42",
+        "echostr": "hello-wechat",
+    }
+    status, _, body = call(stack.callback_url("demo-oa") + "?" + urlencode(query))
+    assert (status, body) == (200, b"hello-wechat")
+    assert stack.callback_url("demo-oa") == f"{stack.url}/wechat/demo-oa" and stack.url.endswith("/v1")
+
+
+def test_a_signed_push_reaches_the_real_callback_function(stack: LocalStack) -> None:
+    from wxfunnel_tools.pushes import message, signed_push
+
+    app = DEV_APPS["demo-oa"]
+    fields = message("text", openid="o_e2e_user", to_user=app["original_id"], Content="hello", msg_id=7001)
+    query, body = signed_push(app, fields, mode="safe")
+    status, _, _ = call(
+        stack.callback_url("demo-oa") + "?" + urlencode(query),
+        method="POST",
+        body=body,
+        headers={"Content-Type": "text/xml"},
+    )
+    assert status == 200
+
+
+def test_the_event_and_context_are_api_gateways_and_lambdas(stack: LocalStack) -> None:
+    SEEN.clear()
+    status, headers, body = call(
+        f"{stack.url}/echo/a%20b?x=1&x=2",
+        method="POST",
+        body=b'{"k":1}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert (status, body) == (201, b"echo")
+    assert headers["Content-Type"] == "text/plain"
+    seen = SEEN[-1]
+    event = seen["event"]
+    assert event["resource"] == "/echo/{name}" and event["pathParameters"] == {"name": "a b"}
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
+    assert event["body"] == '{"k":1}' and event["requestContext"]["path"] == "/v1/echo/a%20b"
+    assert seen["function"] == "EchoFunction" and seen["memory"] > 0
+    assert 0 < seen["remaining"] <= 7000
+
+
+def test_a_response_can_set_several_cookies(stack: LocalStack) -> None:
+    connection = http.client.HTTPConnection(*_address(stack), timeout=10)
+    connection.request("POST", "/v1/echo/x", body=b"")
+    response = connection.getresponse()
+    assert response.status == 201
+    assert response.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/nothing/here"), ("DELETE", "/wechat/demo-oa"), ("GET", "/")]
+)
+def test_an_unknown_route_or_method_is_missing_authentication_token(
+    stack: LocalStack, method: str, path: str
+) -> None:
+    status, headers, body = call(stack.url + path, method=method)
+    assert status == 403
+    assert json.loads(body) == {"message": "Missing Authentication Token"}
+    assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+def test_a_url_outside_the_stage_is_forbidden(stack: LocalStack) -> None:
+    root = stack.url.rsplit("/", 1)[0]
+    status, _, body = call(f"{root}/v2/wechat/demo-oa")
+    assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
+
+
+def test_an_iam_route_without_a_signature_is_refused_before_the_function(stack: LocalStack) -> None:
+    SEEN.clear()
+    status, _, body = call(f"{stack.url}/private/x")
+    assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
+    status, _, _ = call(f"{stack.url}/qrcodes?app=demo-oa")
+    assert status == 403
+    assert SEEN == []
+
+
+def test_a_sigv4_signed_request_reaches_an_iam_function_with_the_caller(stack: LocalStack) -> None:
+    SEEN.clear()
+    client = AdminClient(stack.url)
+    response = client.request("GET", "/private/x", raise_for_status=False)
+    assert response.status == 201
+    identity = SEEN[-1]["event"]["requestContext"]["identity"]
+    assert identity["accessKey"] == "AKIDLOCALADMIN" and identity["userArn"]
+    real = client.request("GET", "/qrcodes", query={"app": "demo-oa"}, raise_for_status=False)
+    assert real.status != 403
+
+
+def test_a_raising_handler_is_a_502_internal_server_error(stack: LocalStack) -> None:
+    status, _, body = call(f"{stack.url}/boom")
+    assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+
+
+def test_a_handler_past_its_timeout_is_a_502(stack: LocalStack) -> None:
+    started = time.monotonic()
+    status, headers, body = call(f"{stack.url}/slow")
+    assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+    assert "timed out" in headers["x-wxfunnel-local-reason"]
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_body_over_10_mb_is_refused(stack: LocalStack) -> None:
+    connection = http.client.HTTPConnection(*_address(stack), timeout=10)
+    connection.putrequest("POST", "/v1/echo/big")
+    connection.putheader("Content-Length", str(10 * 1024 * 1024 + 1))
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413
+    connection.close()
+
+
+def _address(stack: LocalStack) -> tuple[str, int]:
+    parts = urlsplit(stack.url)
+    return str(parts.hostname), int(parts.port or 80)
+
+
+# --- SQS pollers ----------------------------------------------------------------------------------------------
+
+
+def test_each_sqs_triggered_function_has_a_poller_with_its_batch_size(stack: LocalStack) -> None:
+    pollers = {poller.function.spec.logical_id: poller for poller in stack.pollers}
+    assert pollers["SenderFunction"].queue_url == stack.queue_url("OutboxQueue")
+    assert pollers["SenderFunction"].batch_size == 10
+    assert pollers["FanoutFunction"].batch_size == 5
+    stack.drain(timeout=10)
+
+
+def _queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def test_a_poller_deletes_successes_redelivers_failures_and_moto_dead_letters_them(stack: LocalStack) -> None:
+    sqs = stack.client("sqs")
+    dlq_url, dlq_arn = _queue(sqs, "e2e-dlq")
+    url, _ = _queue(
+        sqs,
+        "e2e-work",
+        VisibilityTimeout="1",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
+    )
+    received: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with lock:
+            received.extend(event["Records"])
+        failed = [r["messageId"] for r in event["Records"] if r["body"] == "bad"]
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+    function = LocalFunction(
+        FunctionSpec("Worker", "functions/none/", "app.lambda_handler", 5, queues=("W",)), handler
+    )
+    poller = Poller(function, url, lambda: stack.client("sqs"), batch_size=10).start()
+    try:
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody="ok",
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": "greeting"}},
+        )
+        sqs.send_message(QueueUrl=url, MessageBody="bad")
+        drain(sqs, [poller], timeout=20)
+    finally:
+        poller.stop()
+    bodies = [record["body"] for record in received]
+    assert bodies.count("ok") == 1 and bodies.count("bad") == 2
+    ok = next(record for record in received if record["body"] == "ok")
+    assert ok["messageAttributes"]["kind"]["stringValue"] == "greeting"
+    assert ok["messageAttributes"]["kind"]["dataType"] == "String"
+    assert ok["eventSource"] == "aws:sqs" and ok["eventSourceARN"].endswith(":e2e-work")
+    assert ok["awsRegion"] and ok["receiptHandle"] and ok["md5OfBody"]
+    receives = [int(r["attributes"]["ApproximateReceiveCount"]) for r in received if r["body"] == "bad"]
+    assert receives == [1, 2]
+    dead = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1)["Messages"]
+    assert [message["Body"] for message in dead] == ["bad"]
+
+
+def test_a_raising_handler_fails_the_whole_fifo_batch(stack: LocalStack) -> None:
+    sqs = stack.client("sqs")
+    url, _ = _queue(sqs, "e2e-jobs.fifo", FifoQueue="true", VisibilityTimeout="1")
+    attempts: list[list[dict[str, Any]]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        attempts.append(event["Records"])
+        if len(attempts) == 1:
+            raise RuntimeError("the first attempt fails")
+
+    for n in range(2):
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=f"job-{n}",
+            MessageGroupId="demo-oa#o_user",
+            MessageDeduplicationId=f"job-{n}",
+        )
+    function = LocalFunction(FunctionSpec("Jobs", "functions/none/", "app.lambda_handler", 5), handler)
+    poller = Poller(function, url, lambda: stack.client("sqs"), batch_size=10).start()
+    try:
+        drain(sqs, [poller], timeout=20)
+    finally:
+        poller.stop()
+    assert [record["body"] for record in attempts[0]] == ["job-0", "job-1"]
+    redelivered = sorted(record["body"] for batch in attempts[1:] for record in batch)
+    assert redelivered == ["job-0", "job-1"]
+    attributes = next(r for r in attempts[0] if r["body"] == "job-1")["attributes"]
+    assert attributes["MessageGroupId"] == "demo-oa#o_user"
+    assert attributes["MessageDeduplicationId"] == "job-1" and attributes["SequenceNumber"]
+
+
+def test_drain_says_which_queue_still_holds_work(stack: LocalStack) -> None:
+    sqs = stack.client("sqs")
+    url, _ = _queue(sqs, "e2e-stuck", VisibilityTimeout="30")
+
+    def failing(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError("always")
+
+    poller = Poller(
+        LocalFunction(FunctionSpec("Stuck", "functions/none/", "app.lambda_handler", 5), failing),
+        url,
+        lambda: stack.client("sqs"),
+    ).start()
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="x")
+        with pytest.raises(TimeoutError, match="e2e-stuck: 1"):
+            drain(sqs, [poller], timeout=2)
+    finally:
+        poller.stop()

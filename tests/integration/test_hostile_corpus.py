@@ -1,0 +1,499 @@
+"""The hostile-input corpus across the whole API: every request below is malformed or malicious, and each one
+gets its expected status, never a 5xx, never a table write, never an outbox message, never a secret in the logs.
+
+It extends test_callback_hostile.py (the callback's basic refusals) to replays, ciphertext surgery, encodings,
+hostile app names, URL verification, the API Gateway front (methods, paths, admin routes without SigV4) and the
+admin functions' bodies. Handler cases run on moto through the real handlers; front cases over HTTP through the
+local stack.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from wxfunnel import crypto
+from wxfunnel_tools.apigw import proxy_event, response_body
+from wxfunnel_tools.devapps import DEV_APPS
+from wxfunnel_tools.pushes import callback_event, message, signed_push, to_json, to_xml, verify_event
+from wxfunnel_tools.testing import lambda_context, table_items
+
+OA, MP = "demo-oa", "demo-mp"
+OA_ID, MP_ID = DEV_APPS[OA]["original_id"], DEV_APPS[MP]["original_id"]
+SECRETS = sorted(
+    {
+        str(app[key])
+        for app in DEV_APPS.values()
+        for key in ("secret", "token", "encoding_aes_key")
+        if app.get(key)
+    }
+)
+TABLES = ("TOKENS_TABLE", "DEDUPE_TABLE", "SUBSCRIPTIONS_TABLE", "CHANNELS_TABLE", "NOTIFICATIONS_TABLE")
+FIXED_RANDOM = b"0123456789abcdef"  # deterministic ciphertexts, so each case has one expected status
+
+
+@dataclass(frozen=True)
+class Case:
+    target: str  # callback | verify | qrcodes | notify (real handlers on moto) or front (HTTP, local stack)
+    status: int
+    build: Callable[[], Any]
+
+
+def _now() -> str:
+    return str(int(time.time()))
+
+
+def _text(app: str = OA, content: str = "hi") -> dict[str, Any]:
+    to_user = OA_ID if app == OA else MP_ID
+    return message("text", openid="oEvil", to_user=to_user, msg_id=42, Content=content)
+
+
+def _signed(
+    app: str, body: bytes, *, timestamp: str | None = None, nonce: str = "31337", **extra: str
+) -> dict:
+    ts = timestamp or _now()
+    query = {
+        "signature": crypto.signature(DEV_APPS[app]["token"], ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+    }
+    query.update(extra)
+    return callback_event(app, query, body)
+
+
+def _box(app: str, appid: str | None = None) -> crypto.MessageCrypto:
+    return crypto.MessageCrypto(
+        DEV_APPS[app]["token"], appid or DEV_APPS[app]["appid"], DEV_APPS[app]["encoding_aes_key"]
+    )
+
+
+def _sealed(app: str, plaintext: bytes, appid: str | None = None) -> str:
+    return _box(app, appid).encrypt(plaintext, "0", "0", random16=FIXED_RANDOM).encrypt
+
+
+def _raw_aes(app: str, buffer: bytes) -> str:
+    """AES-CBC of an arbitrary buffer (a multiple of 16) with the app's key: to forge broken plaintexts."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = crypto.aes_key_from_encoding_key(DEV_APPS[app]["encoding_aes_key"])
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(buffer) + encryptor.finalize()).decode()
+
+
+def _envelope(
+    app: str, encrypt: str, *, fmt: str = "xml", ts: str | None = None, nonce: str = "31337"
+) -> dict:
+    """A safe-mode push carrying `encrypt`, correctly signed (so the crypto layer, not the signature, decides)."""
+    ts = ts or _now()
+    token = DEV_APPS[app]["token"]
+    to_user = OA_ID if app == OA else MP_ID
+    query = {
+        "signature": crypto.signature(token, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": crypto.signature(token, ts, nonce, encrypt),
+    }
+    outer = {"ToUserName": to_user, "Encrypt": encrypt}
+    return callback_event(app, query, to_json(outer) if fmt == "json" else to_xml(outer))
+
+
+def _buffer(msg: bytes, appid: str, *, declared: int | None = None, pad: int | None = None) -> bytes:
+    body = (
+        FIXED_RANDOM + (len(msg) if declared is None else declared).to_bytes(4, "big") + msg + appid.encode()
+    )
+    n = 32 - len(body) % 32 if pad is None else pad
+    return body + bytes([n % 256]) * (n if n > 0 else 32 - len(body) % 32)
+
+
+def _replayed_msg_signature() -> dict:
+    """A captured safe-mode push whose Encrypt is swapped for another message's: msg_signature no longer fits."""
+    query, body = signed_push(DEV_APPS[OA], _text(), mode="safe", timestamp=int(_now()), nonce="777")
+    other = _sealed(OA, to_xml(_text(content="transfer all my money")))
+    forged = body.replace(body.split(b"<Encrypt><![CDATA[")[1].split(b"]]>")[0], other.encode())
+    return callback_event(OA, query, forged)
+
+
+def _replayed_signature_new_nonce() -> dict:
+    query, body = signed_push(DEV_APPS[OA], _text(), nonce="1111")
+    return callback_event(OA, {**query, "nonce": "2222"}, body)
+
+
+def _padded_ciphertext() -> dict:
+    """A valid Encrypt with an extra block appended: the last block's padding byte is now garbage."""
+    sealed = base64.b64decode(_sealed(OA, to_xml(_text())))
+    return _envelope(OA, base64.b64encode(sealed + sealed[:16]).decode())
+
+
+def _block_truncated_ciphertext() -> dict:
+    sealed = base64.b64decode(_sealed(OA, to_xml(_text())))
+    return _envelope(OA, base64.b64encode(sealed[:-16]).decode())
+
+
+def _mp_json_wrong_appid() -> dict:
+    return _envelope(MP, _sealed(MP, to_json(_text(MP)), appid="wx2222222222222222"), fmt="json")
+
+
+def _oa_key_on_mp() -> dict:
+    """The OA's ciphertext (other key, other appid) posted to the MP's URL, correctly signed with the MP token."""
+    return _envelope(MP, _sealed(OA, to_json(_text(MP))), fmt="json")
+
+
+def _verify_with(**query: str) -> Callable[[], dict]:
+    def build() -> dict:
+        event = verify_event(OA, DEV_APPS[OA]["token"])
+        event["queryStringParameters"] = {**event["queryStringParameters"], **query}
+        event["queryStringParameters"] = {k: v for k, v in event["queryStringParameters"].items() if v}
+        return event
+
+    return build
+
+
+def _verify_replayed_old() -> dict:
+    return verify_event(OA, DEV_APPS[OA]["token"], timestamp=int(_now()) - 30 * 86400)
+
+
+def _admin(resource: str, path: str, body: str | bytes | None, method: str = "POST", **kwargs: Any) -> dict:
+    return proxy_event(
+        method,
+        resource,
+        path,
+        body=body,
+        headers={"Content-Type": "application/json"},
+        iam_user="operator",
+        **kwargs,
+    )
+
+
+def _qr(body: str | bytes | None) -> Callable[[], dict]:
+    return lambda: _admin("/qrcodes", "/qrcodes", body)
+
+
+def _notify(body: str | bytes | None) -> Callable[[], dict]:
+    return lambda: _admin("/notifications", "/notifications", body)
+
+
+_QR_OK = {"app": OA, "scene": "spring", "channel": {"name": "Spring", "welcome_message": "hi"}}
+_NOTIFY_OK = {
+    "request_id": "n-1",
+    "app": OA,
+    "scenes": ["live.live_id=10"],
+    "touch": "any",
+    "template_id": "TPL",
+    "data": {"thing1": "now"},
+}
+_DEEP = "[" * 5000 + "]" * 5000
+
+
+CASES: dict[str, Case] = {
+    # --- callback: signatures and replays -------------------------------------------------------------------
+    "POST signature replayed with another nonce": Case("callback", 403, _replayed_signature_new_nonce),
+    "POST signature of 40 non-hex characters": Case(
+        "callback", 403, lambda: _signed(OA, to_xml(_text()), signature="z" * 40)
+    ),
+    "POST signature far too long": Case(
+        "callback", 400, lambda: _signed(OA, to_xml(_text()), signature="a" * 4096)
+    ),
+    "POST timestamp in milliseconds": Case(
+        "callback", 400, lambda: _signed(OA, to_xml(_text()), timestamp=str(int(time.time() * 1000)))
+    ),
+    "POST negative timestamp": Case("callback", 400, lambda: _signed(OA, to_xml(_text()), timestamp="-1")),
+    "POST timestamp with unicode digits": Case(
+        "callback", 403, lambda: _signed(OA, to_xml(_text()), timestamp="١٢٣٤")
+    ),
+    "POST without nonce": Case(
+        "callback",
+        400,
+        lambda: callback_event(
+            OA,
+            {k: v for k, v in signed_push(DEV_APPS[OA], _text())[0].items() if k != "nonce"},
+            to_xml(_text()),
+        ),
+    ),
+    "POST msg_signature replayed over another Encrypt": Case("callback", 403, _replayed_msg_signature),
+    "POST safe push replayed after the window": Case(
+        "callback",
+        403,
+        lambda: callback_event(
+            OA, *signed_push(DEV_APPS[OA], _text(), mode="safe", timestamp=int(_now()) - 86400)
+        ),
+    ),
+    # --- callback: ciphertext surgery -----------------------------------------------------------------------
+    "ciphertext with an extra block appended": Case("callback", 400, _padded_ciphertext),
+    "ciphertext missing its last block": Case("callback", 400, _block_truncated_ciphertext),
+    "declared length beyond the buffer": Case(
+        "callback",
+        400,
+        lambda: _envelope(OA, _raw_aes(OA, _buffer(b"<xml/>", DEV_APPS[OA]["appid"], declared=10**6))),
+    ),
+    "declared length zero (empty message)": Case(
+        "callback", 400, lambda: _envelope(OA, _raw_aes(OA, _buffer(b"", DEV_APPS[OA]["appid"])))
+    ),
+    "padding byte 33": Case(
+        "callback",
+        400,
+        lambda: _envelope(OA, _raw_aes(OA, _buffer(b"<xml/>", DEV_APPS[OA]["appid"])[:-1] + b"\x21")),
+    ),
+    "ciphertext shorter than a header": Case(
+        "callback", 400, lambda: _envelope(OA, _raw_aes(OA, bytes([16]) * 16))
+    ),
+    "MP JSON sealed for another appid": Case("callback", 403, _mp_json_wrong_appid),
+    "OA ciphertext posted to the MP": Case("callback", 400, _oa_key_on_mp),
+    "JSON inside an XML envelope": Case(
+        "callback", 400, lambda: _envelope(OA, _sealed(OA, to_json(_text())))
+    ),
+    "Encrypt of 60 KB": Case("callback", 400, lambda: _envelope(OA, "QUFB" * 15000)),
+    "base64 with embedded whitespace": Case(
+        "callback",
+        400,
+        lambda: _envelope(OA, _sealed(OA, to_xml(_text()))[:20] + "\n" + _sealed(OA, to_xml(_text()))[20:]),
+    ),
+    # --- callback: documents --------------------------------------------------------------------------------
+    "XXE inside the encrypted body": Case(
+        "callback",
+        400,
+        lambda: _envelope(
+            OA,
+            _sealed(
+                OA, b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>'
+            ),
+        ),
+    ),
+    "billion laughs inside the encrypted body": Case(
+        "callback",
+        400,
+        lambda: _envelope(
+            OA,
+            _sealed(
+                OA, b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><xml>&b;</xml>'
+            ),
+        ),
+    ),
+    "undeclared entity reference": Case(
+        "callback", 400, lambda: _signed(OA, b"<xml><Content>&xxe;</Content></xml>")
+    ),
+    "processing instruction inside the root": Case(
+        "callback", 400, lambda: _signed(OA, b"<xml><?php system('id'); ?><MsgType>text</MsgType></xml>")
+    ),
+    "comment before the root": Case(
+        "callback", 400, lambda: _signed(OA, b"<!-- hi --><xml><MsgType>text</MsgType></xml>")
+    ),
+    "UTF-16 body": Case("callback", 400, lambda: _signed(OA, to_xml(_text()).decode().encode("utf-16"))),
+    "control character in XML": Case("callback", 400, lambda: _signed(OA, to_xml(_text(content="a\x01b")))),
+    "XML deep nesting inside the encrypted body": Case(
+        "callback",
+        400,
+        lambda: _envelope(OA, _sealed(OA, b"<xml>" + b"<a>" * 200 + b"</a>" * 200 + b"</xml>")),
+    ),
+    "XML huge field name": Case(
+        "callback", 400, lambda: _signed(OA, b"<xml><" + b"A" * 5000 + b">x</" + b"A" * 5000 + b"></xml>")
+    ),
+    "JSON NaN": Case("callback", 400, lambda: _signed(MP, b'{"ToUserName":"gh","CreateTime":NaN}')),
+    "JSON lone surrogate": Case(
+        "callback", 400, lambda: _signed(MP, to_json(_text(MP))[:-1] + b',"X":"\\ud800"}')
+    ),
+    "JSON huge field": Case("callback", 400, lambda: _signed(MP, to_json(_text(MP, content="x" * 20000)))),
+    "JSON nested 5000 deep": Case("callback", 400, lambda: _signed(MP, ('{"a":' + _DEEP + "}").encode())),
+    "JSON string top level": Case("callback", 400, lambda: _signed(MP, b'"<xml/>"')),
+    "JSON MsgType as an object": Case(
+        "callback", 400, lambda: _signed(MP, to_json({**_text(MP), "MsgType": {"$ne": "x"}}))
+    ),
+    "JSON CreateTime as a float": Case(
+        "callback", 400, lambda: _signed(MP, to_json({**_text(MP), "CreateTime": 1.5e300}))
+    ),
+    # --- callback: hostile app names -------------------------------------------------------------------------
+    "app name with path traversal": Case(
+        "callback", 404, lambda: callback_event("../apps/demo-oa", *signed_push(DEV_APPS[OA], _text()))
+    ),
+    "app name of 2000 characters": Case(
+        "callback", 404, lambda: callback_event("a" * 2000, *signed_push(DEV_APPS[OA], _text()))
+    ),
+    "app name with SSM wildcard characters": Case(
+        "callback", 404, lambda: callback_event("demo-oa*", *signed_push(DEV_APPS[OA], _text()))
+    ),
+    "app name in unicode": Case(
+        "callback", 404, lambda: callback_event("公众号", *signed_push(DEV_APPS[OA], _text()))
+    ),
+    # --- URL verification (GET) ------------------------------------------------------------------------------
+    "GET forged signature": Case("verify", 403, _verify_with(signature="0" * 40)),
+    "GET signature over another echostr is still no signature of the token": Case(
+        "verify", 403, _verify_with(signature=crypto.signature("not-the-token", "1", "2"))
+    ),
+    "GET missing echostr": Case("verify", 400, _verify_with(echostr="")),
+    "GET echostr of 10 KB": Case("verify", 400, _verify_with(echostr="9" * 10_000)),
+    "GET unknown app": Case("verify", 404, lambda: verify_event("nobody", DEV_APPS[OA]["token"])),
+    "GET with the encrypted-mode parameters only": Case(
+        "verify", 400, _verify_with(signature="", msg_signature="a" * 40, encrypt_type="aes")
+    ),
+    # --- admin bodies through the real admin functions (an authenticated caller) -----------------------------
+    "QR: body not JSON": Case("qrcodes", 400, _qr("{'app': 'demo-oa'")),
+    "QR: JSON array": Case("qrcodes", 400, _qr("[1, 2, 3]")),
+    "QR: empty body": Case("qrcodes", 400, _qr(None)),
+    "QR: nested 5000 deep": Case("qrcodes", 422, _qr('{"app":' + _DEEP + "}")),
+    "QR: body of 1 MB": Case(
+        "qrcodes", 422, _qr(json.dumps({**_QR_OK, "channel": {"name": "x" * 1_000_000}}))
+    ),
+    "QR: unknown app": Case("qrcodes", 422, _qr(json.dumps({**_QR_OK, "app": "nobody"}))),
+    "QR: app of the wrong type": Case("qrcodes", 422, _qr(json.dumps({**_QR_OK, "app": ["demo-oa"]}))),
+    "QR: scene too long": Case("qrcodes", 422, _qr(json.dumps({**_QR_OK, "scene": "s" * 65}))),
+    "QR: negative expiry": Case("qrcodes", 422, _qr(json.dumps({**_QR_OK, "expire_seconds": -5}))),
+    "QR: binary body": Case("qrcodes", 400, _qr(b"\xff\xfe\x00garbage")),
+    "notify: body not JSON": Case("notify", 400, _notify("not json")),
+    "notify: JSON number": Case("notify", 400, _notify("12")),
+    "notify: nested 5000 deep": Case("notify", 422, _notify('{"scenes":' + _DEEP + "}")),
+    "notify: 10000 scenes": Case(
+        "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "scenes": [f"s{i}" for i in range(10_000)]}))
+    ),
+    "notify: unknown app": Case("notify", 422, _notify(json.dumps({**_NOTIFY_OK, "app": "nobody"}))),
+    "notify: data of the wrong type": Case("notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": "x"}))),
+    # --- the API Gateway front over HTTP -----------------------------------------------------------------------
+    "PUT /wechat/{app}": Case("front", 403, lambda: ("PUT", "/v1/wechat/demo-oa", b"<xml/>", {})),
+    "DELETE /wechat/{app}": Case("front", 403, lambda: ("DELETE", "/v1/wechat/demo-oa", None, {})),
+    "GET /wechat/ (no app)": Case("front", 403, lambda: ("GET", "/v1/wechat/", None, {})),
+    "GET /wechat/../qrcodes": Case("front", 403, lambda: ("GET", "/v1/wechat/../qrcodes", None, {})),
+    "POST /wechat/{app}/extra": Case(
+        "front", 403, lambda: ("POST", "/v1/wechat/demo-oa/extra", b"<xml/>", {})
+    ),
+    "another stage": Case("front", 403, lambda: ("POST", "/v2/wechat/demo-oa", b"<xml/>", {})),
+    "POST /qrcodes without SigV4": Case(
+        "front", 403, lambda: ("POST", "/v1/qrcodes", json.dumps(_QR_OK).encode(), {})
+    ),
+    "GET /qrcodes without SigV4": Case("front", 403, lambda: ("GET", "/v1/qrcodes", None, {})),
+    "GET a QR image without SigV4": Case(
+        "front", 403, lambda: ("GET", "/v1/qrcodes/demo-oa/1/image", None, {})
+    ),
+    "GET channel stats without SigV4": Case(
+        "front", 403, lambda: ("GET", "/v1/channels/demo-oa/stats", None, {})
+    ),
+    "POST /notifications without SigV4": Case(
+        "front", 403, lambda: ("POST", "/v1/notifications", json.dumps(_NOTIFY_OK).encode(), {})
+    ),
+    "POST /notifications with a Bearer token": Case(
+        "front",
+        403,
+        lambda: ("POST", "/v1/notifications", b"{}", {"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}),
+    ),
+    "GET /notifications/{id} with Basic auth": Case(
+        "front",
+        403,
+        lambda: ("GET", "/v1/notifications/x", None, {"Authorization": "Basic YWRtaW46YWRtaW4="}),
+    ),
+    "POST /wechat/{app} forged, over HTTP": Case(
+        "front",
+        403,
+        lambda: (
+            "POST",
+            "/v1/wechat/demo-oa?signature=" + "0" * 40 + f"&timestamp={_now()}&nonce=1",
+            to_xml(_text()),
+            {"Content-Type": "text/xml"},
+        ),
+    ),
+}
+
+
+# --- checks common to every case ---------------------------------------------------------------------------
+
+
+def _assert_nothing_happened(scan: Callable[[str], list], outbox_depth: Callable[[], int], text: str) -> None:
+    for table in TABLES:
+        assert scan(table) == [], f"{table} was written"
+    assert outbox_depth() == 0, "an outbox message was enqueued"
+    leaked = [secret for secret in SECRETS if secret in text]
+    assert not leaked, "a secret reached the logs"
+
+
+def _invoke(target: str, event: dict) -> tuple[int, bytes]:
+    from wxfunnel_tools.template import load_handler
+
+    name = {
+        "callback": "CallbackFunction",
+        "verify": "VerifyFunction",
+        "qrcodes": "QrCodeFunction",
+        "notify": "NotifyFunction",
+    }[target]
+    response = load_handler(name)(event, lambda_context(name))
+    return response["statusCode"], response_body(response)
+
+
+HANDLER_CASES = sorted(name for name, case in CASES.items() if case.target != "front")
+FRONT_CASES = sorted(name for name, case in CASES.items() if case.target == "front")
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("name", HANDLER_CASES)
+def test_hostile_request_to_a_handler(aws, wechat, logs, name: str) -> None:
+    case = CASES[name]
+    status, body = _invoke(case.target, case.build())
+    assert status < 500, body[:300]
+    assert status == case.status, (status, body[:300])
+    if case.target == "verify":
+        assert b"4375120948345356249" not in body  # never echo on a refused verification
+
+    def depth() -> int:
+        attributes = aws.sqs.get_queue_attributes(
+            QueueUrl=aws.env["OUTBOX_QUEUE_URL"], AttributeNames=["All"]
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    _assert_nothing_happened(lambda table: table_items(aws, table), depth, logs())
+    assert wechat.count() == 0, "a hostile request reached the WeChat API"
+
+
+def test_a_verification_echo_is_plain_text(aws, logs) -> None:
+    """Even a correctly signed echostr full of markup comes back as text/plain, never as HTML."""
+    event = verify_event(OA, DEV_APPS[OA]["token"], echostr="<script>alert(1)</script>")
+    from wxfunnel_tools.template import load_handler
+
+    response = load_handler("VerifyFunction")(event, lambda_context("VerifyFunction"))
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers.setdefault(name.lower(), values[-1])
+    assert response["statusCode"] == 200
+    assert headers["content-type"].startswith("text/plain")
+
+
+# --- the front, over HTTP ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Any]:
+    from wxfunnel_tools.localstack import LocalStack
+
+    with LocalStack() as running:
+        yield running
+
+
+@pytest.mark.parametrize("name", FRONT_CASES)
+def test_hostile_request_over_http(stack, logs, name: str) -> None:
+    method, path, body, headers = CASES[name].build()
+    base = stack.url.rsplit("/", 1)[0]  # without the stage: the cases name it
+    request = urllib.request.Request(base + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert status < 500
+    assert status == CASES[name].status
+    dynamodb, sqs = stack.client("dynamodb"), stack.client("sqs")
+
+    def scan(table: str) -> list:
+        return dynamodb.scan(TableName=stack.env[table])["Items"]
+
+    def depth() -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=stack.env["OUTBOX_QUEUE_URL"], AttributeNames=["All"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    _assert_nothing_happened(scan, depth, logs())
+    assert stack.sandbox.count() == 0

@@ -1,0 +1,204 @@
+"""The local API Gateway's pure parts: resource matching as API Gateway does it, events, responses, IAM identity."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from wxfunnel_tools.localstack.front import (
+    GatewayAnswer,
+    binary_media_types,
+    build_event,
+    caller_identity,
+    shape_response,
+    stage_name,
+)
+from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
+from wxfunnel_tools.template import FunctionSpec, Route, functions
+
+
+def spec(name: str, *routes: tuple[str, str], auth: str = "NONE") -> FunctionSpec:
+    return FunctionSpec(
+        name,
+        f"functions/{name}/",
+        "app.lambda_handler",
+        5,
+        routes=tuple(Route(method, path, auth) for method, path in routes),
+    )
+
+
+TABLE = RouteTable(
+    [
+        spec("Items", ("GET", "/items"), ("POST", "/items")),
+        spec("Item", ("GET", "/items/{id}")),
+        spec("Special", ("GET", "/items/special")),
+        spec("Image", ("GET", "/items/{id}/image")),
+        spec("Files", ("ANY", "/files/{path+}")),
+    ]
+)
+
+
+def matched(method: str, path: str) -> Match:
+    found = TABLE.match(method, path)
+    assert isinstance(found, Match), found
+    return found
+
+
+def test_a_literal_resource_is_matched_with_its_method() -> None:
+    assert matched("POST", "/items").function.logical_id == "Items"
+    assert matched("get", "/items").route.method == "GET"
+
+
+def test_a_template_segment_becomes_a_url_decoded_path_parameter() -> None:
+    found = matched("GET", "/items/a%2Fb%20c/image")
+    assert found.function.logical_id == "Image"
+    assert found.path_parameters == {"id": "a/b c"}
+    assert found.route.path == "/items/{id}/image"
+
+
+def test_a_literal_segment_wins_over_a_parameter() -> None:
+    assert matched("GET", "/items/special").function.logical_id == "Special"
+    assert matched("GET", "/items/other").function.logical_id == "Item"
+
+
+def test_a_greedy_parameter_takes_the_rest_of_the_path_for_any_method() -> None:
+    found = matched("DELETE", "/files/a/b/c.txt")
+    assert found.path_parameters == {"path": "a/b/c.txt"}
+    assert isinstance(TABLE.match("GET", "/files"), NoRoute)
+
+
+def test_a_trailing_slash_names_the_same_resource() -> None:
+    assert matched("GET", "/items/").function.logical_id == "Items"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/nothing"),
+        ("GET", "/items/1/image/extra"),
+        ("GET", "/"),
+        ("DELETE", "/items"),  # the resource exists, the method does not: API Gateway answers the same
+    ],
+)
+def test_no_resource_or_no_method_is_no_route(method: str, path: str) -> None:
+    assert isinstance(TABLE.match(method, path), NoRoute)
+
+
+def test_two_functions_cannot_serve_the_same_method_and_resource() -> None:
+    with pytest.raises(ValueError, match="served by both"):
+        RouteTable([spec("A", ("GET", "/x")), spec("B", ("GET", "/x"))])
+
+
+def test_the_templates_routes_resolve_to_their_functions() -> None:
+    table = RouteTable(functions())
+    callback = table.match("POST", "/wechat/demo-oa")
+    verify = table.match("GET", "/wechat/demo-oa")
+    assert isinstance(callback, Match) and callback.function.logical_id == "CallbackFunction"
+    assert callback.route.auth == "NONE" and callback.path_parameters == {"app": "demo-oa"}
+    assert isinstance(verify, Match) and verify.function.logical_id == "VerifyFunction"
+    image = table.match("GET", "/qrcodes/demo-oa/ch1/image")
+    assert isinstance(image, Match) and image.function.logical_id == "QrCodeFunction"
+    assert image.route.auth == "AWS_IAM" and image.path_parameters == {"app": "demo-oa", "scene": "ch1"}
+    assert isinstance(table.match("PUT", "/wechat/demo-oa"), NoRoute)
+
+
+def test_stage_and_binary_media_types_come_from_the_template() -> None:
+    assert stage_name() == "v1"
+    assert set(binary_media_types()) == {"image/jpeg", "image/png"}
+
+
+def test_an_iam_route_without_authorization_is_missing_authentication_token() -> None:
+    with pytest.raises(GatewayAnswer) as answer:
+        caller_identity(None)
+    assert (answer.value.status, answer.value.message) == (403, "Missing Authentication Token")
+    with pytest.raises(GatewayAnswer) as bad:
+        caller_identity("Bearer abc")
+    assert bad.value.status == 403 and bad.value.error_type == "IncompleteSignatureException"
+
+
+def test_a_sigv4_authorization_names_the_caller() -> None:
+    identity = caller_identity(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=abc"
+    )
+    assert identity["accessKey"] == "AKIDEXAMPLE"
+    assert identity["userArn"].startswith("arn:aws:iam::")
+
+
+def _event(match: Match, **overrides: object) -> dict:
+    arguments: dict = {
+        "method": "GET",
+        "path": "/items/7",
+        "query": "",
+        "headers": [],
+        "body": b"",
+        "stage": "v1",
+        "binary_types": ("image/png",),
+    }
+    arguments.update(overrides)
+    return build_event(match, **arguments)
+
+
+def test_the_event_has_api_gateways_shape() -> None:
+    event = _event(matched("GET", "/items/7"), query="a=1&a=2&b=", headers=[("X-Ab", "1"), ("X-Ab", "2")])
+    assert event["resource"] == "/items/{id}" and event["path"] == "/items/7"
+    assert event["pathParameters"] == {"id": "7"}
+    assert event["queryStringParameters"] == {"a": "2", "b": ""}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": [""]}
+    assert event["headers"]["X-Ab"] == "2" and event["multiValueHeaders"]["X-Ab"] == ["1", "2"]
+    assert event["requestContext"]["path"] == "/v1/items/7" and event["requestContext"]["stage"] == "v1"
+    assert event["body"] is None and event["isBase64Encoded"] is False
+
+
+def test_a_binary_media_type_body_is_base64_and_text_is_passed_as_is() -> None:
+    match = matched("POST", "/items")
+    png = _event(match, method="POST", headers=[("Content-Type", "image/png")], body=b"\x89PNG\x00")
+    assert png["isBase64Encoded"] is True and base64.b64decode(png["body"]) == b"\x89PNG\x00"
+    xml = _event(match, method="POST", headers=[("Content-Type", "text/xml")], body="<xml>中</xml>".encode())
+    assert xml["isBase64Encoded"] is False and xml["body"] == "<xml>中</xml>"
+
+
+def test_an_iam_route_event_carries_the_identity() -> None:
+    table = RouteTable([spec("Admin", ("GET", "/admin"), auth="AWS_IAM")])
+    found = table.match("GET", "/admin")
+    assert isinstance(found, Match)
+    event = _event(
+        found,
+        path="/admin",
+        headers=[("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDX/20240101/us-east-1/x/aws4_request")],
+    )
+    assert event["requestContext"]["identity"]["accessKey"] == "AKIDX"
+    with pytest.raises(GatewayAnswer):
+        _event(found, path="/admin")
+
+
+def test_a_response_is_status_merged_headers_and_decoded_body() -> None:
+    status, headers, body = shape_response(
+        {
+            "statusCode": 200,
+            "headers": {"Content-Type": "image/png"},
+            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "content-type": ["ignored"]},
+            "body": base64.b64encode(b"\x89PNG").decode(),
+            "isBase64Encoded": True,
+        }
+    )
+    assert status == 200 and body == b"\x89PNG"
+    assert headers == [("Content-Type", "image/png"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+    assert shape_response({"statusCode": 204})[1] == [("Content-Type", "application/json")]
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        "text",
+        {"body": "x"},
+        {"statusCode": "200"},
+        {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
+    ],
+)
+def test_a_malformed_lambda_response_is_a_502(result: object) -> None:
+    with pytest.raises(GatewayAnswer) as answer:
+        shape_response(result)
+    assert (answer.value.status, answer.value.message) == (502, "Internal server error")

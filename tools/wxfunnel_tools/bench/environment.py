@@ -1,0 +1,197 @@
+"""An in-process AWS (moto) shaped like template.yaml with the development apps, set up as a Lambda container."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+REGION = "us-east-1"
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def cold_start() -> None:
+    """Forget the layer's per-container caches, as a new Lambda container starts without them."""
+    for name, module in list(sys.modules.items()):
+        if not (name == "wxfunnel" or name.startswith("wxfunnel.")):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear):
+                clear()
+        reset = getattr(module, "_reset_container", None)
+        if callable(reset):
+            reset()
+
+
+@contextlib.contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Logs and EMF metrics still get formatted and written (that cost is real), to /dev/null."""
+    from wxfunnel.observability import logger
+
+    sink = open(os.devnull, "w")  # noqa: SIM115
+    handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(sink) for h in handlers]
+    try:
+        with contextlib.redirect_stdout(sink):
+            yield
+    finally:
+        for handler, old in zip(handlers, previous, strict=True):
+            if old is not None:
+                handler.setStream(old)
+        sink.close()
+
+
+def product_apps() -> dict[str, dict[str, Any]]:
+    """The development apps with the product's rules (docs/rules.md): welcome, channel tags, keywords, card."""
+    from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, DEV_APPS
+
+    oa = {
+        **DEV_APPS[DEMO_OA],
+        "welcome": "欢迎关注！",
+        "channel_welcome_default": "欢迎！",
+        "referral_text": "你由 {referrer} 推荐关注",
+        "card_opt_in_text": "提醒已开启",
+        "tag_followers_by_channel": True,
+        "keywords": [{"match": "exact", "pattern": "hi", "reply": {"type": "text", "content": "你好"}}],
+    }
+    mp = {
+        **DEV_APPS[DEMO_MP],
+        "keywords": [
+            {
+                "match": "exact",
+                "pattern": "666",
+                "reply": {
+                    "type": "follow_qr",
+                    "oa": DEMO_OA,
+                    "scene": "mp-666",
+                    "as": "link",
+                    "title": "关注公众号",
+                    "description": "扫码关注",
+                    "thumb_url": "https://example.com/t.png",
+                    "expire_seconds": 604800,
+                },
+            },
+            {"match": "prefix", "pattern": "help", "reply": {"type": "text", "content": "how can we help?"}},
+        ],
+        "card": {
+            "oa": DEMO_OA,
+            "scene_from": ["page_query", "session_from"],
+            "keys": ["live_id", "user_id"],
+            "prefix": "live.",
+            "as": "link",
+            "title": "扫码关注，开启提醒",
+            "description": "",
+            "thumb_url": None,
+            "expire_seconds": 604800,
+            "opt_in_text": "直播提醒已开启",
+            "window_closed_template": None,
+        },
+        "fallback": {"type": "transfer_customer_service"},
+    }
+    return {DEMO_OA: oa, DEMO_MP: mp}
+
+
+@dataclass
+class Moto:
+    dynamodb: Any
+    sqs: Any
+    ssm: Any
+    env: dict[str, str]
+
+
+@contextlib.contextmanager
+def embedded_aws(
+    extra_env: dict[str, str] | None = None, apps: dict[str, dict[str, Any]] | None = None
+) -> Iterator[Moto]:
+    """moto (in-process) with the template's tables and queues, the dev apps in SSM, env set like Lambda's."""
+    import boto3
+    from moto import mock_aws
+
+    from wxfunnel_tools.devapps import seed_apps
+    from wxfunnel_tools.template import provision
+
+    hidden = {key: os.environ.pop(key) for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE") if key in os.environ}
+    try:
+        with environment(FAKE_AWS), mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name=REGION)
+            sqs = boto3.client("sqs", region_name=REGION)
+            ssm = boto3.client("ssm", region_name=REGION)
+            env = provision(dynamodb, sqs)
+            seed_apps(ssm, env["APPS_PARAMETER_PREFIX"], apps or product_apps())
+            with environment({**env, **(extra_env or {})}):
+                cold_start()
+                try:
+                    yield Moto(dynamodb, sqs, ssm, env)
+                finally:
+                    cold_start()
+    finally:
+        os.environ.update(hidden)
+
+
+_ATOMIC = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_write_items",
+    "transact_get_items",
+    "query",
+    "scan",
+)
+
+
+@contextlib.contextmanager
+def atomic_dynamodb() -> Iterator[None]:
+    """Serialise moto's DynamoDB operations: DynamoDB applies each request atomically, moto (threaded server or
+    concurrent in-process callers) does not, and its transactions crash on a table changed under them."""
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    originals = {name: getattr(DynamoDBBackend, name) for name in _ATOMIC if hasattr(DynamoDBBackend, name)}
+
+    def locked(method: Any) -> Any:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return wrapper
+
+    for name, method in originals.items():
+        setattr(DynamoDBBackend, name, locked(method))
+    try:
+        yield
+    finally:
+        for name, method in originals.items():
+            setattr(DynamoDBBackend, name, method)

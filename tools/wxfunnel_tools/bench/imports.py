@@ -1,0 +1,250 @@
+"""Cold import of each function (fresh interpreter) vs `import boto3` + one DynamoDB client, and what is heavy.
+
+Each figure is the median of fresh `python` processes, run interleaved so load drifts hit all alike. awscrt and
+pyOpenSSL are hidden in every process: the development venv has them (via sam-cli), the Lambda runtime does not,
+and botocore imports both when present. The breakdown runs `python -X importtime` with boto3 and a client already
+loaded, so it lists only what the handler adds on top of boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+
+from wxfunnel_tools.bench.machine import ROOT
+from wxfunnel_tools.bench.report import Section
+
+TARGET = 1.3
+_MARK = "--wxfunnel-bench-handler--"
+_PRELUDE = f"""
+import sys, time, json
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("awscrt", "OpenSSL"):
+            raise ImportError(name)
+        return None
+sys.meta_path.insert(0, _Absent())
+sys.path[:0] = [{str(ROOT / "tools")!r}, {str(ROOT / "layers" / "wxfunnel")!r}]
+"""
+_BASELINE = (
+    _PRELUDE
+    + """
+t0 = time.perf_counter()
+import boto3
+boto3.client("dynamodb")
+print(json.dumps({"import": time.perf_counter() - t0}))
+"""
+)
+_HANDLER = (
+    _PRELUDE
+    + """
+from wxfunnel_tools.template import load_handler
+t0 = time.perf_counter()
+load_handler(sys.argv[1])
+t1 = time.perf_counter()
+from wxfunnel.aws import dynamodb
+dynamodb()
+print(json.dumps({"import": t1 - t0, "client": time.perf_counter() - t1}))
+"""
+)
+_BREAKDOWN = (
+    _PRELUDE
+    + f"""
+import boto3
+boto3.client("dynamodb")
+from wxfunnel_tools.template import load_handler
+sys.stderr.write({_MARK!r} + "\\n")
+sys.stderr.flush()
+load_handler(sys.argv[1])
+"""
+)
+WATCH = (
+    "requests",
+    "cryptography",
+    "asyncio",
+    "pydantic",
+    "concurrent.futures",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.metrics",
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.tracing",
+    "wxfunnel.stats",
+    "wxfunnel.client",
+    "wxfunnel.flows",
+)
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "POWERTOOLS_SERVICE_NAME": "wxfunnel",
+            "POWERTOOLS_METRICS_NAMESPACE": "wxfunnel",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def _run(code: str, *args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code, *args]
+    return subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, env=_env(), check=True, cwd=ROOT
+    )
+
+
+def _measure(code: str, *args: str) -> dict[str, float]:
+    result: dict[str, float] = json.loads(_run(code, *args).stdout.strip().splitlines()[-1])
+    return result
+
+
+@dataclass
+class Line:
+    self_us: int
+    cumulative_us: int
+    depth: int
+    name: str
+
+
+_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def _breakdown(logical_id: str) -> list[Line]:
+    lines: list[Line] = []
+    seen_mark = False
+    for raw in _run(_BREAKDOWN, logical_id, importtime=True).stderr.splitlines():
+        if raw.strip() == _MARK:
+            seen_mark = True
+            continue
+        found = _LINE.match(raw)
+        if seen_mark and found:
+            lines.append(Line(int(found[1]), int(found[2]), (len(found[3]) - 1) // 2, found[4]))
+    return lines
+
+
+def _parents(lines: list[Line]) -> dict[str, str]:
+    """Who imported whom: importtime prints a module after its children, one indentation level up."""
+    parent: dict[str, str] = {}
+    pending: dict[int, list[str]] = defaultdict(list)
+    for line in lines:
+        for child in pending.pop(line.depth + 1, []):
+            parent[child] = line.name
+        pending[line.depth].append(line.name)
+    return parent
+
+
+def _importer(name: str, parents: dict[str, str]) -> str:
+    """The wxfunnel module (or the handler's app.py) whose import pulled `name` in."""
+    current = name
+    while current in parents:
+        current = parents[current]
+        if current.startswith("wxfunnel."):
+            return current
+    return "app.py"
+
+
+def _group(name: str) -> str:
+    parts = name.split(".")
+    if parts[0] == "aws_lambda_powertools":
+        return ".".join(parts[:3] if len(parts) > 2 and parts[1] == "utilities" else parts[:2])
+    if parts[0] == "wxfunnel":
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def run(function_ids: list[str], runs: int, breakdown_runs: int = 3) -> tuple[Section, Section]:
+    samples: dict[str, list[float]] = defaultdict(list)
+    clients: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        samples["baseline"].append(_measure(_BASELINE)["import"])
+        for logical_id in function_ids:
+            figures = _measure(_HANDLER, logical_id)
+            samples[logical_id].append(figures["import"])
+            clients[logical_id].append(figures["client"])
+    base = statistics.median(samples["baseline"]) * 1000
+    section = Section(
+        f"cold import, ms (median of {runs} fresh processes)",
+        ("function", "import", "min", "max", "+ first client", "vs boto3+client", "target"),
+    )
+    section.add(
+        "import boto3 + dynamodb client",
+        base,
+        min(samples["baseline"]) * 1000,
+        max(samples["baseline"]) * 1000,
+        "",
+        "1.00x",
+        "",
+    )
+    for logical_id in function_ids:
+        median = statistics.median(samples[logical_id]) * 1000
+        with_client = median + statistics.median(clients[logical_id]) * 1000
+        ratio = median / base
+        section.add(
+            logical_id,
+            median,
+            min(samples[logical_id]) * 1000,
+            max(samples[logical_id]) * 1000,
+            with_client,
+            f"{ratio:.2f}x",
+            (("ok" if ratio <= TARGET else "OVER") + f" (≤ {TARGET}x)")
+            if logical_id == "CallbackFunction"
+            else "",
+        )
+    section.notes.append(
+        "import = load_handler (module + layer, boto3 included, no client); + first client = plus "
+        "wxfunnel.aws.dynamodb() as the first invocation does."
+    )
+    section.notes.append("awscrt and pyOpenSSL hidden in every process (absent from the Lambda runtime).")
+    return section, _heavy("CallbackFunction", breakdown_runs)
+
+
+def _heavy(logical_id: str, runs: int) -> Section:
+    per_group: dict[str, list[float]] = defaultdict(list)
+    per_module: dict[str, list[float]] = defaultdict(list)
+    present: dict[str, str] = {}
+    total: list[float] = []
+    for _ in range(runs):
+        lines = _breakdown(logical_id)
+        parents = _parents(lines)
+        groups: dict[str, float] = defaultdict(float)
+        for line in lines:
+            groups[_group(line.name)] += line.self_us / 1000
+            per_module[line.name].append(line.self_us / 1000)
+        for group, value in groups.items():
+            per_group[group].append(value)
+        total.append(sum(line.self_us for line in lines) / 1000)
+        names = {line.name for line in lines}
+        for watched in WATCH:
+            if watched in names:
+                present[watched] = _importer(watched, parents)
+    section = Section(
+        f"{logical_id}: what its import adds on top of boto3 (python -X importtime, median of {runs}), ms",
+        ("package (self time of its modules)", "ms", "share"),
+    )
+    whole = statistics.median(total)
+    ranked = sorted(per_group.items(), key=lambda item: -statistics.median(item[1]))
+    for group, values in ranked[:14]:
+        value = statistics.median(values)
+        section.add(group, value, f"{100 * value / whole:.0f}%")
+    section.add("total added by the handler", whole, "100%")
+    heaviest = sorted(per_module.items(), key=lambda item: -statistics.median(item[1]))[:8]
+    section.notes.append(
+        "heaviest single modules (self): "
+        + ", ".join(f"{name} {statistics.median(values):.1f}" for name, values in heaviest)
+    )
+    if present:
+        section.notes.append(
+            "imported on the callback path (imported by): "
+            + ", ".join(f"{name} ({parent})" for name, parent in sorted(present.items()))
+        )
+    return section

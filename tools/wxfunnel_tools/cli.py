@@ -1,0 +1,404 @@
+"""The `wxfunnel` command: the local stack and the operator's commands (app configuration, QR codes, …).
+
+Every subcommand is one small function registered in COMMANDS with the function that declares its arguments;
+it receives the parsed arguments and returns the exit status (0 done, 1 failed with a reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wxfunnel_tools.template import ROOT
+
+DEFAULT_PREFIX = "/wxfunnel/apps/"
+DEFAULT_LOCAL_PORT = 8900
+DEFAULT_SANDBOX_PORT = 8901
+SECRET_FIELDS = frozenset({"secret", "token", "encoding_aes_key", "previous_encoding_aes_key"})
+
+
+class Failure(Exception):
+    """A command could not do its job; the message is printed as is and the exit status is 1."""
+
+
+def _use_layer() -> None:
+    """Make the `wxfunnel` layer package importable, as Lambda does by mounting the layer."""
+    layer = str(ROOT / "layers" / "wxfunnel")
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+
+
+def _session(args: argparse.Namespace) -> Any:
+    """The caller's AWS session; against the local stack (AWS_ENDPOINT_URL on 127.0.0.1) dummy credentials do."""
+    import boto3
+
+    from wxfunnel_tools.admin_client import LOCAL_REGION, is_loopback
+
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    if is_loopback(os.environ.get("AWS_ENDPOINT_URL", "")) and session.get_credentials() is None:
+        session = boto3.session.Session(
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            region_name=args.region or session.region_name or LOCAL_REGION,
+        )
+    elif is_loopback(os.environ.get("AWS_ENDPOINT_URL", "")) and not session.region_name:
+        session = boto3.session.Session(profile_name=args.profile, region_name=LOCAL_REGION)
+    return session
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", help="AWS profile (default: the usual AWS credential chain)")
+    parser.add_argument("--region", help="AWS region (default: the profile's or AWS_REGION)")
+
+
+def _stack_options(parser: argparse.ArgumentParser) -> None:
+    _aws_options(parser)
+    parser.add_argument(
+        "--stack-name", help="a deployed wxfunnel stack: its outputs give the URLs and prefix"
+    )
+
+
+def admin_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that calls the admin API (qr, stats, notify…)."""
+    _stack_options(parser)
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("WXFUNNEL_ADMIN_URL"),
+        help=f"admin API base URL (default: $WXFUNNEL_ADMIN_URL, the stack's AdminApiUrl output, "
+        f"or the local stack at http://127.0.0.1:{DEFAULT_LOCAL_PORT}/v1)",
+    )
+
+
+def admin_client(args: argparse.Namespace) -> Any:
+    """The admin API client the options name: --admin-url, --stack-name's output, or the local stack."""
+    from wxfunnel_tools.admin_client import AdminClient, stack_admin_url
+
+    session = _session(args)
+    if args.admin_url:
+        url = args.admin_url
+    elif args.stack_name:
+        url = stack_admin_url(args.stack_name, session)
+    else:
+        url = f"http://127.0.0.1:{DEFAULT_LOCAL_PORT}/v1"
+    return AdminClient(url, session=session, region=args.region)
+
+
+# --- local ------------------------------------------------------------------------------------------------
+
+
+def _local_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT, help="API port (0: any free port)")
+    parser.add_argument("--sandbox-port", type=int, default=DEFAULT_SANDBOX_PORT, help="WeChat sandbox port")
+    parser.add_argument(
+        "--aws-port", type=int, default=0, help="embedded AWS (moto) port (default: any free)"
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", help="log level of the functions (POWERTOOLS_LOG_LEVEL)"
+    )
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_local(args: argparse.Namespace) -> int:
+    _use_layer()
+    from wxfunnel_tools.localstack import LocalStack
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    print("starting the local stack (embedded AWS, WeChat sandbox, API front, SQS pollers)…", flush=True)
+    stack = LocalStack(
+        port=args.port,
+        sandbox_port=args.sandbox_port,
+        aws_port=args.aws_port,
+        environment={"POWERTOOLS_LOG_LEVEL": args.log_level.upper()},
+    )
+    try:
+        with stack:
+            print(local_banner(stack), flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopped.", flush=True)
+    return 0
+
+
+def local_banner(stack: Any) -> str:
+    """What `wxfunnel local` prints: the URLs, each dev app's console settings, and commands to try."""
+    from wxfunnel import crypto
+    from wxfunnel_tools.pushes import message, signed_push
+
+    timestamp, nonce = str(int(time.time())), "20240601"
+    oa, mp = stack.apps["demo-oa"], stack.apps["demo-mp"]
+    verify_query = (
+        f"signature={crypto.signature(oa['token'], timestamp, nonce)}"
+        f"&timestamp={timestamp}&nonce={nonce}&echostr=hello-wechat"
+    )
+    push_query, push_body = signed_push(
+        mp,
+        message(
+            "text", openid="o_demo_user", to_user=mp["original_id"], Content="666", msg_id=int(timestamp)
+        ),
+        timestamp=int(timestamp),
+        nonce=nonce,
+    )
+    push_url = stack.callback_url("demo-mp") + "?" + "&".join(f"{k}={v}" for k, v in push_query.items())
+    sandbox = stack.sandbox.api_base if stack.sandbox else "(not running)"
+    lines = [
+        "",
+        "wxfunnel local stack — Ctrl-C to stop",
+        f"  API (stage v1)      {stack.url}",
+        f"  Admin API (IAM)     {stack.url}   (locally any SigV4-signed request is accepted)",
+        f"  WeChat sandbox      {sandbox}",
+        f"  Embedded AWS        {stack.aws_endpoint}   (export AWS_ENDPOINT_URL=… to use it from aws/boto3)",
+        "",
+        "Apps (the WeChat console settings each would have):",
+    ]
+    for name, document in stack.apps.items():
+        kind = "Official Account" if document["kind"] == "official_account" else "Mini Program"
+        lines += [
+            f"  {name}  ({kind}, appid {document['appid']})",
+            f"    URL             {stack.callback_url(name)}",
+            f"    Token           {document['token']}",
+            f"    EncodingAESKey  {document.get('encoding_aes_key') or '(none)'}",
+            "    Mode            plain, compatible or safe: the callback follows each push's encrypt_type"
+            + ("; data format XML or JSON" if document["kind"] == "mini_program" else ""),
+        ]
+    lines += [
+        "",
+        "Try (the signatures below are valid for 10 minutes, REPLAY_WINDOW_SECONDS):",
+        "  # WeChat's URL verification: answers hello-wechat",
+        f"  curl -s '{stack.callback_url('demo-oa')}?{verify_query}'",
+        "  # an MP user types 666 in the customer-service chat",
+        f"  curl -s -X POST -H 'Content-Type: text/xml' '{push_url}' \\",
+        f"       --data-binary '{push_body.decode()}'",
+        "  # the admin API is AWS_IAM: sign with any credentials locally",
+        "  curl -s --aws-sigv4 'aws:amz:us-east-1:execute-api' --user local:local \\",
+        f"       '{stack.url}/qrcodes?app=demo-oa'",
+        "  # what the WeChat sandbox was asked to do",
+        f"  curl -s '{sandbox}/__sandbox__/calls'",
+        "  # the stored app configuration, secrets masked",
+        f"  AWS_ENDPOINT_URL={stack.aws_endpoint} wxfunnel config get demo-oa",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- config -----------------------------------------------------------------------------------------------
+
+
+def _read_config(path: str, name: str) -> dict[str, Any]:
+    """Parse and validate an app's JSON file; Failure names the problem (and never a secret)."""
+    _use_layer()
+    from wxfunnel.config import APP_NAME, InvalidAppConfig, parse_app_config
+
+    if not APP_NAME.fullmatch(name):
+        raise Failure(f"invalid app name '{name}': lower-case letters, digits, '-' or '_', at most 64")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise Failure(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Failure(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    try:
+        parse_app_config(name, document)
+    except InvalidAppConfig as exc:
+        raise Failure(f"{path}: invalid: {exc}") from None
+    return dict(document)
+
+
+def mask(document: Any) -> Any:
+    """The document with every secret field shown as its first two characters and ****."""
+    if isinstance(document, dict):
+        return {
+            key: (str(value)[:2] + "****" if key in SECRET_FIELDS and value else mask(value))
+            for key, value in document.items()
+        }
+    if isinstance(document, list):
+        return [mask(item) for item in document]
+    return document
+
+
+def _prefix(args: argparse.Namespace, session: Any) -> str:
+    if args.prefix:
+        return str(args.prefix)
+    if args.stack_name:
+        from wxfunnel_tools.admin_client import stack_output
+
+        return stack_output(args.stack_name, "AppsParameterPrefix", session)
+    return DEFAULT_PREFIX
+
+
+def _config_validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="the app's JSON configuration")
+    parser.add_argument("--name", help="the app's name (default: the file name without .json)")
+
+
+def run_config_validate(args: argparse.Namespace) -> int:
+    name = args.name or Path(args.file).stem
+    document = _read_config(args.file, name)
+    print(f"{args.file}: valid {document['kind']} configuration for app '{name}' (appid {document['appid']})")
+    return 0
+
+
+def _config_put_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", help="the app's name, the last part of its callback URL (/wechat/<app>)")
+    parser.add_argument("file", help="the app's JSON configuration")
+    parser.add_argument(
+        "--prefix", help=f"SSM path prefix (default: the stack's output, else {DEFAULT_PREFIX})"
+    )
+    parser.add_argument("--kms-key-id", help="KMS key of the SecureString (default: aws/ssm)")
+    _stack_options(parser)
+
+
+def run_config_put(args: argparse.Namespace) -> int:
+    document = _read_config(args.file, args.app)
+    session = _session(args)
+    name = _prefix(args, session) + args.app
+    value = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    request: dict[str, Any] = {"Name": name, "Value": value, "Type": "SecureString", "Overwrite": True}
+    if args.kms_key_id:
+        request["KeyId"] = args.kms_key_id
+    if len(value.encode("utf-8")) > 4096:
+        request["Tier"] = "Advanced"  # standard parameters hold 4 KB; many rules need more
+    session.client("ssm").put_parameter(**request)
+    print(f"stored {name} (SecureString); functions pick it up within PARAMETERS_MAX_AGE_SECONDS (5 min)")
+    return 0
+
+
+def _config_get_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", help="the app's name")
+    parser.add_argument(
+        "--prefix", help=f"SSM path prefix (default: the stack's output, else {DEFAULT_PREFIX})"
+    )
+    _stack_options(parser)
+
+
+def run_config_get(args: argparse.Namespace) -> int:
+    session = _session(args)
+    name = _prefix(args, session) + args.app
+    client = session.client("ssm")
+    try:
+        value = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except client.exceptions.ParameterNotFound:
+        raise Failure(f"no configuration at {name}") from None
+    try:
+        document = json.loads(value)
+    except json.JSONDecodeError:
+        raise Failure(f"{name} does not hold JSON") from None
+    print(json.dumps(mask(document), ensure_ascii=False, indent=2))
+    return 0
+
+
+# --- console ---------------------------------------------------------------------------------------------
+
+
+def _console_arguments(parser: argparse.ArgumentParser) -> None:
+    from wxfunnel_tools.console.command import arguments
+
+    arguments(parser)
+
+
+def run_console(args: argparse.Namespace) -> int:
+    from wxfunnel_tools.console.command import run
+
+    return run(args)
+
+
+# --- the table -------------------------------------------------------------------------------------------
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    path: tuple[str, ...]  # ("config", "put") is `wxfunnel config put`
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+
+
+GROUPS = {
+    "config": "an app's configuration in SSM Parameter Store",
+    "qr": "channel QR codes (admin API)",
+    "events": "WeChat pushes as API Gateway events",
+}
+
+COMMANDS: tuple[Command, ...] = (
+    Command(("local",), "run the local stack until Ctrl-C", run_local, _local_arguments),
+    Command(("console",), "serve the operator console on 127.0.0.1", run_console, _console_arguments),
+    Command(
+        ("config", "validate"),
+        "check an app's JSON configuration",
+        run_config_validate,
+        _config_validate_arguments,
+    ),
+    Command(
+        ("config", "put"),
+        "validate, then store an app's configuration",
+        run_config_put,
+        _config_put_arguments,
+    ),
+    Command(
+        ("config", "get"),
+        "show an app's stored configuration, secrets masked",
+        run_config_get,
+        _config_get_arguments,
+    ),
+)
+
+
+def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wxfunnel", description="wxfunnel: WeChat funnel on AWS Lambda")
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    groups: dict[str, Any] = {}
+    for command in commands:
+        if len(command.path) == 1:
+            sub = top.add_parser(command.path[0], help=command.help, description=command.help)
+        else:
+            group, name = command.path
+            if group not in groups:
+                group_parser = top.add_parser(group, help=GROUPS.get(group, group))
+                groups[group] = group_parser.add_subparsers(
+                    dest="subcommand", required=True, metavar="COMMAND"
+                )
+            sub = groups[group].add_parser(name, help=command.help, description=command.help)
+        command.arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except Failure as exc:
+        print(f"wxfunnel: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, BotoCoreError | ClientError | LookupError):
+            print(f"wxfunnel: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1247 @@
+// The operator console: hash-routed views over the admin API, reached through the local console server at /api.
+// No build step and no libraries: the DOM is built with h(), the chart is drawn as inline SVG.
+"use strict";
+
+(function () {
+  const I18N = window.WXF_I18N;
+  const STORAGE = { lang: "wxfunnel.console.lang", app: "wxfunnel.console.app" };
+  const DEFAULT_APP = "demo-oa";
+  const DAY_MS = 86400000;
+  const POLL_MS = 1000;
+  // The chart's series: the three numbers an operator watches per day. Colour and dash both tell them apart.
+  const SERIES = [
+    { key: "new_followers", cls: "series-new" },
+    { key: "scans", cls: "series-scans" },
+    { key: "unfollows", cls: "series-unfollows" },
+  ];
+  const TOTALS = ["new_followers", "returning_followers", "scans", "unfollows", "net", "referrals"];
+
+  let lang = load(STORAGE.lang) === "en" ? "en" : "zh";
+  let cleanups = []; // run when leaving a view: stop polling, revoke object URLs, drop listeners
+  let firstRender = true;
+
+  // --- small helpers --------------------------------------------------------------------------------------------
+
+  function load(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function save(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch (e) {
+      // Storage can be disabled (private mode): the console still works, it only forgets the choice.
+    }
+  }
+
+  function t(key, vars) {
+    let text = I18N[lang][key];
+    if (text === undefined) text = I18N.zh[key] !== undefined ? I18N.zh[key] : key;
+    if (vars) text = text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+    return text;
+  }
+
+  function h(tag, attrs, ...children) {
+    const svg = tag.startsWith("svg:");
+    const el = svg
+      ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4))
+      : document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
+      else if (value === true) el.setAttribute(name, "");
+      else el.setAttribute(name, String(value));
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      el.append(child instanceof Node ? child : String(child));
+    }
+    return el;
+  }
+
+  // replaceChildren() would print a skipped (null) child as the text "null".
+  function put(el, ...children) {
+    el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
+  let uid = 0;
+  function nextId(prefix) {
+    uid += 1;
+    return `${prefix}-${uid}`;
+  }
+
+  function currentApp() {
+    return load(STORAGE.app) || DEFAULT_APP;
+  }
+
+  function enc(value) {
+    return encodeURIComponent(value);
+  }
+
+  function isoDay(date) {
+    return date.toISOString().slice(0, 10);
+  }
+
+  function defaultPeriod() {
+    const today = new Date();
+    return { from: isoDay(new Date(today.getTime() - 29 * DAY_MS)), to: isoDay(today) };
+  }
+
+  function formatTime(iso) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  }
+
+  function formatNumber(value) {
+    return Number(value || 0).toLocaleString(lang === "zh" ? "zh-CN" : "en");
+  }
+
+  function isExpired(record) {
+    return !record.permanent && record.expires_at && Date.parse(record.expires_at) < Date.now();
+  }
+
+  function channelHref(app, scene, query) {
+    const search = query ? `?${new URLSearchParams(query)}` : "";
+    return `#/channel/${enc(app)}/${enc(scene)}${search}`;
+  }
+
+  function announce(message) {
+    const region = document.getElementById("announcer");
+    region.textContent = "";
+    window.setTimeout(() => {
+      region.textContent = message;
+    }, 50);
+  }
+
+  function go(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  }
+
+  function newRequestId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    return `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  }
+
+  // --- the admin API, through the console server --------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, error) {
+      super(error.message || "");
+      this.status = status;
+      this.code = error.code || "";
+      this.field = error.field || null;
+    }
+  }
+
+  async function request(method, path, body, accept) {
+    const headers = { "X-Wxfunnel-Console": "1", Accept: accept || "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    try {
+      return await fetch(`/api${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        credentials: "same-origin",
+      });
+    } catch (e) {
+      throw new ApiError(0, { code: "network", message: t("error.network") });
+    }
+  }
+
+  async function api(method, path, body) {
+    const response = await request(method, path, body);
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (e) {
+      data = null;
+    }
+    if (!response.ok) {
+      const error = data && data.error ? data.error : { message: t("error.http", { status: response.status }) };
+      throw new ApiError(response.status, error);
+    }
+    return { status: response.status, data };
+  }
+
+  function errorBox(error) {
+    const message = error instanceof ApiError ? error.message || t("error.http", { status: error.status }) : String(error);
+    return h("p", { class: "alert error", role: "alert" }, message);
+  }
+
+  // --- form fields and the API's validation errors ------------------------------------------------------------
+
+  // One labelled control with its hint and its error slot; `field` is the API's dotted field name it answers for.
+  function field(opts) {
+    const id = opts.id || nextId("f");
+    const hintId = opts.hint ? `${id}-hint` : null;
+    const errorId = `${id}-error`;
+    const control =
+      opts.control ||
+      h(opts.multiline ? "textarea" : "input", {
+        id,
+        name: opts.name || opts.field,
+        type: opts.multiline ? null : opts.type || "text",
+        value: opts.multiline ? null : opts.value,
+        inputmode: opts.inputmode,
+        autocomplete: opts.autocomplete || "off",
+        min: opts.min,
+        max: opts.max,
+        step: opts.step,
+        rows: opts.multiline ? 3 : null,
+        placeholder: opts.placeholder,
+      });
+    if (!opts.control) control.id = id;
+    if (opts.multiline && opts.value) control.value = opts.value;
+    control.setAttribute("aria-describedby", [hintId, errorId].filter(Boolean).join(" "));
+    return h(
+      "div",
+      { class: `field ${opts.class || ""}`.trim(), "data-field": opts.field, id: opts.wrapperId },
+      h("label", { for: id }, opts.label),
+      control,
+      opts.hint ? h("p", { class: "hint", id: hintId }, opts.hint) : null,
+      h("p", { class: "field-error", id: errorId, hidden: true }),
+    );
+  }
+
+  // A group of radio buttons in a fieldset, with an error slot like field().
+  function radios(opts) {
+    const errorId = nextId("err");
+    const group = h(
+      "fieldset",
+      { class: "field choices", "data-field": opts.field, "aria-describedby": errorId },
+      h("legend", {}, opts.legend),
+      opts.options.map((option) => {
+        const id = nextId("r");
+        return h(
+          "div",
+          { class: "choice" },
+          h("input", {
+            type: "radio",
+            id,
+            name: opts.name,
+            value: option.value,
+            checked: option.value === opts.value,
+          }),
+          h("label", { for: id }, option.label),
+        );
+      }),
+      h("p", { class: "field-error", id: errorId, hidden: true }),
+    );
+    if (opts.onchange) group.addEventListener("change", opts.onchange);
+    return group;
+  }
+
+  function clearErrors(form) {
+    for (const slot of form.querySelectorAll(".field-error")) {
+      slot.textContent = "";
+      slot.hidden = true;
+    }
+    for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
+    const summary = form.querySelector(".form-error");
+    if (summary) {
+      summary.textContent = "";
+      summary.hidden = true;
+    }
+  }
+
+  // The wrapper answering for an API error field: the field itself, else its nearest parent, else its first child.
+  function fieldFor(form, name) {
+    if (!name) return null;
+    const wrappers = [...form.querySelectorAll("[data-field]")].filter((el) => !el.hidden && !el.closest("[hidden]"));
+    const parts = name.split(".");
+    for (let n = parts.length; n > 0; n -= 1) {
+      const candidate = parts.slice(0, n).join(".");
+      const match = wrappers.find((el) => el.dataset.field === candidate);
+      if (match) return match;
+    }
+    return wrappers.find((el) => el.dataset.field.startsWith(`${name}.`)) || null;
+  }
+
+  function showError(form, error) {
+    clearErrors(form);
+    const message = error instanceof ApiError ? error.message : String(error);
+    const wrapper = error instanceof ApiError ? fieldFor(form, error.field) : null;
+    const summary = form.querySelector(".form-error");
+    if (!wrapper) {
+      summary.textContent = message;
+      summary.hidden = false;
+      summary.focus();
+      return;
+    }
+    const slot = wrapper.querySelector(".field-error");
+    slot.textContent = message;
+    slot.hidden = false;
+    const control = wrapper.querySelector("input:checked, input, textarea, select");
+    if (control) {
+      for (const el of wrapper.querySelectorAll("input, textarea, select")) el.setAttribute("aria-invalid", "true");
+      control.focus();
+    }
+    summary.textContent = t("error.summary");
+    summary.hidden = false;
+  }
+
+  function formShell(attrs, ...children) {
+    return h(
+      "form",
+      { novalidate: true, ...attrs },
+      h("p", { class: "alert error form-error", role: "alert", tabindex: -1, hidden: true }),
+      ...children,
+    );
+  }
+
+  function periodForm(period, onsubmit) {
+    const from = field({ field: "from", name: "from", label: t("field.from"), type: "date", value: period.from, id: "period-from" });
+    const to = field({ field: "to", name: "to", label: t("field.to"), type: "date", value: period.to, id: "period-to" });
+    const form = formShell(
+      { class: "toolbar period no-print", "aria-label": t("stats.period") },
+      from,
+      to,
+      h("button", { type: "submit", id: "period-show" }, t("action.show")),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      onsubmit({ from: form.elements.from.value, to: form.elements.to.value }, form);
+    });
+    return form;
+  }
+
+  function appForm(app, label, onsubmit) {
+    const form = formShell(
+      { class: "toolbar no-print" },
+      field({ field: "app", name: "app", label: t("field.app"), value: app, id: "app-input" }),
+      h("button", { type: "submit", class: "secondary" }, label),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const value = form.elements.app.value.trim() || DEFAULT_APP;
+      save(STORAGE.app, value);
+      onsubmit(value, form);
+    });
+    return form;
+  }
+
+  // --- statistics: totals and the SVG chart ------------------------------------------------------------------
+
+  function totalsList(totals) {
+    return h(
+      "dl",
+      { class: "totals", id: "totals" },
+      TOTALS.map((key) =>
+        h(
+          "div",
+          { class: `total total-${key}` },
+          h("dt", {}, t(`stats.${key}`)),
+          h("dd", { "data-total": key }, formatNumber(totals[key])),
+        ),
+      ),
+    );
+  }
+
+  function niceScale(maxValue) {
+    const raw = Math.max(maxValue, 1) / 4;
+    const magnitude = 10 ** Math.floor(Math.log10(raw));
+    const step = Math.max(1, [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw));
+    return { max: step * Math.max(1, Math.ceil(maxValue / step)), step };
+  }
+
+  // A multi-series line chart of `days`, sized to `width` pixels so its text stays readable at phone width.
+  function lineChart(days, width, period) {
+    const W = Math.max(280, Math.round(width));
+    const H = W < 480 ? 200 : 260;
+    const pad = { left: 36, right: 22, top: 12, bottom: 26 };
+    const plotW = W - pad.left - pad.right;
+    const plotH = H - pad.top - pad.bottom;
+    const values = days.flatMap((day) => SERIES.map((s) => Number(day[s.key]) || 0));
+    const scale = niceScale(Math.max(0, ...values));
+    const n = days.length;
+    const x = (i) => pad.left + (n <= 1 ? plotW / 2 : (i * plotW) / (n - 1));
+    const y = (v) => pad.top + plotH * (1 - v / scale.max);
+    const titleId = nextId("chart-title");
+    const descId = nextId("chart-desc");
+    const svg = h(
+      "svg:svg",
+      {
+        class: "chart",
+        id: "stats-chart",
+        width: W,
+        height: H,
+        viewBox: `0 0 ${W} ${H}`,
+        role: "img",
+        "aria-labelledby": `${titleId} ${descId}`,
+        "data-days": n,
+      },
+      h("svg:title", { id: titleId }, t("stats.chart")),
+      h("svg:desc", { id: descId }, t("stats.chart.desc", { from: period.from, to: period.to, days: n })),
+    );
+    for (let v = 0; v <= scale.max; v += scale.step) {
+      svg.append(
+        h("svg:line", { class: "grid", x1: pad.left, x2: W - pad.right, y1: y(v), y2: y(v) }),
+        h("svg:text", { class: "axis", x: pad.left - 6, y: y(v) + 4, "text-anchor": "end" }, String(v)),
+      );
+    }
+    const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(plotW / 58))));
+    // A label every `every` days, counted back from the last day (the one an operator looks at first).
+    const labelled = (i) => (n - 1 - i) % every === 0;
+    days.forEach((day, i) => {
+      if (!labelled(i)) return;
+      svg.append(h("svg:text", { class: "axis", x: x(i), y: H - 8, "text-anchor": "middle" }, String(day.date).slice(5)));
+    });
+    for (const series of SERIES) {
+      const points = days.map((day, i) => [x(i), y(Number(day[series.key]) || 0)]);
+      const d = points.map(([px, py], i) => `${i ? "L" : "M"}${px.toFixed(1)} ${py.toFixed(1)}`).join(" ");
+      const group = h("svg:g", { class: `series ${series.cls}`, "data-series": series.key });
+      group.append(h("svg:path", { d, fill: "none" }));
+      if (n <= 62) {
+        days.forEach((day, i) => {
+          group.append(
+            h(
+              "svg:circle",
+              { cx: points[i][0], cy: points[i][1], r: 3 },
+              h("svg:title", {}, `${day.date} · ${t(`stats.${series.key}`)}: ${Number(day[series.key]) || 0}`),
+            ),
+          );
+        });
+      }
+      svg.append(group);
+    }
+    return svg;
+  }
+
+  function legend(totals) {
+    return h(
+      "ul",
+      { class: "legend" },
+      SERIES.map((s) =>
+        h("li", {}, h("span", { class: `swatch ${s.cls}`, "aria-hidden": "true" }), `${t(`stats.${s.key}`)} (${formatNumber(totals[s.key])})`),
+      ),
+    );
+  }
+
+  function dataTable(days) {
+    return h(
+      "details",
+      { class: "data-table no-print" },
+      h("summary", {}, t("stats.table")),
+      h(
+        "div",
+        { class: "table-scroll" },
+        h(
+          "table",
+          {},
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("stats.date")), TOTALS.map((k) => h("th", { scope: "col" }, t(`stats.${k}`))))),
+          h(
+            "tbody",
+            {},
+            days.map((day) =>
+              h("tr", {}, h("th", { scope: "row" }, day.date), TOTALS.map((k) => h("td", {}, formatNumber(day[k])))),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  // Renders a stats answer (channel or app) into `box`: totals, legend, chart, data table.
+  function renderStats(box, data, period) {
+    const days = data.days || [];
+    const chartBox = h("div", { class: "chart-box" });
+    box.replaceChildren(totalsList(data.totals || {}), legend(data.totals || {}), chartBox, dataTable(days));
+    if (!days.length) {
+      chartBox.append(h("p", { class: "muted" }, t("stats.empty")));
+      return;
+    }
+    const draw = () => chartBox.replaceChildren(lineChart(days, chartBox.clientWidth || 640, period));
+    draw();
+    let timer = null;
+    const onResize = () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(draw, 150);
+    };
+    window.addEventListener("resize", onResize);
+    cleanups.push(() => window.removeEventListener("resize", onResize));
+  }
+
+  function periodFrom(params) {
+    const fallback = defaultPeriod();
+    return { from: params.get("from") || fallback.from, to: params.get("to") || fallback.to };
+  }
+
+  // Keeps a view's state (period, search) in the address so a reload or a shared link shows the same thing;
+  // `page` is the view's element: a view the operator already left does not touch the address.
+  function replaceQuery(params, page) {
+    if (!page.isConnected) return;
+    const [path] = location.hash.split("?");
+    history.replaceState(null, "", `${path}?${params}`);
+  }
+
+  // --- views ---------------------------------------------------------------------------------------------------
+
+  function heading(text) {
+    return h("h1", { tabindex: -1 }, text);
+  }
+
+  function viewChannels(main, params) {
+    let app = params.get("app") || currentApp();
+    const query = params.get("q") || "";
+    const search = field({
+      field: "q",
+      id: "channel-search",
+      label: t("channels.search"),
+      type: "search",
+      value: query,
+      hint: t("channels.search.hint"),
+    });
+    const list = h("ul", { class: "cards", id: "channel-list" });
+    const count = h("p", { class: "muted", id: "channel-count", role: "status" });
+    const more = h("button", { type: "button", class: "secondary", id: "channel-more", hidden: true }, t("channels.more"));
+    const problem = h("div");
+    let items = [];
+    let nextToken = null;
+
+    function render() {
+      const needle = search.querySelector("input").value.trim().toLowerCase();
+      const shown = items.filter((rec) => {
+        if (!needle) return true;
+        const channel = rec.channel || {};
+        const referrer = channel.referrer || {};
+        return [rec.scene, channel.name, channel.tag, channel.notes, referrer.name, referrer.openid]
+          .filter(Boolean)
+          .some((text) => String(text).toLowerCase().includes(needle));
+      });
+      list.replaceChildren(...shown.map(channelCard));
+      if (!items.length) count.textContent = t("channels.empty");
+      else if (!shown.length) count.textContent = t("channels.nomatch", { query: needle });
+      else count.textContent = t("channels.count", { shown: shown.length, total: items.length });
+      more.hidden = !nextToken;
+    }
+
+    async function loadPage(reset) {
+      problem.replaceChildren();
+      if (reset) {
+        items = [];
+        nextToken = null;
+        count.textContent = t("loading");
+      }
+      const qs = new URLSearchParams({ app, limit: "50" });
+      if (nextToken) qs.set("next_token", nextToken);
+      try {
+        const { data } = await api("GET", `/qrcodes?${qs}`);
+        items = items.concat(data.items || []);
+        nextToken = data.next_token || null;
+        render();
+      } catch (error) {
+        count.textContent = "";
+        problem.replaceChildren(errorBox(error));
+      }
+    }
+
+    search.querySelector("input").addEventListener("input", () => {
+      const next = new URLSearchParams({ app });
+      const value = search.querySelector("input").value;
+      if (value) next.set("q", value);
+      replaceQuery(next, main);
+      render();
+    });
+    more.addEventListener("click", () => loadPage(false));
+    main.append(
+      h(
+        "div",
+        { class: "page-head" },
+        heading(t("channels.title")),
+        h("a", { class: "button", href: "#/new" }, t("channels.create")),
+      ),
+      appForm(app, t("channels.load"), (value) => {
+        app = value;
+        replaceQuery(new URLSearchParams({ app }), main);
+        loadPage(true);
+      }),
+      search,
+      problem,
+      count,
+      list,
+      more,
+    );
+    return loadPage(true);
+  }
+
+  function fact(label, value) {
+    if (value === null || value === undefined || value === "") return null;
+    return h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, value));
+  }
+
+  function kindBadge(record) {
+    const expired = isExpired(record);
+    return h(
+      "span",
+      { class: `badge ${record.permanent ? "badge-permanent" : "badge-temporary"} ${expired ? "badge-expired" : ""}` },
+      record.permanent ? t("kind.permanent") : t("kind.temporary"),
+      expired ? ` · ${t("channel.expired")}` : "",
+    );
+  }
+
+  function channelCard(record) {
+    const channel = record.channel || {};
+    const referrer = channel.referrer || {};
+    return h(
+      "li",
+      { class: "card", "data-scene": record.scene },
+      h(
+        "h2",
+        { class: "card-title" },
+        h("a", { href: channelHref(record.app, record.scene) }, channel.name || t("channel.unnamed")),
+        " ",
+        kindBadge(record),
+      ),
+      h(
+        "dl",
+        { class: "facts" },
+        fact(t("channel.scene"), h("code", {}, record.scene)),
+        fact(t("channel.tag"), channel.tag),
+        fact(t("channel.referrer"), referrer.name || referrer.openid),
+        fact(t("channel.expires"), record.permanent ? t("channel.never") : formatTime(record.expires_at)),
+      ),
+    );
+  }
+
+  function viewNew(main, params) {
+    const app = params.get("app") || currentApp();
+    const expire = field({
+      field: "expire_seconds",
+      name: "expire_days",
+      id: "new-expire",
+      label: t("new.expire"),
+      type: "number",
+      inputmode: "numeric",
+      min: 1,
+      max: 30,
+      step: 1,
+      value: "7",
+      hint: t("new.expire.hint"),
+      wrapperId: "new-expire-field",
+    });
+    const kind = radios({
+      field: "permanent",
+      name: "kind",
+      legend: t("new.kind"),
+      value: "temporary",
+      options: [
+        { value: "temporary", label: t("new.kind.temporary") },
+        { value: "permanent", label: t("new.kind.permanent") },
+      ],
+      onchange: () => {
+        expire.hidden = form.elements.kind.value === "permanent";
+      },
+    });
+    const sceneType = radios({
+      field: "scene_type",
+      name: "scene_type",
+      legend: t("new.sceneType"),
+      value: "str",
+      options: [
+        { value: "str", label: t("new.sceneType.str") },
+        { value: "int", label: t("new.sceneType.int") },
+      ],
+    });
+    const submit = h("button", { type: "submit", id: "new-submit" }, t("new.submit"));
+    const form = formShell(
+      { id: "new-form", class: "stack" },
+      field({ field: "app", id: "new-app", label: t("field.app"), value: app }),
+      h("div", { class: "row" }, kind, sceneType),
+      field({ field: "scene", id: "new-scene", label: t("new.scene"), hint: t("new.scene.hint") }),
+      expire,
+      h(
+        "fieldset",
+        { class: "group" },
+        h("legend", {}, t("new.channel")),
+        field({ field: "channel.name", id: "new-name", label: t("new.name") }),
+        field({ field: "channel.welcome_message", id: "new-welcome", label: t("new.welcome"), multiline: true, hint: t("new.welcome.hint") }),
+        field({ field: "channel.tag", id: "new-tag", label: t("new.tag") }),
+        field({ field: "channel.notes", id: "new-notes", label: t("new.notes"), multiline: true }),
+      ),
+      h(
+        "fieldset",
+        { class: "group" },
+        h("legend", {}, t("new.referrer")),
+        field({ field: "channel.referrer.name", id: "new-referrer-name", label: t("new.referrerName") }),
+        field({ field: "channel.referrer.openid", id: "new-referrer-openid", label: t("new.referrerOpenid") }),
+      ),
+      h("div", { class: "actions" }, submit),
+    );
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const value = (name) => form.elements[name].value.trim();
+      const permanent = form.elements.kind.value === "permanent";
+      const rawScene = value("scene");
+      const scene = form.elements.scene_type.value === "int" && /^-?\d+$/.test(rawScene) ? Number(rawScene) : rawScene;
+      const body = { app: value("app"), permanent };
+      if (rawScene !== "") body.scene = scene;
+      if (!permanent && value("expire_days") !== "") {
+        const days = Number(value("expire_days"));
+        body.expire_seconds = Number.isFinite(days) ? Math.round(days * 86400) : value("expire_days");
+      }
+      const channel = {};
+      for (const [key, name] of [["name", "new-name"], ["welcome_message", "new-welcome"], ["tag", "new-tag"], ["notes", "new-notes"]]) {
+        const text = document.getElementById(name).value.trim();
+        if (text) channel[key] = text;
+      }
+      const referrer = {};
+      const referrerName = document.getElementById("new-referrer-name").value.trim();
+      const referrerOpenid = document.getElementById("new-referrer-openid").value.trim();
+      if (referrerName) referrer.name = referrerName;
+      if (referrerOpenid) referrer.openid = referrerOpenid;
+      if (Object.keys(referrer).length) channel.referrer = referrer;
+      if (Object.keys(channel).length) body.channel = channel;
+      submit.disabled = true;
+      submit.textContent = t("new.submitting");
+      try {
+        const { data } = await api("POST", "/qrcodes", body);
+        save(STORAGE.app, data.app);
+        announce(data.reused ? t("new.reused") : t("new.created"));
+        go(channelHref(data.app, data.scene, { [data.reused ? "reused" : "created"]: "1" }));
+      } catch (error) {
+        showError(form, error);
+      } finally {
+        submit.disabled = false;
+        submit.textContent = t("new.submit");
+      }
+    });
+    main.append(heading(t("new.title")), form);
+  }
+
+  async function loadQrImage(figure, record) {
+    const status = figure.querySelector(".qr-status");
+    const image = figure.querySelector("img");
+    const download = figure.querySelector(".qr-download");
+    const path = `/qrcodes/${enc(record.app)}/${enc(record.scene)}/image`;
+    let response;
+    try {
+      response = await request("GET", path, undefined, "image/jpeg");
+    } catch (error) {
+      status.replaceChildren(errorBox(error));
+      return;
+    }
+    if (!response.ok) {
+      let message = t("error.http", { status: response.status });
+      try {
+        const data = await response.json();
+        if (data && data.error && data.error.message) message = data.error.message;
+      } catch (e) {
+        // Not JSON: the status line says enough.
+      }
+      status.replaceChildren(
+        h("p", { class: "alert error", role: "alert" }, response.status === 410 ? `${t("qr.gone")} (${message})` : message),
+      );
+      return;
+    }
+    const blob = await response.blob();
+    const format = blob.type === "image/png" ? "png" : "jpg";
+    const url = URL.createObjectURL(blob);
+    cleanups.push(() => URL.revokeObjectURL(url));
+    image.src = url;
+    image.hidden = false;
+    download.href = url;
+    download.download = `${download.download.replace(/\.\w+$/, "")}.${format}`;
+    download.textContent = t("qr.download", { format: format === "png" ? "PNG" : "JPEG" });
+    download.hidden = false;
+    status.replaceChildren();
+  }
+
+  async function viewChannel(main, params, app, scene) {
+    const loading = h("p", { class: "muted" }, t("loading"));
+    main.append(loading);
+    let record;
+    try {
+      record = (await api("GET", `/qrcodes/${enc(app)}/${enc(scene)}`)).data;
+    } catch (error) {
+      main.replaceChildren(heading(scene), errorBox(error));
+      return;
+    }
+    const channel = record.channel || {};
+    const referrer = channel.referrer || {};
+    const name = channel.name || t("channel.unnamed");
+    const notice = params.get("created") ? t("new.created") : params.get("reused") ? t("new.reused") : null;
+    const figure = h(
+      "figure",
+      { class: "qr print-sheet", id: "qr" },
+      h("p", { class: "qr-status", role: "status" }, t("qr.loading")),
+      h("img", { id: "qr-image", alt: t("qr.alt", { name, scene: record.scene }), width: 258, height: 258, hidden: true }),
+      h(
+        "figcaption",
+        {},
+        h("strong", { class: "qr-name" }, name),
+        h("span", { class: "qr-scene" }, `${t("channel.scene")}: ${record.scene}`),
+        h("span", { class: "print-only" }, t("qr.scan")),
+      ),
+      h(
+        "div",
+        { class: "actions no-print" },
+        h(
+          "a",
+          {
+            class: "button qr-download",
+            id: "qr-download",
+            download: `wxfunnel-${record.app}-${record.scene}.jpg`.replace(/[^\w.=-]+/g, "_"),
+            href: "#",
+            hidden: true,
+          },
+          t("qr.download", { format: "JPEG" }),
+        ),
+        h("button", { type: "button", class: "secondary", id: "qr-print", onclick: () => window.print() }, t("qr.print")),
+      ),
+    );
+    const details = h(
+      "dl",
+      { class: "facts details no-print" },
+      fact(t("channel.scene"), h("code", {}, record.scene)),
+      fact(t("new.kind"), kindBadge(record)),
+      fact(t("channel.expires"), record.permanent ? t("channel.never") : formatTime(record.expires_at)),
+      fact(t("channel.created"), formatTime(record.created_at)),
+      fact(t("channel.tag"), channel.tag),
+      fact(t("channel.referrer"), [referrer.name, referrer.openid].filter(Boolean).join(" · ")),
+      fact(t("channel.welcome"), channel.welcome_message),
+      fact(t("channel.notes"), channel.notes),
+      fact(t("channel.url"), record.url ? h("code", { class: "wrap" }, record.url) : null),
+    );
+    const statsBox = h("div", { class: "stats", id: "stats", "aria-live": "polite" });
+    const period = periodFrom(params);
+    const statsPath = `/channels/${enc(record.app)}/${enc(record.scene)}/stats`;
+
+    async function loadStats(chosen, form) {
+      if (form) clearErrors(form);
+      const qs = new URLSearchParams(chosen);
+      try {
+        const { data } = await api("GET", `${statsPath}?${qs}`);
+        renderStats(statsBox, data, { from: data.from || chosen.from, to: data.to || chosen.to });
+        const keep = new URLSearchParams(chosen);
+        replaceQuery(keep, main);
+      } catch (error) {
+        if (form) showError(form, error);
+        else statsBox.replaceChildren(errorBox(error));
+      }
+    }
+
+    put(
+      main,
+      h("p", { class: "breadcrumb no-print" }, h("a", { href: `#/channels?app=${enc(record.app)}` }, `← ${t("nav.channels")}`)),
+      heading(name),
+      notice ? h("p", { class: "alert success", role: "status" }, notice) : null,
+      h("div", { class: "channel-top" }, figure, details),
+      h(
+        "section",
+        { class: "no-print", "aria-labelledby": "stats-title" },
+        h("h2", { id: "stats-title" }, t("stats.title")),
+        periodForm(period, loadStats),
+        statsBox,
+        h(
+          "p",
+          {},
+          h("a", { href: `#/reminders?${new URLSearchParams({ app: record.app, scene: record.scene })}` }, t("stats.remind")),
+        ),
+      ),
+    );
+    await Promise.all([loadQrImage(figure, record), loadStats(period, null)]);
+  }
+
+  function leaderboard(referrers) {
+    if (!referrers.length) return h("p", { class: "muted" }, t("referrers.empty"));
+    return h(
+      "div",
+      { class: "table-scroll" },
+      h(
+        "table",
+        { id: "leaderboard" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, t("referrers.rank")),
+            h("th", { scope: "col" }, t("referrers.name")),
+            h("th", { scope: "col" }, t("referrers.channel")),
+            h("th", { scope: "col", class: "num" }, t("referrers.referrals")),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          referrers.map((row, i) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, String(i + 1)),
+              h("th", { scope: "row" }, row.name || "—", row.openid ? h("small", { class: "openid" }, row.openid) : null),
+              h("td", {}, row.scene ? h("code", {}, row.scene) : "—"),
+              h("td", { class: "num" }, formatNumber(row.referrals)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function channelTable(app, channels) {
+    if (!channels.length) return null;
+    const keys = ["new_followers", "scans", "unfollows", "net"];
+    return h(
+      "div",
+      { class: "table-scroll" },
+      h(
+        "table",
+        { id: "channel-totals" },
+        h(
+          "thead",
+          {},
+          h("tr", {}, h("th", { scope: "col" }, t("referrers.channel")), keys.map((k) => h("th", { scope: "col", class: "num" }, t(`stats.${k}`)))),
+        ),
+        h(
+          "tbody",
+          {},
+          channels.map((row) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, h("a", { href: channelHref(app, row.scene) }, row.name || row.scene), " ", h("code", {}, row.scene)),
+              keys.map((k) => h("td", { class: "num" }, formatNumber((row.totals || {})[k]))),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function viewReferrers(main, params) {
+    let app = params.get("app") || currentApp();
+    let period = periodFrom(params);
+    const board = h("div", { id: "referrers" });
+    const statsBox = h("div", { class: "stats", id: "stats" });
+    const channelsBox = h("div");
+
+    async function loadAll(form) {
+      if (form) clearErrors(form);
+      board.replaceChildren(h("p", { class: "muted" }, t("loading")));
+      try {
+        const { data } = await api("GET", `/channels/${enc(app)}/stats?${new URLSearchParams(period)}`);
+        board.replaceChildren(leaderboard(data.referrers || []));
+        renderStats(statsBox, data, { from: data.from || period.from, to: data.to || period.to });
+        channelsBox.replaceChildren(channelTable(app, data.channels || []) || "");
+        replaceQuery(new URLSearchParams({ app, ...period }), main);
+      } catch (error) {
+        board.replaceChildren();
+        if (form) showError(form, error);
+        else board.replaceChildren(errorBox(error));
+      }
+    }
+
+    main.append(
+      heading(t("referrers.title")),
+      appForm(app, t("channels.load"), (value, form) => {
+        app = value;
+        loadAll(form);
+      }),
+      periodForm(period, (chosen, form) => {
+        period = chosen;
+        loadAll(form);
+      }),
+      board,
+      h("section", { "aria-labelledby": "all-title" }, h("h2", { id: "all-title" }, t("referrers.all")), statsBox),
+      h("section", { "aria-labelledby": "per-channel-title" }, h("h2", { id: "per-channel-title" }, t("referrers.channels")), channelsBox),
+    );
+    return loadAll(null);
+  }
+
+  function dataRow(list, key, value) {
+    const keyId = nextId("data-key");
+    const valueId = nextId("data-value");
+    const row = h(
+      "div",
+      { class: "data-row" },
+      h("div", { class: "field" }, h("label", { for: keyId }, t("reminders.data.key")), h("input", { id: keyId, class: "data-key", value: key || "", autocomplete: "off" })),
+      h("div", { class: "field" }, h("label", { for: valueId }, t("reminders.data.value")), h("input", { id: valueId, class: "data-value", value: value || "", autocomplete: "off" })),
+      h("button", { type: "button", class: "secondary remove" }, "×"),
+    );
+    const remove = row.querySelector(".remove");
+    remove.addEventListener("click", () => {
+      row.remove();
+      renumber(list);
+      const last = list.querySelector(".data-row:last-child .data-key");
+      if (last) last.focus();
+    });
+    list.append(row);
+    renumber(list);
+    return row;
+  }
+
+  function renumber(list) {
+    [...list.querySelectorAll(".data-row")].forEach((row, i) => {
+      row.querySelector(".remove").setAttribute("aria-label", t("reminders.data.remove", { n: i + 1 }));
+    });
+  }
+
+  async function viewReminders(main, params) {
+    let app = params.get("app") || currentApp();
+    const preselected = new Set(params.getAll("scene"));
+    let requestId = newRequestId();
+    const scenesErrorId = nextId("err");
+    const scenesBox = h("div", { class: "checks", id: "reminder-scenes" });
+    const scenes = h(
+      "fieldset",
+      { class: "field choices", "data-field": "scenes", "aria-describedby": scenesErrorId },
+      h("legend", {}, t("reminders.scenes")),
+      scenesBox,
+      h("p", { class: "field-error", id: scenesErrorId, hidden: true }),
+    );
+    const dataList = h("div", { class: "data-rows" });
+    const dataErrorId = nextId("err");
+    const data = h(
+      "fieldset",
+      { class: "field group", "data-field": "data", "aria-describedby": dataErrorId },
+      h("legend", {}, t("reminders.data")),
+      dataList,
+      h("button", { type: "button", class: "secondary", id: "data-add", onclick: () => dataRow(dataList).querySelector("input").focus() }, t("reminders.data.add")),
+      h("p", { class: "field-error", id: dataErrorId, hidden: true }),
+    );
+    dataRow(dataList, "thing1", "");
+    const requestNote = h("p", { class: "hint", id: "request-id" }, t("reminders.request", { id: requestId }));
+    const submit = h("button", { type: "submit", id: "reminder-submit" }, t("reminders.send"));
+    const touch = h(
+      "select",
+      { id: "reminder-touch", name: "touch" },
+      ["any", "first", "last"].map((value) => h("option", { value }, t(`reminders.touch.${value}`))),
+    );
+    const form = formShell(
+      { id: "reminder-form", class: "stack" },
+      field({ field: "app", id: "reminder-app", label: t("field.app"), value: app }),
+      h(
+        "fieldset",
+        { class: "group" },
+        h("legend", {}, t("reminders.audience")),
+        scenes,
+        field({ field: "scene_prefix", id: "reminder-prefix", label: t("reminders.prefix"), hint: t("reminders.prefix.hint") }),
+        field({ field: "touch", id: "reminder-touch", label: t("reminders.touch"), control: touch }),
+      ),
+      field({ field: "template_id", id: "reminder-template", label: t("reminders.template") }),
+      data,
+      field({ field: "url", id: "reminder-url", label: t("reminders.url"), type: "url", placeholder: "https://" }),
+      requestNote,
+      h("div", { class: "actions" }, submit),
+    );
+
+    async function loadScenes() {
+      scenesBox.replaceChildren(h("p", { class: "muted" }, t("loading")));
+      try {
+        const { data: page } = await api("GET", `/qrcodes?${new URLSearchParams({ app, limit: "100" })}`);
+        const items = page.items || [];
+        if (!items.length) {
+          scenesBox.replaceChildren(h("p", { class: "muted" }, t("reminders.scenes.none")));
+          return;
+        }
+        scenesBox.replaceChildren(
+          ...items.map((record) => {
+            const id = nextId("scene");
+            return h(
+              "div",
+              { class: "choice" },
+              h("input", { type: "checkbox", id, name: "scenes", value: record.scene, checked: preselected.has(record.scene) }),
+              h("label", { for: id }, `${(record.channel || {}).name || t("channel.unnamed")} `, h("code", {}, record.scene)),
+            );
+          }),
+        );
+      } catch (error) {
+        scenesBox.replaceChildren(errorBox(error));
+      }
+    }
+
+    form.elements.app.addEventListener("change", () => {
+      app = form.elements.app.value.trim() || DEFAULT_APP;
+      save(STORAGE.app, app);
+      loadScenes();
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const body = { request_id: requestId, app: form.elements.app.value.trim(), touch: touch.value };
+      const chosen = [...form.querySelectorAll("input[name=scenes]:checked")].map((el) => el.value);
+      const prefix = form.elements.scene_prefix.value.trim();
+      if (chosen.length) body.scenes = chosen;
+      if (prefix) body.scene_prefix = prefix;
+      body.template_id = form.elements.template_id.value.trim();
+      body.data = {};
+      for (const row of dataList.querySelectorAll(".data-row")) {
+        const key = row.querySelector(".data-key").value.trim();
+        if (key) body.data[key] = row.querySelector(".data-value").value;
+      }
+      const url = form.elements.url.value.trim();
+      if (url) body.url = url;
+      submit.disabled = true;
+      submit.textContent = t("reminders.sending");
+      try {
+        const { data: created } = await api("POST", "/notifications", body);
+        requestId = newRequestId();
+        go(`#/reminders/${enc(created.id)}`);
+      } catch (error) {
+        showError(form, error);
+      } finally {
+        submit.disabled = false;
+        submit.textContent = t("reminders.send");
+      }
+    });
+    main.append(heading(t("reminders.title")), form);
+    await loadScenes();
+  }
+
+  function viewNotification(main, params, id) {
+    const box = h("div", { id: "notification", "aria-live": "polite" }, h("p", { class: "muted" }, t("loading")));
+    let timer = null;
+    let stopped = false;
+    cleanups.push(() => {
+      stopped = true;
+      window.clearTimeout(timer);
+    });
+
+    function render(n) {
+      const done = Number(n.sent || 0) + Number(n.failed || 0);
+      const audience = Number(n.audience || 0);
+      const reasons = Object.entries(n.failed_reasons || {});
+      put(
+        box,
+        h(
+          "p",
+          { class: `status status-${n.status}`, id: "notification-status" },
+          `${t("reminders.status")}: `,
+          h("strong", {}, t(`reminders.status.${n.status}`)),
+        ),
+        h("progress", { id: "notification-progress", max: Math.max(audience, 1), value: audience ? done : n.status === "done" ? 1 : 0, "aria-label": t("reminders.progress") }),
+        h(
+          "dl",
+          { class: "totals" },
+          [
+            ["reminders.audienceCount", n.audience],
+            ["reminders.queued", n.queued],
+            ["reminders.sent", n.sent],
+            ["reminders.failed", n.failed],
+          ].map(([key, value]) => h("div", { class: "total" }, h("dt", {}, t(key)), h("dd", { "data-count": key.split(".")[1] }, formatNumber(value)))),
+        ),
+        reasons.length
+          ? h(
+              "section",
+              {},
+              h("h2", {}, t("reminders.reasons")),
+              h("ul", { class: "reasons" }, reasons.map(([code, count]) => h("li", {}, h("code", {}, code), `: ${formatNumber(count)}`))),
+            )
+          : null,
+      );
+    }
+
+    async function poll() {
+      try {
+        const { data } = await api("GET", `/notifications/${enc(id)}`);
+        if (stopped) return;
+        render(data);
+        if (data.status === "done") {
+          announce(t("reminders.status.done"));
+          return;
+        }
+      } catch (error) {
+        if (stopped) return;
+        box.replaceChildren(errorBox(error));
+        if (error.status === 404 || error.status === 403) return;
+      }
+      timer = window.setTimeout(poll, POLL_MS);
+    }
+
+    main.append(
+      h("p", { class: "breadcrumb" }, h("a", { href: "#/reminders" }, `← ${t("reminders.new")}`)),
+      heading(t("reminders.progress")),
+      h("p", { class: "hint" }, h("code", {}, id)),
+      box,
+    );
+    return poll();
+  }
+
+  // --- routing, language ---------------------------------------------------------------------------------------
+
+  const ROUTES = [
+    [/^\/channels$/, viewChannels, "channels"],
+    [/^\/new$/, viewNew, "new"],
+    [/^\/channel\/([^/]+)\/([^/]+)$/, viewChannel, "channels"],
+    [/^\/referrers$/, viewReferrers, "referrers"],
+    [/^\/reminders$/, viewReminders, "reminders"],
+    [/^\/reminders\/([^/]+)$/, viewNotification, "reminders"],
+  ];
+
+  function applyStaticLabels() {
+    document.documentElement.lang = t("html.lang");
+    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of document.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
+    const toggle = document.getElementById("lang-toggle");
+    toggle.textContent = t("lang.other");
+    toggle.lang = t("lang.other.code");
+    toggle.setAttribute("aria-label", t("lang.switch"));
+  }
+
+  async function route(options) {
+    const raw = location.hash.replace(/^#/, "");
+    if (!raw.startsWith("/")) {
+      if (!raw) history.replaceState(null, "", "#/channels");
+      else return;
+    }
+    const [path, query] = location.hash.replace(/^#/, "").split("?");
+    const params = new URLSearchParams(query || "");
+    for (const cleanup of cleanups) cleanup();
+    cleanups = [];
+    const main = document.getElementById("main");
+    // Each view renders into its own element, so a slow answer for a page already left lands nowhere.
+    const page = h("div", { class: "page" });
+    main.replaceChildren(page);
+    for (const link of document.querySelectorAll("#nav a")) link.removeAttribute("aria-current");
+    let found = null;
+    for (const [pattern, view, nav] of ROUTES) {
+      const match = path.match(pattern);
+      if (!match) continue;
+      found = [view, match.slice(1).map((part) => decodeURIComponent(part))];
+      const link = document.querySelector(`#nav a[data-route="${nav}"]`);
+      if (link) link.setAttribute("aria-current", "page");
+      break;
+    }
+    const focusHeading = !firstRender && !(options && options.keepFocus);
+    firstRender = false;
+    if (!found) {
+      page.append(heading(t("error.notfound")));
+    } else {
+      await found[0](page, params, ...found[1]);
+    }
+    const title = main.querySelector("h1");
+    // Move focus to the new page's heading, as a page load would, unless the view already put it somewhere.
+    if (title && focusHeading && (document.activeElement === document.body || !main.contains(document.activeElement))) {
+      title.focus();
+    }
+    document.title = title ? `${title.textContent} · ${t("brand")}` : t("brand");
+    document.body.dataset.ready = path;
+  }
+
+  document.getElementById("lang-toggle").addEventListener("click", () => {
+    lang = lang === "zh" ? "en" : "zh";
+    save(STORAGE.lang, lang);
+    applyStaticLabels();
+    route({ keepFocus: true });
+  });
+  document.getElementById("skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    document.getElementById("main").focus();
+  });
+  window.addEventListener("hashchange", () => route());
+  applyStaticLabels();
+  route();
+})();

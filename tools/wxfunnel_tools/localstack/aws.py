@@ -1,0 +1,88 @@
+"""The embedded AWS of the local stack: a moto server on 127.0.0.1 with the template's tables and queues and
+the development apps in SSM, and the environment that points boto3 (handlers and CLI alike) at it."""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from wxfunnel_tools.devapps import DEV_APPS, seed_apps
+from wxfunnel_tools.localstack.runtime import REGION
+from wxfunnel_tools.template import provision
+
+# Dummy credentials: moto accepts any, and real ones must never be sent to a local endpoint.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+
+log = logging.getLogger("wxfunnel_tools.local")
+
+
+class EmbeddedAws:
+    """A started moto server; `environment()` points a process at it; `client(name)` is a boto3 client."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server.start()
+        bound_host, bound_port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{bound_host}:{bound_port}"
+        self._session = boto3.session.Session(
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=REGION,
+        )
+
+    def environment(self) -> dict[str, str]:
+        """AWS_ENDPOINT_URL (honoured by boto3 for every service), dummy credentials and the region."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            **CREDENTIALS,
+        }
+
+    def client(self, service: str) -> Any:
+        """A client of the embedded AWS, safe to use from the thread that creates it."""
+        return self._session.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoint_url,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=10
+            ),
+        )
+
+    def provision(
+        self, apps: Mapping[str, Mapping[str, Any]] | None = None, prefix: str = "wxfunnel-local"
+    ) -> dict[str, str]:
+        """Create the template's tables and queues, seed the apps; return the Globals environment."""
+        self.reset()
+        env = provision(self.client("dynamodb"), self.client("sqs"), prefix=prefix)
+        seed_apps(
+            self.client("ssm"),
+            env["APPS_PARAMETER_PREFIX"],
+            {k: dict(v) for k, v in (apps or DEV_APPS).items()},
+        )
+        log.info(
+            "embedded AWS at %s: tables and queues of template.yaml, apps %s",
+            self.endpoint_url,
+            ", ".join(apps or DEV_APPS),
+        )
+        return env
+
+    def reset(self) -> None:
+        """Forget every resource: moto's state is process-wide, shared with any earlier stack."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def stop(self) -> None:
+        self.reset()
+        self._server.stop()
+        server = getattr(self._server, "_server", None)
+        if server is not None:
+            server.server_close()

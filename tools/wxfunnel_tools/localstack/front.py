@@ -1,0 +1,305 @@
+"""The local API Gateway: an HTTP server on 127.0.0.1 that turns requests into REST proxy events for the
+template's functions and their answers back into HTTP, with API Gateway's own error answers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from wxfunnel_tools.apigw import proxy_event
+from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
+from wxfunnel_tools.localstack.runtime import ACCOUNT_ID, FunctionTimedOut, InvocationFailed, LocalFunction
+from wxfunnel_tools.template import load_template
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
+INTEGRATION_TIMEOUT_SECONDS = 29.0
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+log = logging.getLogger("wxfunnel_tools.local")
+
+
+class GatewayAnswer(Exception):
+    """An answer API Gateway gives itself, without invoking the function."""
+
+    def __init__(self, status: int, message: str, error_type: str | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_type = error_type
+        self.detail = detail
+
+
+def _missing_token(detail: str) -> GatewayAnswer:
+    return GatewayAnswer(403, "Missing Authentication Token", "MissingAuthenticationTokenException", detail)
+
+
+def stage_name(template: Mapping[str, Any] | None = None) -> str:
+    template = template or load_template()
+    return str(template.get("Parameters", {}).get("StageName", {}).get("Default", "v1"))
+
+
+def binary_media_types(template: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """The API's BinaryMediaTypes ("image~1png" in the template is "image/png")."""
+    template = template or load_template()
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Api":
+            types = resource["Properties"].get("BinaryMediaTypes", [])
+            return tuple(str(item).replace("~1", "/").lower() for item in types)
+    return ()
+
+
+def caller_identity(authorization: str | None) -> dict[str, Any]:
+    """requestContext.identity for an AWS_IAM route; locally any SigV4-shaped Authorization is accepted."""
+    if not authorization:
+        raise _missing_token("this route is AWS_IAM: send a SigV4-signed request")
+    if not authorization.startswith("AWS4-HMAC-SHA256"):
+        raise GatewayAnswer(
+            403,
+            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+            "parameter. Authorization header requires 'SignedHeaders' parameter.",
+            "IncompleteSignatureException",
+        )
+    found = _CREDENTIAL.search(authorization)
+    access_key = found.group(1) if found else "AKIALOCAL"
+    return {
+        "accountId": ACCOUNT_ID,
+        "accessKey": access_key,
+        "caller": f"AIDALOCAL:{access_key}",
+        "user": "AIDALOCAL",
+        "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local",
+    }
+
+
+def build_event(
+    match: Match,
+    *,
+    method: str,
+    path: str,
+    query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    stage: str,
+    binary_types: tuple[str, ...],
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """The proxy event API Gateway would hand `match.function` for this request."""
+    pairs = list(headers)
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value  # API Gateway keeps the last value of a repeated header
+        multi.setdefault(name, []).append(value)
+    identity: dict[str, Any] = {}
+    if match.route.auth == "AWS_IAM":
+        authorization = next((v for k, v in pairs if k.lower() == "authorization"), None)
+        identity = caller_identity(authorization)
+    event = proxy_event(
+        method,
+        match.route.path,
+        path,
+        path_parameters=match.path_parameters,
+        query=query or None,
+        body=None,
+        headers=single,
+        stage=stage,
+    )
+    event["multiValueHeaders"] = multi
+    query_pairs = parse_qsl(query, keep_blank_values=True)
+    if query_pairs:
+        multi_query: dict[str, list[str]] = {}
+        for name, value in query_pairs:
+            multi_query.setdefault(name, []).append(value)
+        event["multiValueQueryStringParameters"] = multi_query
+    if body:
+        content_type = next((v for k, v in pairs if k.lower() == "content-type"), "")
+        if content_type.split(";")[0].strip().lower() in binary_types:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = body.decode("utf-8", errors="replace")
+    event["requestContext"]["identity"].update({"sourceIp": source_ip, **identity})
+    event["requestContext"]["domainName"] = single.get("Host") or single.get("host") or "127.0.0.1"
+    return event
+
+
+def shape_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of a Lambda proxy result; a malformed one is a 502, as in API Gateway."""
+    if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
+        raise GatewayAnswer(502, "Internal server error", detail="malformed Lambda proxy response")
+    headers: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+    seen = {name.lower() for name, _ in headers}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        if str(name).lower() in seen:
+            continue  # API Gateway lets multiValueHeaders add values, never duplicate a single header
+        headers.extend((str(name), str(value)) for value in values)
+    body = result.get("body")
+    if body is None:
+        payload = b""
+    elif result.get("isBase64Encoded"):
+        try:
+            payload = base64.b64decode(str(body), validate=True)
+        except (binascii.Error, ValueError):
+            raise GatewayAnswer(502, "Internal server error", detail="body is not valid base64") from None
+    else:
+        payload = str(body).encode("utf-8")
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    return int(result["statusCode"]), headers, payload
+
+
+class Front(ThreadingHTTPServer):
+    """ThreadingHTTPServer serving the template's routes under /<stage>; `start()` runs it in a thread."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        functions: Iterable[LocalFunction],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stage: str | None = None,
+    ) -> None:
+        self.functions = {function.spec.logical_id: function for function in functions}
+        self.routes = RouteTable(function.spec for function in self.functions.values())
+        self.stage = stage or stage_name()
+        self.binary_types = binary_media_types()
+        self._thread: threading.Thread | None = None
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        """The stage's base URL, e.g. http://127.0.0.1:8900/v1 (like the AdminApiUrl output)."""
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}/{self.stage}"
+
+    def start(self) -> Front:
+        self._thread = threading.Thread(
+            target=self.serve_forever, name="apigw-front", kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+    def resolve(self, method: str, target: str) -> tuple[Match, str, str]:
+        """(match, path without the stage, raw query) for a request target, or GatewayAnswer."""
+        parts = urlsplit(target)
+        prefix = f"/{self.stage}"
+        if parts.path != prefix and not parts.path.startswith(prefix + "/"):
+            raise GatewayAnswer(403, "Forbidden", "ForbiddenException", f"URLs start with /{self.stage}/")
+        path = parts.path[len(prefix) :] or "/"
+        found = self.routes.match(method, path)
+        if isinstance(found, NoRoute):
+            raise _missing_token(found.reason)
+        return found, path, parts.query
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Front
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("front: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_PAYLOAD_BYTES:
+                    self.close_connection = True
+                    raise GatewayAnswer(413, "Request Too Long")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self.close_connection = True
+            raise GatewayAnswer(413, "Request Too Long")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self) -> None:
+        front = self.server
+        try:
+            body = self._read_body()
+            match, path, query = front.resolve(self.command, self.path)
+            event = build_event(
+                match,
+                method=self.command,
+                path=path,
+                query=query,
+                headers=self.headers.items(),
+                body=body,
+                stage=front.stage,
+                binary_types=front.binary_types,
+                source_ip=self.client_address[0],
+            )
+            function = front.functions[match.function.logical_id]
+            try:
+                result = function.invoke(event, queue_timeout=INTEGRATION_TIMEOUT_SECONDS)
+            except FunctionTimedOut as exc:
+                raise GatewayAnswer(502, "Internal server error", detail=str(exc)) from None
+            except InvocationFailed as exc:
+                raise GatewayAnswer(502, "Internal server error", detail=str(exc)) from None
+            status, headers, payload = shape_response(result)
+            log.info(
+                "%s %s -> %s %d", self.command, self.path.split("?")[0], match.function.logical_id, status
+            )
+        except GatewayAnswer as answer:
+            status = answer.status
+            payload = json.dumps({"message": answer.message}).encode("utf-8")
+            headers = [("Content-Type", "application/json")]
+            if answer.error_type:
+                headers.append(("x-amzn-ErrorType", answer.error_type))
+            if answer.detail:
+                headers.append(("x-wxfunnel-local-reason", answer.detail))  # local only: says why
+            log.info(
+                "%s %s -> %d %s (%s)",
+                self.command,
+                self.path.split("?")[0],
+                status,
+                answer.message,
+                answer.detail,
+            )
+        self._write(status, headers, payload)
+
+    def _write(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        try:
+            self.send_response(status)
+            for name, value in headers:
+                if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("x-amzn-RequestId", "local")
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
