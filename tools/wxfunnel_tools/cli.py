@@ -319,6 +319,187 @@ def run_console(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# --- admin API: qr, stats, notify ------------------------------------------------------------------------
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def _scene(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def _qr_create_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True, help="an official account's app name")
+    parser.add_argument(
+        "--scene", required=True, help="digits: an integer scene; anything else: a string scene"
+    )
+    parser.add_argument("--permanent", action="store_true", help="a permanent code (counts against 100,000)")
+    parser.add_argument("--expire-seconds", type=int, help="a temporary code's lifetime (≤ 2592000)")
+    parser.add_argument("--name", required=True, help="the channel's name")
+    parser.add_argument("--welcome", help="the welcome message for followers through this code")
+    parser.add_argument("--tag", help="tag followers through this code")
+    parser.add_argument("--referrer-name", help="the referring person's name (referral codes)")
+    parser.add_argument("--referrer-openid", help="the referring person's openid (no self-referral credit)")
+
+
+def run_qr_create(args: argparse.Namespace) -> int:
+    channel: dict[str, Any] = {"name": args.name}
+    if args.welcome:
+        channel["welcome_message"] = args.welcome
+    if args.tag:
+        channel["tag"] = args.tag
+    if args.referrer_name:
+        channel["referrer"] = {"name": args.referrer_name, "openid": args.referrer_openid}
+    body: dict[str, Any] = {
+        "app": args.app,
+        "scene": _scene(args.scene),
+        "permanent": args.permanent,
+        "channel": channel,
+    }
+    if args.expire_seconds is not None:
+        body["expire_seconds"] = args.expire_seconds
+    _print_json(admin_client(args).request("POST", "/qrcodes", json_body=body).json())
+    return 0
+
+
+def _qr_list_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+
+
+def run_qr_list(args: argparse.Namespace) -> int:
+    client, token, items = admin_client(args), None, []
+    while True:
+        page = client.request("GET", "/qrcodes", query={"app": args.app, "next_token": token}).json()
+        items.extend(page["items"])
+        token = page.get("next_token")
+        if not token:
+            break
+    for item in items:
+        print(
+            f"{item['scene']:<32} {item['channel'].get('name', ''):<24} {item.get('expires_at') or 'permanent'}"
+        )
+    return 0
+
+
+def _qr_image_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--scene", required=True)
+    parser.add_argument("--out", required=True, help="file to write the QR image to")
+
+
+def run_qr_image(args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
+    response = admin_client(args).request("GET", f"/qrcodes/{args.app}/{quote(args.scene, safe='')}/image")
+    with open(args.out, "wb") as handle:
+        handle.write(response.body)
+    print(f"{args.out}: {len(response.body)} bytes")
+    return 0
+
+
+def _stats_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--scene", help="one channel (default: every channel of the app)")
+    parser.add_argument("--from", dest="start", help="YYYY-MM-DD (default: 30 days ago)")
+    parser.add_argument("--to", dest="end", help="YYYY-MM-DD (default: today)")
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
+    path = (
+        f"/channels/{args.app}/stats"
+        if not args.scene
+        else f"/channels/{args.app}/{quote(args.scene, safe='')}/stats"
+    )
+    _print_json(admin_client(args).request("GET", path, query={"from": args.start, "to": args.end}).json())
+    return 0
+
+
+def _notify_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--request-id", required=True, help="repeating it sends nothing twice")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--scene", action="append", dest="scenes", help="a scene (repeatable)")
+    target.add_argument("--scene-prefix")
+    parser.add_argument("--touch", choices=["any", "first", "last"], default="any")
+    parser.add_argument("--template-id", required=True)
+    parser.add_argument(
+        "--data", action="append", default=[], metavar="KEY=VALUE", help="template data (repeatable)"
+    )
+    parser.add_argument("--url")
+    parser.add_argument("--status", metavar="ID", help="only show the progress of notification ID")
+
+
+def run_notify(args: argparse.Namespace) -> int:
+    data = dict(item.split("=", 1) for item in args.data if "=" in item)
+    body: dict[str, Any] = {
+        "request_id": args.request_id,
+        "app": args.app,
+        "touch": args.touch,
+        "template_id": args.template_id,
+        "data": data,
+    }
+    if args.scenes:
+        body["scenes"] = args.scenes
+    else:
+        body["scene_prefix"] = args.scene_prefix
+    if args.url:
+        body["url"] = args.url
+    _print_json(admin_client(args).request("POST", "/notifications", json_body=body).json())
+    return 0
+
+
+# --- events sign, demo -------------------------------------------------------------------------------------
+
+
+def _events_sign_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", help="the app name in the URL (a development app, or give --config)")
+    parser.add_argument(
+        "message", help="a JSON file with the push's fields in WeChat's names, or - for stdin"
+    )
+    parser.add_argument(
+        "--config", help="the app's JSON configuration (default: the development app of that name)"
+    )
+    parser.add_argument("--mode", choices=["plain", "compat", "safe"], default="plain")
+    parser.add_argument("--format", dest="fmt", choices=["xml", "json"], default="xml")
+
+
+def run_events_sign(args: argparse.Namespace) -> int:
+    _use_layer()
+    from wxfunnel_tools.devapps import DEV_APPS
+    from wxfunnel_tools.pushes import callback_event, signed_push
+
+    config = _read_config(args.config, args.app) if args.config else DEV_APPS.get(args.app)
+    if config is None:
+        raise Failure(f"no development app '{args.app}': pass --config FILE")
+    if args.message == "-":
+        text = sys.stdin.read()
+    else:
+        with open(args.message, encoding="utf-8") as handle:
+            text = handle.read()
+    fields = json.loads(text)
+    if not isinstance(fields, dict) or "FromUserName" not in fields:
+        raise Failure("the message must be a JSON object with WeChat's fields (ToUserName, FromUserName, …)")
+    query, body = signed_push(config, fields, fmt=args.fmt, mode=args.mode)
+    _print_json(callback_event(args.app, query, body))
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    _use_layer()
+    from wxfunnel_tools.demo import main as demo_main
+
+    return demo_main()
+
+
 # --- the table -------------------------------------------------------------------------------------------
 
 
@@ -341,6 +522,18 @@ GROUPS = {
 }
 
 COMMANDS: tuple[Command, ...] = (
+    Command(("demo",), "play every product flow on the local stack", run_demo),
+    Command(("qr", "create"), "create a channel QR code", run_qr_create, _qr_create_arguments),
+    Command(("qr", "list"), "list an app's channel QR codes", run_qr_list, _qr_list_arguments),
+    Command(("qr", "image"), "download a channel's QR image", run_qr_image, _qr_image_arguments),
+    Command(("stats",), "per-channel statistics", run_stats, _stats_arguments),
+    Command(("notify",), "send a reminder to the followers of some scenes", run_notify, _notify_arguments),
+    Command(
+        ("events", "sign"),
+        "sign (and encrypt) a push as an API Gateway event",
+        run_events_sign,
+        _events_sign_arguments,
+    ),
     Command(("local",), "run the local stack until Ctrl-C", run_local, _local_arguments),
     Command(("console",), "serve the operator console on 127.0.0.1", run_console, _console_arguments),
     Command(
