@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from wxfunnel_tools.bench.environment import atomic_dynamodb
 from wxfunnel_tools.devapps import seed_apps
 from wxfunnel_tools.template import provision
 from wxfunnel_tools.testing import REGION, Aws, Callback, cold_start
@@ -35,7 +36,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
+    # DynamoDB applies each request atomically; moto does not under threads: serialise it like the real service.
+    with mock_aws(), atomic_dynamodb():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
         ssm = boto3.client("ssm", region_name=REGION)
