@@ -109,6 +109,20 @@ def function(logical_id: str) -> FunctionSpec:
     raise KeyError(logical_id)
 
 
+def cold_start() -> None:
+    """Forget the layer's per-container caches (clients, settings, parameters), as a new Lambda container would."""
+    for name, module in list(sys.modules.items()):
+        if not (name == "wxfunnel" or name.startswith("wxfunnel.")):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear):
+                clear()
+        reset = getattr(module, "_reset_container", None)
+        if callable(reset):
+            reset()
+
+
 def use_layer() -> None:
     """Make the `wxfunnel` layer package importable, as Lambda does by mounting the layer."""
     layer = str(ROOT / "layers" / "wxfunnel")

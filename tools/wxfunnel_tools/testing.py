@@ -5,30 +5,17 @@ Lives in the tools package (not a conftest) so tests in any folder import it by 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from wxfunnel_tools.apigw import response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, signed_push
-from wxfunnel_tools.template import load_handler
+from wxfunnel_tools.template import cold_start, load_handler
+
+__all__ = ["REGION", "Aws", "Callback", "Reply", "cold_start", "lambda_context", "table_items"]
 
 REGION = "us-east-1"
-
-
-def cold_start() -> None:
-    """Forget every per-container cache of the layer, as a new Lambda container would start without them."""
-    for name, module in list(sys.modules.items()):
-        if not (name == "wxfunnel" or name.startswith("wxfunnel.")):
-            continue
-        for value in list(vars(module).values()):
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear):
-                clear()
-        reset = getattr(module, "_reset_container", None)
-        if callable(reset):
-            reset()
 
 
 @dataclass

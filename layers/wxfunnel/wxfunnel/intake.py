@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from wxfunnel import crypto, deliveries
 from wxfunnel.config import AppConfig, InvalidAppConfig, UnknownApp, load_app
@@ -35,6 +36,16 @@ class HttpResult:
     status: int
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
+
+
+def proxy_response(result: HttpResult) -> dict[str, Any]:
+    """The API Gateway (REST, proxy integration) response for a result; bodies are UTF-8 text."""
+    return {
+        "statusCode": result.status,
+        "headers": {"Content-Type": result.content_type},
+        "body": result.body.decode("utf-8", errors="replace"),
+        "isBase64Encoded": False,
+    }
 
 
 class Rejected(Exception):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from wxfunnel_tools.template import cold_start
 
 REGION = "us-east-1"
 FAKE_AWS = {
@@ -33,20 +34,6 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def cold_start() -> None:
-    """Forget the layer's per-container caches, as a new Lambda container starts without them."""
-    for name, module in list(sys.modules.items()):
-        if not (name == "wxfunnel" or name.startswith("wxfunnel.")):
-            continue
-        for value in list(vars(module).values()):
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear):
-                clear()
-        reset = getattr(module, "_reset_container", None)
-        if callable(reset):
-            reset()
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from wxfunnel_tools.localstack.poller import Poller, drain
 from wxfunnel_tools.localstack.runtime import Handler, LocalFunction
 from wxfunnel_tools.sandbox import Sandbox
 from wxfunnel_tools.template import FunctionSpec, functions, queue_url_for
+from wxfunnel_tools.template import cold_start as forget_containers
 
 # Variables that would send boto3 elsewhere than the embedded AWS while the stack runs.
 _HIDDEN = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
@@ -23,20 +23,6 @@ _HIDDEN = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_
 LOCAL_DEFAULTS = {"POWERTOOLS_METRICS_DISABLED": "true"}
 
 log = logging.getLogger("wxfunnel_tools.local")
-
-
-def forget_containers() -> None:
-    """Drop the layer's per-container caches (clients, settings, parameters), as a new container would."""
-    for name, module in list(sys.modules.items()):
-        if not (name == "wxfunnel" or name.startswith("wxfunnel.")):
-            continue
-        for value in list(vars(module).values()):
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear):
-                clear()
-        reset = getattr(module, "_reset_container", None)
-        if callable(reset):
-            reset()
 
 
 class LocalStack:
