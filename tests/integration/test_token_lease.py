@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
 
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from wxfunnel.client import WeChatClient, client_for, errors, tokens
 from wxfunnel.config import load_app
@@ -221,26 +218,7 @@ def test_the_retry_happens_exactly_once(wechat: Sandbox) -> None:
     assert wechat.count("getcallbackip") == 3
 
 
-# --- many cold containers at once -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """DynamoDB applies a conditional write atomically; moto's in-process backend does not lock, so serialise
-    its item operations the way the real service does."""
-    lock = threading.RLock()
-
-    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(*args, **kwargs)
-
-        return wrapper
-
-    for name in ("get_item", "put_item", "update_item", "delete_item"):
-        monkeypatch.setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
-    yield
+# --- many cold containers at once (the `aws` fixture serialises moto as DynamoDB would) -------------------------------------------------------------------------
 
 
 def _wave(clients: list[WeChatClient]) -> list[BaseException]:
@@ -263,7 +241,7 @@ def _wave(clients: list[WeChatClient]) -> list[BaseException]:
 
 
 def test_fifty_cold_containers_cause_one_token_request_and_one_refresh_after_invalidation(
-    wechat: Sandbox, atomic_dynamodb: None
+    wechat: Sandbox,
 ) -> None:
     assert _wave([_cold_client() for _ in range(WAVE)]) == []
     assert wechat.token_requests(MP_APPID) == 1
@@ -276,9 +254,7 @@ def test_fifty_cold_containers_cause_one_token_request_and_one_refresh_after_inv
     assert wechat.calls("stable_token")[-1].payload["force_refresh"] is True
 
 
-def test_warm_containers_holding_the_rejected_token_also_cause_one_refresh(
-    wechat: Sandbox, atomic_dynamodb: None
-) -> None:
+def test_warm_containers_holding_the_rejected_token_also_cause_one_refresh(wechat: Sandbox) -> None:
     clients = [_cold_client() for _ in range(WAVE)]
     assert _wave(clients) == []
     wechat.invalidate_tokens(MP_APPID)

@@ -15,8 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from typing import Any
+
+from wxfunnel_tools.bench.environment import atomic_dynamodb
 
 REGION = "us-east-1"
 
@@ -45,31 +46,6 @@ def _cold_start() -> None:
             reset = getattr(module, "_reset_container", None)
             if callable(reset):
                 reset()
-
-
-@contextmanager
-def _atomic_moto_items() -> Iterator[None]:
-    """Serialise moto's item operations: DynamoDB applies conditional writes atomically; moto does not."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    originals = {name: getattr(DynamoDBBackend, name) for name in ("get_item", "put_item", "update_item")}
-
-    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(*args, **kwargs)
-
-        return wrapper
-
-    for name, method in originals.items():
-        setattr(DynamoDBBackend, name, locked(method))
-    try:
-        yield
-    finally:
-        for name, method in originals.items():
-            setattr(DynamoDBBackend, name, method)
 
 
 def _wave(make_client: Callable[[], Any], n_callers: int) -> tuple[float, int]:
@@ -116,7 +92,7 @@ def bench_tokens(n_callers: int = 50, repeats: int = 20) -> dict[str, Any]:
     sandbox.register_dev_apps()
     appid = DEV_APPS["demo-mp"]["appid"]
     try:
-        with _environment(fake_aws), mock_aws(), _atomic_moto_items():
+        with _environment(fake_aws), mock_aws(), atomic_dynamodb():
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             env = provision(dynamodb, boto3.client("sqs", region_name=REGION))
             seed_apps(boto3.client("ssm", region_name=REGION), env["APPS_PARAMETER_PREFIX"])
