@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 # The Lambda runtime is python3.13: the tests, the local stack and `sam build` all use that interpreter.
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -1)
+# tools/find-python.sh runs each candidate (a pyenv shim on PATH may only answer "command not found").
+PYTHON313 ?= $(shell tools/find-python.sh 3.13)
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
@@ -18,6 +19,7 @@ help:
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (pyenv install 3.13 or apt install python3.13)"; exit 1; }
+	@test ! -x $(PY) || $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || rm -rf $(VENV)
 	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
