@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -60,6 +61,24 @@ def test_the_layer_carries_arm64_binaries_only(built: Path) -> None:
         assert header[:4] == b"\x7fELF"
         machine = int.from_bytes(header[18:20], "little")
         assert machine == 0xB7, f"{so.name} is not aarch64 (e_machine={machine:#x})"
+
+
+def test_the_layer_ships_bytecode_that_lambda_can_use_without_writing(built: Path) -> None:
+    """/opt is read-only on Lambda: a module without valid bytecode is compiled again at every cold start."""
+    python = built / "WxfunnelLayer" / "python"
+    sources = [p for p in python.rglob("*.py") if "dist-info" not in str(p)]
+    assert len(sources) > 100
+    missing = []
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        if not cached.is_file():
+            missing.append(str(source.relative_to(python)))
+            continue
+        header = cached.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, f"{cached} is not bytecode for this Python"
+        flags = int.from_bytes(header[4:8], "little")
+        assert flags == 0b01, f"{cached}: not unchecked-hash bytecode (flags={flags:#b})"
+    assert not missing, f"no bytecode for {missing[:5]}"
 
 
 def test_the_layer_does_not_bundle_what_the_runtime_provides(built: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -124,8 +125,12 @@ def cold_start() -> None:
 
 
 def use_layer() -> None:
-    """Make the `wxfunnel` layer package importable, as Lambda does by mounting the layer."""
-    layer = str(ROOT / "layers" / "wxfunnel")
+    """Make the `wxfunnel` layer package importable, as Lambda does by mounting the layer.
+
+    WXFUNNEL_LAYER_DIR names a built layer's `python/` directory to use instead of the source (the benchmark imports
+    the layer as `sam build` makes it: dependencies and bytecode included).
+    """
+    layer = os.environ.get("WXFUNNEL_LAYER_DIR") or str(ROOT / "layers" / "wxfunnel")
     if layer not in sys.path:
         sys.path.insert(0, layer)
 
