@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 from wxfunnel.client import WeChatClient, client_for, errors, tokens
 from wxfunnel.config import load_app
+from wxfunnel_tools.bench_client import cold_wave
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sandbox import Sandbox
 from wxfunnel_tools.testing import Aws, cold_start
@@ -222,22 +222,7 @@ def test_the_retry_happens_exactly_once(wechat: Sandbox) -> None:
 
 
 def _wave(clients: list[WeChatClient]) -> list[BaseException]:
-    barrier = threading.Barrier(len(clients))
-    failures: list[BaseException] = []
-
-    def run(client: WeChatClient) -> None:
-        barrier.wait()
-        try:
-            client.callback_ips()
-        except BaseException as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return failures
+    return cold_wave(clients)[1]
 
 
 def test_fifty_cold_containers_cause_one_token_request_and_one_refresh_after_invalidation(

@@ -8,56 +8,28 @@ Runs on an embedded moto (tables from template.yaml) and a local WeChat sandbox;
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from wxfunnel_tools.bench.environment import atomic_dynamodb
+from wxfunnel_tools.bench.environment import atomic_dynamodb, environment
+from wxfunnel_tools.template import cold_start, use_layer
 
 REGION = "us-east-1"
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _cold_start() -> None:
-    for name, module in list(sys.modules.items()):
-        if name == "wxfunnel" or name.startswith("wxfunnel."):
-            for value in list(vars(module).values()):
-                clear = getattr(value, "cache_clear", None)
-                if callable(clear):
-                    clear()
-            reset = getattr(module, "_reset_container", None)
-            if callable(reset):
-                reset()
-
-
-def _wave(make_client: Callable[[], Any], n_callers: int) -> tuple[float, int]:
-    clients = [make_client() for _ in range(n_callers)]
-    barrier = threading.Barrier(n_callers + 1)
+def cold_wave(clients: list[Any]) -> tuple[float, list[BaseException]]:
+    """Every client (one per cold container) makes its first API call at the same instant: seconds, failures."""
+    barrier = threading.Barrier(len(clients) + 1)
     failures: list[BaseException] = []
 
     def run(client: Any) -> None:
         barrier.wait()
         try:
             client.callback_ips()
-        except Exception as exc:
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=run, args=(client,)) for client in clients]
@@ -66,8 +38,8 @@ def _wave(make_client: Callable[[], Any], n_callers: int) -> tuple[float, int]:
     barrier.wait()
     started = time.perf_counter()
     for thread in threads:
-        thread.join()
-    return time.perf_counter() - started, len(failures)
+        thread.join(timeout=60)
+    return time.perf_counter() - started, failures
 
 
 def bench_tokens(n_callers: int = 50, repeats: int = 20) -> dict[str, Any]:
@@ -92,7 +64,7 @@ def bench_tokens(n_callers: int = 50, repeats: int = 20) -> dict[str, Any]:
     sandbox.register_dev_apps()
     appid = DEV_APPS["demo-mp"]["appid"]
     try:
-        with _environment(fake_aws), mock_aws(), atomic_dynamodb():
+        with environment(fake_aws), mock_aws(), atomic_dynamodb():
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             env = provision(dynamodb, boto3.client("sqs", region_name=REGION))
             seed_apps(boto3.client("ssm", region_name=REGION), env["APPS_PARAMETER_PREFIX"])
@@ -101,18 +73,19 @@ def bench_tokens(n_callers: int = 50, repeats: int = 20) -> dict[str, Any]:
                 "WECHAT_API_BACKUP_BASE": sandbox.api_base,
                 "WECHAT_MP_BASE": sandbox.mp_base,
             }
-            with _environment({**env, **bases}):
-                _cold_start()
+            with environment({**env, **bases}):
+                use_layer()
+                cold_start()
                 from wxfunnel.client import WeChatClient
                 from wxfunnel.config import load_app
                 from wxfunnel.observability import logger
 
                 logger.setLevel("ERROR")
                 app = load_app("demo-mp")
-                first_seconds, first_failures = _wave(lambda: WeChatClient(app), n_callers)
+                first_seconds, first_failures = cold_wave([WeChatClient(app) for _ in range(n_callers)])
                 first_requests = sandbox.token_requests(appid)
                 sandbox.invalidate_tokens(appid)
-                second_seconds, second_failures = _wave(lambda: WeChatClient(app), n_callers)
+                second_seconds, second_failures = cold_wave([WeChatClient(app) for _ in range(n_callers)])
                 second_requests = sandbox.token_requests(appid) - first_requests
 
                 def first_call(cached: bool) -> float:
@@ -134,7 +107,7 @@ def bench_tokens(n_callers: int = 50, repeats: int = 20) -> dict[str, Any]:
         "token_requests_first_wave": first_requests,
         "token_requests_after_invalidation": second_requests,
         "wave_seconds": {"first": round(first_seconds, 3), "after_invalidation": round(second_seconds, 3)},
-        "failures": first_failures + second_failures,
+        "failures": len(first_failures) + len(second_failures),
         "first_call_ms_cached_token": {
             "median": round(statistics.median(with_cache), 2),
             "max": round(max(with_cache), 2),

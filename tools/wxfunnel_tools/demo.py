@@ -185,18 +185,15 @@ class Demo:
         text = self.follow("o-oa-dave", scene)
         self.say("wechat", f"dave scans it and follows → reply: {text}")
         check("提醒已开启" in text, "opt-in confirmed")
-        created = self.admin.request(
-            "POST",
-            "/notifications",
-            json_body={
-                "request_id": "live-10-start",
-                "app": DEMO_OA,
-                "scene_prefix": "live.live_id=10&",
-                "template_id": "TPL_LIVE",
-                "data": {"thing1": "直播开始了"},
-                "url": "https://live.example/10",
-            },
-        ).json()
+        reminder = {
+            "request_id": "live-10-start",
+            "app": DEMO_OA,
+            "scene_prefix": "live.live_id=10&",
+            "template_id": "TPL_LIVE",
+            "data": {"thing1": "直播开始了"},
+            "url": "https://live.example/10",
+        }
+        created = self.admin.request("POST", "/notifications", json_body=reminder).json()
         self.say("operator", f"POST /notifications → {created['id']} ({created['status']})")
         self.drain()
         sends = [c for c in self.calls("message/template/send") if c.payload["touser"] == "o-oa-dave"]
@@ -207,18 +204,7 @@ class Demo:
             f"template/send to o-oa-dave: {sends[0].payload['data']}; report: {report['status']}, "
             f"sent {report['sent']}/{report['audience']}",
         )
-        again = self.admin.request(
-            "POST",
-            "/notifications",
-            json_body={
-                "request_id": "live-10-start",
-                "app": DEMO_OA,
-                "scene_prefix": "live.live_id=10&",
-                "template_id": "TPL_LIVE",
-                "data": {"thing1": "直播开始了"},
-                "url": "https://live.example/10",
-            },
-        ).json()
+        again = self.admin.request("POST", "/notifications", json_body=reminder).json()
         self.drain()
         check(
             again["id"] == created["id"] and len(self.calls("message/template/send")) == 1,

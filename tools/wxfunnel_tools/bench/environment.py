@@ -55,53 +55,19 @@ def quiet_logs() -> Iterator[None]:
 
 
 def product_apps() -> dict[str, dict[str, Any]]:
-    """The development apps with the product's rules (docs/rules.md): welcome, channel tags, keywords, card."""
-    from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, DEV_APPS
+    """The demo apps (devapps.DEMO_RULES) plus what the benchmarks and the resilience suite also exercise: tagging
+    followers by channel and a prefix keyword."""
+    from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, demo_apps
 
-    oa = {
-        **DEV_APPS[DEMO_OA],
-        "welcome": "欢迎关注！",
-        "channel_welcome_default": "欢迎！",
-        "referral_text": "你由 {referrer} 推荐关注",
-        "card_opt_in_text": "提醒已开启",
-        "tag_followers_by_channel": True,
-        "keywords": [{"match": "exact", "pattern": "hi", "reply": {"type": "text", "content": "你好"}}],
+    apps = demo_apps()
+    apps[DEMO_OA] = {**apps[DEMO_OA], "tag_followers_by_channel": True}
+    help_keyword = {
+        "match": "prefix",
+        "pattern": "help",
+        "reply": {"type": "text", "content": "how can we help?"},
     }
-    mp = {
-        **DEV_APPS[DEMO_MP],
-        "keywords": [
-            {
-                "match": "exact",
-                "pattern": "666",
-                "reply": {
-                    "type": "follow_qr",
-                    "oa": DEMO_OA,
-                    "scene": "mp-666",
-                    "as": "link",
-                    "title": "关注公众号",
-                    "description": "扫码关注",
-                    "thumb_url": "https://example.com/t.png",
-                    "expire_seconds": 604800,
-                },
-            },
-            {"match": "prefix", "pattern": "help", "reply": {"type": "text", "content": "how can we help?"}},
-        ],
-        "card": {
-            "oa": DEMO_OA,
-            "scene_from": ["page_query", "session_from"],
-            "keys": ["live_id", "user_id"],
-            "prefix": "live.",
-            "as": "link",
-            "title": "扫码关注，开启提醒",
-            "description": "",
-            "thumb_url": None,
-            "expire_seconds": 604800,
-            "opt_in_text": "直播提醒已开启",
-            "window_closed_template": None,
-        },
-        "fallback": {"type": "transfer_customer_service"},
-    }
-    return {DEMO_OA: oa, DEMO_MP: mp}
+    apps[DEMO_MP] = {**apps[DEMO_MP], "keywords": [*apps[DEMO_MP]["keywords"], help_keyword]}
+    return apps
 
 
 @dataclass
