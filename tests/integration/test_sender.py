@@ -269,15 +269,43 @@ def test_a_closed_window_sends_the_rules_template_instead_for_an_oa(sender, wech
     assert sender.dead_letters() == []
 
 
-def test_an_mp_closed_window_cannot_fall_back_to_a_template_and_says_why(sender, wechat):
-    template = {"template_id": "TPL_WINDOW", "data": {"thing1": "x"}, "url": None}
+def test_an_mp_closed_window_sends_the_rules_subscribe_message_with_the_mp_token(sender, wechat):
+    template = {
+        "template_id": "TPL_LIVE",
+        "data": {"thing1": "Live 10"},
+        "url": None,
+        "page": "pages/live/index?id=10",
+    }
+    wechat.require_subscription = True
+    wechat.grant_subscription(MP_APPID, USER, "TPL_LIVE")
     wechat.fail_next(CUSTOM, errcode=45015)
     outbox.enqueue([text_job(MP, template=template)])
-    sender.run_once()
+    _, failed = sender.run_once()
+    assert failed == []
+    [sent] = wechat.calls("message/subscribe/send")
+    assert sent.appid == MP_APPID and sent.errcode == 0
+    assert sent.payload == {
+        "touser": USER,
+        "template_id": "TPL_LIVE",
+        "page": "pages/live/index?id=10",
+        "data": {"thing1": {"value": "Live 10"}},
+    }
     assert wechat.count("message/template/send") == 0
+    assert sender.dead_letters() == []
+
+
+def test_an_mp_fallback_the_user_never_subscribed_to_is_dead_lettered_with_the_reason(sender, wechat):
+    template = {"template_id": "TPL_LIVE", "data": {"thing1": "x"}, "url": None, "page": None}
+    wechat.require_subscription = True
+    wechat.fail_next(CUSTOM, errcode=45047)
+    outbox.enqueue([text_job(MP, template=template)])
+    _, failed = sender.run_once()
+    assert failed == []
+    [attempt] = wechat.calls("message/subscribe/send")
+    assert attempt.errcode == 43101
     [dead] = sender.dead_letters()
-    assert attributes(dead)["reason"] == "outside_window"
-    assert "needs the user's OA openid" in attributes(dead)["errmsg"]
+    assert attributes(dead)["errcode"] == "43101"
+    assert attributes(dead)["attempts"] == "1"
 
 
 def test_one_users_failure_does_not_hold_up_another_user_but_keeps_that_users_order(sender, wechat):

@@ -82,6 +82,11 @@ MP_RULES = {
                 "url": "https://shop.example/o/{order}",
                 "thumb_url": "https://shop.example/t.png",
             },
+            "window_closed_template": {
+                "template_id": "TPL_ORDER",
+                "data": {"character_string1": "{order}", "thing2": {"value": "Order {order} is ready"}},
+                "page": "pages/order/index?id={order}",
+            },
         },
     ],
     "card": {
@@ -287,7 +292,12 @@ def test_an_oa_image_keyword_is_sent_by_the_outbox_with_its_template_fallback():
             USER,
             {
                 "message": {"type": "image", "image_url": "https://e.example/p.jpg"},
-                "window_closed_template": {"template_id": "TPL", "data": {"thing1": "Poster"}, "url": None},
+                "window_closed_template": {
+                    "template_id": "TPL",
+                    "data": {"thing1": "Poster"},
+                    "url": None,
+                    "page": None,
+                },
             },
         )
     ]
@@ -337,6 +347,12 @@ def test_an_mp_number_lookup_answers_with_a_link_built_from_the_match():
         "url": "https://shop.example/o/20261121",
         "thumb_url": "https://shop.example/t.png",
     }
+    assert jobs(decision)[0][3]["window_closed_template"] == {
+        "template_id": "TPL_ORDER",
+        "data": {"character_string1": "20261121", "thing2": "Order 20261121 is ready"},
+        "url": None,
+        "page": "pages/order/index?id=20261121",
+    }
 
 
 def test_mp_text_no_rule_answers_gets_the_fallback_text_by_the_outbox():
@@ -375,7 +391,12 @@ CARD_JOB = (
         "thumb_url": None,
         "expire_seconds": 86400,
         "opt_in_text": "Live 10 reminder on",
-        "window_closed_template": {"template_id": "TPL2", "data": {"thing1": "Live"}, "url": None},
+        "window_closed_template": {
+            "template_id": "TPL2",
+            "data": {"thing1": "Live"},
+            "url": None,
+            "page": None,
+        },
     },
 )
 

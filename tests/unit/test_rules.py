@@ -12,6 +12,7 @@ from wxfunnel.rules import (
     ImageAction,
     LinkAction,
     NewsAction,
+    TemplateSpec,
     TextAction,
     fill,
     parse_rules,
@@ -42,7 +43,11 @@ MP_RULES = {
                 "url": "https://shop.example/o/{order}?from={0}",
                 "thumb_url": "https://shop.example/t.png",
             },
-            "window_closed_template": {"template_id": "T1", "data": {"thing1": "Order {order}"}},
+            "window_closed_template": {
+                "template_id": "T1",
+                "data": {"thing1": "Order {order}"},
+                "page": "pages/order/index?id={order}",
+            },
         },
     ],
     "card": {
@@ -96,7 +101,10 @@ def test_mini_program_rules_parse_into_typed_actions():
     follow, help_, order = rules.keywords
     assert follow.reply == FollowQrAction(oa="demo-oa", scene="mp-666", send_as="image", title="Follow us")
     assert help_.reply == TextAction("How can we help?")
-    assert isinstance(order.reply, LinkAction) and order.window_closed_template is not None
+    assert isinstance(order.reply, LinkAction)
+    assert order.window_closed_template == TemplateSpec(
+        template_id="T1", data={"thing1": "Order {order}"}, page="pages/order/index?id={order}"
+    )
     assert rules.card == CardRule(
         oa="demo-oa", keys=("live_id", "user_id"), prefix="live.", expire_seconds=86400
     )
@@ -228,6 +236,43 @@ def test_a_card_rule_can_be_limited_to_one_source():
                 }
             },
             "rules.card.window_closed_template.data.k: must be a string",
+        ),
+        (
+            False,
+            {
+                "card": {
+                    "oa": "demo-oa",
+                    "keys": ["a"],
+                    "window_closed_template": {"template_id": "T", "page": "/pages/live/index"},
+                }
+            },
+            "rules.card.window_closed_template.page: must be a Mini Program page path",
+        ),
+        (
+            False,
+            {
+                "keywords": [
+                    {
+                        "pattern": "x",
+                        "reply": {"type": "text", "content": "x"},
+                        "window_closed_template": {"template_id": "T", "url": "https://e.example/"},
+                    }
+                ]
+            },
+            "rules.keywords[0].window_closed_template.url: a Mini Program sends a subscribe message",
+        ),
+        (
+            True,
+            {
+                "keywords": [
+                    {
+                        "pattern": "x",
+                        "reply": {"type": "text", "content": "x"},
+                        "window_closed_template": {"template_id": "T", "page": "pages/a/b"},
+                    }
+                ]
+            },
+            "rules.keywords[0].window_closed_template.page: an Official Account sends a template message",
         ),
         (False, {"fallback": {"type": "text"}}, "rules.fallback.text: is required"),
         (False, {"welcome": "hi"}, "rules.welcome: is not a rule of a Mini Program"),

@@ -9,6 +9,7 @@ service, so everything else they say goes through the outbox as customer-service
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from wxfunnel.config import AccountKind
@@ -61,8 +62,18 @@ def _join(*parts: str | None) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
-def _template(spec: TemplateSpec | None) -> dict[str, Any] | None:
-    return spec.to_payload() if spec is not None else None
+def _template(spec: TemplateSpec | None, match: re.Match[str] | None = None) -> dict[str, Any] | None:
+    """The window-closed fallback of a job, its texts filled from the rule's regex groups like the reply's."""
+    if spec is None:
+        return None
+    payload = spec.to_payload()
+    payload["data"] = {
+        key: fill(value["value"] if isinstance(value, Mapping) else value, match)
+        for key, value in spec.data.items()
+    }
+    payload["url"] = fill(spec.url, match, url=True) if spec.url else spec.url
+    payload["page"] = fill(spec.page, match, url=True) if spec.page else spec.page
+    return payload
 
 
 # --- Official Account: follows, scans, unfollows ------------------------------------------------------
@@ -178,7 +189,7 @@ def _custom(
 ) -> Job:
     payload: dict[str, object] = {
         "message": _outbound(action, match),
-        "window_closed_template": _template(template),
+        "window_closed_template": _template(template, match),
     }
     return context.job(CUSTOM_MESSAGE, context.app.name, context.message.openid, payload)
 

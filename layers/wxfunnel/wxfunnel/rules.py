@@ -55,14 +55,16 @@ def _invalid(path: str, problem: str) -> Exception:
 
 @dataclass(frozen=True, slots=True)
 class TemplateSpec:
-    """A template message sent instead of a customer-service message when the 48 h window is closed."""
+    """What is sent instead of a customer-service message when the 48 h window is closed: a template message on an
+    Official Account (`url` opens from it), a subscribe message on a Mini Program (`page` opens from it)."""
 
     template_id: str
     data: Mapping[str, Any]
     url: str | None = None
+    page: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {"template_id": self.template_id, "data": dict(self.data), "url": self.url}
+        return {"template_id": self.template_id, "data": dict(self.data), "url": self.url, "page": self.page}
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,19 +303,26 @@ def _scene(value: str, path: str) -> str:
     return value
 
 
-def _template(value: Any, path: str) -> TemplateSpec | None:
+def _template(value: Any, path: str, *, official_account: bool) -> TemplateSpec | None:
     if value is None:
         return None
     data = _mapping(value, path)
-    _unknown(data, {"template_id", "data", "url"}, path)
+    _unknown(data, {"template_id", "data", "url", "page"}, path)
+    if official_account and data.get("page") is not None:
+        raise _invalid(f"{path}.page", "an Official Account sends a template message, which opens `url`")
+    if not official_account and data.get("url") is not None:
+        raise _invalid(f"{path}.url", "a Mini Program sends a subscribe message, which opens `page`")
     template_id = _required(data, "template_id", path, limit=128)
+    page = data.get("page")
+    if page is not None and (not isinstance(page, str) or not 0 < len(page) <= 1024 or page.startswith("/")):
+        raise _invalid(f"{path}.page", "must be a Mini Program page path such as pages/live/index?id=1")
     fields = _mapping(data.get("data", {}), f"{path}.data")
     for key, item in fields.items():
         ok = isinstance(item, str) or (isinstance(item, Mapping) and isinstance(item.get("value"), str))
         if not ok:
             raise _invalid(f"{path}.data.{key}", 'must be a string or {"value": "..."}')
     return TemplateSpec(
-        template_id=template_id, data=dict(fields), url=_url(data, "url", path, required=False)
+        template_id=template_id, data=dict(fields), url=_url(data, "url", path, required=False), page=page
     )
 
 
@@ -384,7 +393,8 @@ def _action(value: Any, path: str, allowed: Sequence[str]) -> Action:
     )
 
 
-def _keywords(value: Any, allowed: Sequence[str]) -> tuple[KeywordRule, ...]:
+def _keywords(value: Any, *, official_account: bool) -> tuple[KeywordRule, ...]:
+    allowed = _OA_REPLIES if official_account else _MP_REPLIES
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -408,7 +418,9 @@ def _keywords(value: Any, allowed: Sequence[str]) -> tuple[KeywordRule, ...]:
                 pattern=pattern,
                 reply=_action(data.get("reply"), f"{path}.reply", allowed),
                 window_closed_template=_template(
-                    data.get("window_closed_template"), f"{path}.window_closed_template"
+                    data.get("window_closed_template"),
+                    f"{path}.window_closed_template",
+                    official_account=official_account,
                 ),
                 compiled=compiled,
             )
@@ -489,7 +501,7 @@ def _card(value: Any) -> CardRule | None:
         expire_seconds=_expire(data, path),
         opt_in_text=_string(data, "opt_in_text", path, required=False, limit=600),
         window_closed_template=_template(
-            data.get("window_closed_template"), f"{path}.window_closed_template"
+            data.get("window_closed_template"), f"{path}.window_closed_template", official_account=False
         ),
     )
 
@@ -504,7 +516,7 @@ def parse_rules(extra: Mapping[str, Any], *, official_account: bool) -> Rules:
     fallback = _fallback(extra.get("fallback"))
     if not official_account:
         return Rules(
-            keywords=_keywords(extra.get("keywords"), _MP_REPLIES),
+            keywords=_keywords(extra.get("keywords"), official_account=False),
             fallback=fallback,
             card=_card(extra.get("card")),
         )
@@ -516,7 +528,7 @@ def parse_rules(extra: Mapping[str, Any], *, official_account: bool) -> Rules:
     if not isinstance(tag, bool):
         raise _invalid("tag_followers_by_channel", "must be true or false")
     return Rules(
-        keywords=_keywords(extra.get("keywords"), _OA_REPLIES),
+        keywords=_keywords(extra.get("keywords"), official_account=True),
         fallback=fallback,
         welcome=texts["welcome"],
         channel_welcome_default=texts["channel_welcome_default"],

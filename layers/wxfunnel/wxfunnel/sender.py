@@ -142,23 +142,20 @@ def _client_msg_id(job: Job) -> str:
     return hashlib.sha256(job.key.encode("utf-8")).hexdigest()[:32]
 
 
-def _template_fallback(job: Job, exc: errors.WeChatError, recipient_app: str, openid: str | None) -> Done:
-    """45015/45047: send the rule's template message instead when the account and the OA openid allow it."""
+def _template_fallback(job: Job, exc: errors.WeChatError, client: wechat.WeChatClient) -> Done:
+    """45015/45047: send the rule's template instead: a template message on an OA, a subscribe message on an MP
+    (delivered only while the user has a grant left for that template, else 43101, which is permanent)."""
     template = job.payload.get("window_closed_template")
     closed = isinstance(exc, errors.OutsideWindow | errors.UserQuotaExhausted)
     if not closed or not template:
         raise _undeliverable(exc)
-    if openid is None or load_app(recipient_app).kind is not AccountKind.OFFICIAL_ACCOUNT:
-        # A Mini Program user's OA openid is unknown (it needs a unionid mapping wxfunnel does not keep).
-        reason, errcode, errmsg = _reason(exc)
-        raise Undeliverable(reason, errcode, f"{errmsg} (template fallback needs the user's OA openid)")
+    template_id, data = str(template["template_id"]), _data(template.get("data") or {})
     try:
-        wechat.client_for(recipient_app).send_template(
-            openid,
-            str(template["template_id"]),
-            _data(template.get("data") or {}),
-            url=template.get("url") or None,
-            client_msg_id=_client_msg_id(job),
+        if client.app.kind is AccountKind.MINI_PROGRAM:
+            client.send_subscribe_message(job.openid, template_id, data, page=template.get("page") or None)
+            return Done("subscribe_fallback")
+        client.send_template(
+            job.openid, template_id, data, url=template.get("url") or None, client_msg_id=_client_msg_id(job)
         )
     except errors.WeChatError as fallback_exc:
         if fallback_exc.retryable:
@@ -172,10 +169,7 @@ def _data(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _send(
-    job: Job,
-    recipient_app: str,
-    message: Callable[[wechat.WeChatClient], wechat.CustomMessage],
-    oa_openid: str | None,
+    job: Job, recipient_app: str, message: Callable[[wechat.WeChatClient], wechat.CustomMessage]
 ) -> Done:
     client = wechat.client_for(recipient_app)
     try:
@@ -183,7 +177,7 @@ def _send(
     except errors.WeChatError as exc:
         if exc.retryable:
             raise Retry(str(exc)) from exc
-        return _template_fallback(job, exc, recipient_app, oa_openid)
+        return _template_fallback(job, exc, client)
     return Done("sent")
 
 
@@ -194,8 +188,7 @@ def custom_message(job: Job) -> Done:
     spec = job.payload.get("message")
     if not isinstance(spec, Mapping):
         raise Undeliverable("invalid_job", errmsg="custom_message without a message")
-    oa_openid = job.openid if load_app(job.app).is_official_account else None
-    return _send(job, job.app, lambda client: _outbound(client, spec), oa_openid)
+    return _send(job, job.app, lambda client: _outbound(client, spec))
 
 
 def _now() -> int:
@@ -298,12 +291,12 @@ def card_qr(job: Job) -> Done:
             settings().subscriptions_table, job.app, job.openid, str(job.payload["scene"]), _now()
         )
         dynamodb().update_item(**touch["Update"])
-    return _send(job, job.app, _qr_message(job, channel), None)
+    return _send(job, job.app, _qr_message(job, channel))
 
 
 def follow_qr(job: Job) -> Done:
     """A keyword's "follow the OA" reply: the OA's QR for a fixed scene (the channel's code while live)."""
-    return _send(job, job.app, _qr_message(job, _qr_channel(job, card=False)), None)
+    return _send(job, job.app, _qr_message(job, _qr_channel(job, card=False)))
 
 
 def tag(job: Job) -> Done:
