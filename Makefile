@@ -9,7 +9,7 @@ PYTHON313 ?= $(shell tools/find-python.sh 3.13)
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup test check lint typecheck unit integration template sam-build bench dev demo events clean browser-deps
+.PHONY: help setup lock test check lint typecheck unit integration template sam-build bench dev demo events clean browser-deps
 
 help:
 	@echo "make demo   - start the local stack (moto + WeChat sandbox) and play every product flow"
@@ -17,13 +17,18 @@ help:
 	@echo "make dev    - run the local stack until Ctrl-C"
 	@echo "make bench  - print the benchmark report"
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (pyenv install 3.13 or apt install python3.13)"; exit 1; }
 	@test ! -x $(PY) || $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || rm -rf $(VENV)
 	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' --constraint constraints.txt
 	@touch $@
+
+# Pin what the dev environment resolved to, so a fresh clone installs exactly what was tested.
+lock: setup
+	{ echo "# Versions the checks and tests were last run with (pip constraints for \`make setup\`; regenerate: \`make lock\`)."; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^wxfunnel'; } > constraints.txt
 
 setup: $(VENV)/.installed
 

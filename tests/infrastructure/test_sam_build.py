@@ -125,3 +125,19 @@ def test_only_the_functions_that_call_wechat_sit_behind_the_static_ip() -> None:
     assert all(
         r.get("Condition") == "StaticEgress" for r in resources.values() if r["Type"].startswith("AWS::EC2::")
     )
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_the_layer_deploys_the_versions_the_tests_run_with() -> None:
+    layer = _pins(ROOT / "layers" / "wxfunnel" / "requirements.txt")
+    tested = _pins(ROOT / "constraints.txt")
+    assert layer, "the layer pins its dependencies"
+    assert {name: tested.get(name) for name in layer} == layer
