@@ -10,10 +10,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxfunnel.intake import Rejected, proxy_response, rejection, verify_url
-from wxfunnel.observability import logger
+from wxfunnel.observability import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app_name = (event.get("pathParameters") or {}).get("app") or ""
     if event.get("httpMethod") != "GET":

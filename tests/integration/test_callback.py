@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import xmltodict
 
 from wxfunnel import crypto
-from wxfunnel_tools.devapps import DEV_APPS
+from wxfunnel_tools.devapps import DEMO_RULES, DEV_APPS, demo_apps, seed_apps
 from wxfunnel_tools.pushes import callback_event, message, signed_push
-from wxfunnel_tools.testing import table_items
+from wxfunnel_tools.testing import cold_start, table_items
 
 OA, MP = "demo-oa", "demo-mp"
 OA_ID, MP_ID = DEV_APPS[OA]["original_id"], DEV_APPS[MP]["original_id"]
+# What a follow through a scene without a channel record answers under the demo rules.
+SCENE_WELCOME = DEMO_RULES[OA]["channel_welcome_default"]
+
+
+@pytest.fixture
+def with_rules(aws):
+    """The development apps with the demo rules (a welcome, keywords, a fallback), so that pushes get answers."""
+    seed_apps(aws.ssm, aws.env["APPS_PARAMETER_PREFIX"], demo_apps())
+    cold_start()
 
 
 def text(
@@ -84,29 +96,46 @@ def open_reply(app: str, body: bytes, nonce: str, fmt: str) -> bytes:
 )
 def test_every_format_and_mode_is_accepted_and_recorded_once(aws, callback, app, fmt, mode):
     to_user = OA_ID if app == OA else MP_ID
-    reply = callback.push(app, text(to_user, "no rule matches this"), fmt=fmt, mode=mode)
+    push = text(to_user, "no rule matches this")
+    reply = callback.push(app, push, fmt=fmt, mode=mode)
     assert reply.status == 200
     assert reply.body == b"success"
     records = table_items(aws, "DEDUPE_TABLE")
-    assert [r["id"]["S"] for r in records] == [
-        f"delivery#{app}#o-user-1#{records[0]['id']['S'].split('#')[3]}#1"
-    ]
+    assert [r["id"]["S"] for r in records] == [f"delivery#{app}#o-user-1#{push['CreateTime']}#1"]
 
 
-def test_a_qr_follow_in_safe_mode_records_the_follower_and_answers_encrypted(aws, callback):
+def test_a_qr_follow_in_safe_mode_records_the_follower_and_answers_encrypted(aws, callback, with_rules):
     query, body = signed_push(DEV_APPS[OA], follow("spring-poster"), mode="safe", nonce="415670741")
     reply = callback.invoke(callback_event(OA, query, body))
     assert reply.status == 200
+    assert reply.body != b"success"
+    assert reply.headers["Content-Type"] == "application/xml"
     item = profile(aws, OA, "o-user-1")
     assert item["status"]["S"] == "subscribed"
     assert item["first_scene"]["S"] == "spring-poster"
     assert item["follow_count"]["N"] == "1"
     touches = [i for i in table_items(aws, "SUBSCRIPTIONS_TABLE") if i["sk"]["S"].startswith("touch#")]
     assert [t["scene"]["S"] for t in touches] == ["spring-poster"]
-    if reply.body != b"success":
-        inner = xmltodict.parse(open_reply(OA, reply.body, "415670741", "xml"))["xml"]
-        assert inner["ToUserName"] == "o-user-1"
-        assert inner["FromUserName"] == OA_ID
+    inner = xmltodict.parse(open_reply(OA, reply.body, "415670741", "xml"))["xml"]
+    assert inner["ToUserName"] == "o-user-1"
+    assert inner["FromUserName"] == OA_ID
+    assert (inner["MsgType"], inner["Content"]) == ("text", SCENE_WELCOME)
+
+
+def test_a_json_push_in_safe_mode_is_answered_with_an_encrypted_json_envelope(aws, callback, with_rules):
+    # A Mini Program's only passive answer is the hand-off to customer service (the demo rules' fallback).
+    push = text(MP_ID, "no keyword matches this")
+    query, body = signed_push(DEV_APPS[MP], push, fmt="json", mode="safe", nonce="97531")
+    reply = callback.invoke(callback_event(MP, query, body))
+    assert reply.status == 200
+    assert reply.body != b"success"
+    assert reply.headers["Content-Type"] == "application/json"
+    assert set(json.loads(reply.body)) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}
+    inner = json.loads(open_reply(MP, reply.body, "97531", "json"))
+    assert inner["ToUserName"] == "o-user-1"
+    assert inner["FromUserName"] == MP_ID
+    assert inner["MsgType"] == "transfer_customer_service"
+    assert isinstance(inner["CreateTime"], int)
 
 
 def test_the_scene_prefix_is_sliced_off_the_front_only(aws, callback):
@@ -114,13 +143,15 @@ def test_the_scene_prefix_is_sliced_off_the_front_only(aws, callback):
     assert profile(aws, OA, "o-user-1")["first_scene"]["S"] == "qrscene_x"
 
 
-def test_every_retry_of_a_push_is_processed_once_and_answered_the_same(aws, callback):
+def test_every_retry_of_a_push_is_processed_once_and_answered_the_same(aws, callback, with_rules):
     push = follow("spring", at=int(time.time()))
     query, body = signed_push(DEV_APPS[OA], push, mode="safe", nonce="1")
     replies = [callback.invoke(callback_event(OA, query, body)) for _ in range(4)]
     assert {r.status for r in replies} == {200}
-    plaintexts = {open_reply(OA, r.body, "1", "xml") if r.body != b"success" else b"" for r in replies}
+    assert all(r.body != b"success" for r in replies)
+    plaintexts = {open_reply(OA, r.body, "1", "xml") for r in replies}
     assert len(plaintexts) == 1
+    assert xmltodict.parse(plaintexts.pop())["xml"]["Content"] == SCENE_WELCOME
     item = profile(aws, OA, "o-user-1")
     assert item["follow_count"]["N"] == "1"
     assert item["version"]["N"] == "1"
@@ -184,6 +215,14 @@ def test_a_push_encrypted_with_the_previous_key_is_accepted_and_answered_with_it
     assert profile(aws, OA, "o-user-1")["first_scene"]["S"] == "rotation"
 
 
+def test_a_push_created_almost_a_day_ago_is_still_accepted(aws, callback):
+    # Late deliveries and skewed clocks are tolerated up to a day either way (an absurd CreateTime is a 400).
+    now = int(time.time())
+    assert callback.push(OA, text(OA_ID, msg_id=1, at=now - 86_000)).status == 200
+    assert callback.push(OA, text(OA_ID, msg_id=2, at=now + 86_000)).status == 200
+    assert len(table_items(aws, "DEDUPE_TABLE")) == 2
+
+
 def test_unknown_message_and_event_types_are_kept_and_acknowledged(aws, callback):
     odd = message("hologram", openid="o-u", to_user=OA_ID, msg_id=77, Depth="3")
     assert callback.push(OA, odd).body == b"success"
@@ -192,7 +231,7 @@ def test_unknown_message_and_event_types_are_kept_and_acknowledged(aws, callback
     assert len(table_items(aws, "DEDUPE_TABLE")) == 2
 
 
-def test_wechatpy_encrypted_push_is_accepted_and_its_reply_opens_with_wechatpy(aws, callback):
+def test_wechatpy_encrypted_push_is_accepted_and_its_reply_opens_with_wechatpy(aws, callback, with_rules):
     from wechatpy.crypto import WeChatCrypto
 
     config = DEV_APPS[OA]
@@ -215,9 +254,27 @@ def test_wechatpy_encrypted_push_is_accepted_and_its_reply_opens_with_wechatpy(a
     reply = callback.invoke(callback_event(OA, query, body.encode()))
     assert reply.status == 200
     assert profile(aws, OA, "o-user-1")["first_scene"]["S"] == "peer"
-    if reply.body != b"success":
-        reply_xml = xmltodict.parse(reply.body)["xml"]
-        plain = theirs.decrypt_message(
-            reply.body.decode(), reply_xml["MsgSignature"], reply_xml["TimeStamp"], nonce
-        )
-        assert "o-user-1" in plain
+    assert reply.body != b"success"
+    reply_xml = xmltodict.parse(reply.body)["xml"]
+    plain = theirs.decrypt_message(
+        reply.body.decode(), reply_xml["MsgSignature"], reply_xml["TimeStamp"], nonce
+    )
+    inner = xmltodict.parse(plain)["xml"]
+    assert (inner["ToUserName"], inner["FromUserName"]) == ("o-user-1", OA_ID)
+    assert inner["Content"] == SCENE_WELCOME
+
+
+def test_loading_the_handler_registers_the_flows_before_the_first_push():
+    # A fresh interpreter, as a new Lambda container: the first push's 5 s must not pay for importing the flows.
+    code = (
+        "import sys\n"
+        "from wxfunnel_tools.template import load_handler\n"
+        "load_handler('CallbackFunction')\n"
+        "assert 'wxfunnel.flows' in sys.modules, 'the flows are imported by the first push, not at init'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {"PYTHONPATH": str(root / "tools"), "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, check=False
+    )
+    assert result.returncode == 0, result.stderr

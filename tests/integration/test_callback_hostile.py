@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import Counter
 
 import pytest
 
@@ -18,6 +19,17 @@ OA_ID = DEV_APPS[OA]["original_id"]
 
 def _text(**kwargs):
     return message("text", openid="o-evil", to_user=OA_ID, msg_id=9, Content="hi", **kwargs)
+
+
+def _follow(create_time: int) -> dict:
+    return message(
+        "event",
+        openid="o-evil",
+        to_user=OA_ID,
+        create_time=create_time,
+        Event="subscribe",
+        EventKey="qrscene_x",
+    )
 
 
 def _signed_raw(app: str, body: bytes, **extra) -> dict:
@@ -126,6 +138,29 @@ HOSTILE = {
         ),
     ),
     "CreateTime not a number": (400, lambda: _signed_raw(OA, to_xml(dict(_text(), CreateTime="yesterday")))),
+    # A well-signed push whose CreateTime is absurd: it would break the day of the statistics (a 500) and
+    # outrank every later push of the follower.
+    "follow created in the far future": (
+        400,
+        lambda: callback_event(OA, *signed_push(DEV_APPS[OA], _follow(10**17))),
+    ),
+    "follow created in 1970": (400, lambda: callback_event(OA, *signed_push(DEV_APPS[OA], _follow(1)))),
+    "text created a day and a minute from now": (
+        400,
+        lambda: callback_event(OA, *signed_push(DEV_APPS[OA], _text(create_time=int(time.time()) + 86_460))),
+    ),
+    "text created a day and a minute ago": (
+        400,
+        lambda: callback_event(OA, *signed_push(DEV_APPS[OA], _text(create_time=int(time.time()) - 86_460))),
+    ),
+    "FromUserName too long for an openid": (
+        400,
+        lambda: callback_event(OA, *signed_push(DEV_APPS[OA], dict(_text(), FromUserName="o" * 65))),
+    ),
+    "FromUserName with characters no openid has": (
+        400,
+        lambda: callback_event(OA, *signed_push(DEV_APPS[OA], dict(_text(), FromUserName="o#evil/../x"))),
+    ),
     "huge field": (400, lambda: _signed_raw(OA, to_xml(dict(_text(), Content="x" * 20000)))),
     "openid parameter differs from FromUserName": (
         400,
@@ -234,3 +269,101 @@ def test_hostile_push_is_refused_without_a_write(aws, callback, case, logs):
         assert secret not in logs
     if status != 404:
         assert "wechat request rejected" in logs
+
+
+# --- well-signed pushes with outsized fields: answered harmlessly (200), every key written stays bounded --------
+
+
+def _event(**fields) -> dict:
+    return message("event", openid="o-odd", to_user=OA_ID, **fields)
+
+
+def test_a_menu_event_with_an_eight_kib_key_is_recorded_under_a_bounded_delivery_key(aws, callback):
+    reply = callback.push(OA, _event(Event="VIEW", EventKey="https://example.com/" + "p" * 8000))
+    assert (reply.status, reply.body) == (200, b"success")
+    [record] = table_items(aws, "DEDUPE_TABLE")
+    assert len(record["id"]["S"].encode()) < 200
+
+
+def test_a_follow_whose_scene_is_not_a_scene_counts_as_a_direct_follow(aws, callback):
+    reply = callback.push(OA, _event(Event="subscribe", EventKey="qrscene_" + "a" * 1500, Ticket="t"))
+    assert reply.status == 200
+    [item] = table_items(aws, "SUBSCRIPTIONS_TABLE")  # the profile; no touch of a scene
+    assert (item["sk"]["S"], item["status"]["S"], item["first_scene"]["S"]) == (
+        "profile",
+        "subscribed",
+        "(direct)",
+    )
+    assert all(len(i["sk"]["S"].encode()) <= 1024 for i in table_items(aws, "CHANNELS_TABLE"))
+
+
+def test_a_scan_whose_scene_is_not_a_scene_changes_nothing(aws, callback):
+    reply = callback.push(OA, _event(Event="SCAN", EventKey="a" * 1500, Ticket="t"))
+    assert (reply.status, reply.body) == (200, b"success")
+    assert table_items(aws, "SUBSCRIPTIONS_TABLE") == []
+    assert table_items(aws, "CHANNELS_TABLE") == []
+    assert len(table_items(aws, "DEDUPE_TABLE")) == 1
+
+
+def test_a_flood_of_pushes_to_an_unknown_app_asks_ssm_once(aws, callback):
+    from wxfunnel.aws import ssm
+
+    calls: list[str] = []
+
+    def count(**_: object) -> None:
+        calls.append("GetParameter")
+
+    ssm().meta.events.register("before-call.ssm.GetParameter", count)
+    try:
+        statuses = {
+            callback.invoke(callback_event("nobody", *signed_push(DEV_APPS[OA], _text()))).status
+            for _ in range(20)
+        }
+    finally:
+        ssm().meta.events.unregister("before-call.ssm.GetParameter", count)
+    assert statuses == {404}
+    assert calls == ["GetParameter"]
+    assert callback.push(OA, _text()).status == 200  # real apps are still read
+
+
+def _outbox_groups(aws) -> list[str]:
+    groups = []
+    while True:
+        received = aws.sqs.receive_message(
+            QueueUrl=aws.env["OUTBOX_QUEUE_URL"], MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"]
+        ).get("Messages", [])
+        if not received:
+            return groups
+        for entry in received:
+            groups.append(entry["Attributes"]["MessageGroupId"])
+            aws.sqs.delete_message(QueueUrl=aws.env["OUTBOX_QUEUE_URL"], ReceiptHandle=entry["ReceiptHandle"])
+
+
+def test_the_longest_app_name_and_openid_still_make_one_valid_fifo_group_per_user(aws, callback):
+    import json as _json
+    import re
+
+    from wxfunnel_tools.devapps import DEMO_RULES
+
+    longest = "m" * 64
+    config = {**DEV_APPS[MP], **DEMO_RULES[MP]}
+    aws.ssm.put_parameter(Name=f"/wxfunnel/apps/{longest}", Value=_json.dumps(config), Type="SecureString")
+    mp_id = DEV_APPS[MP]["original_id"]
+
+    def keyword(app: str, openid: str, msg_id: int) -> dict:
+        push = message(
+            "text", openid=openid, to_user=mp_id, msg_id=msg_id, Content="666"
+        )  # enqueues a follow QR
+        return callback_event(app, *signed_push(config, push, fmt="json"))
+
+    for event in (
+        keyword(longest, "o" * 64, 1),
+        keyword(longest, "o" * 64, 2),
+        keyword(longest, "o-other", 3),
+    ):
+        assert callback.invoke(event).status == 200
+    groups = _outbox_groups(aws)
+    assert len(groups) == 3
+    assert all(re.fullmatch(r"[!-~]{1,128}", group) for group in groups)
+    assert f"{longest}#o-other" in groups  # short enough to stay readable
+    assert sorted(Counter(groups).values()) == [1, 2]  # one ordered group per user

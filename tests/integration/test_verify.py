@@ -63,3 +63,13 @@ def test_an_invalid_configuration_is_500_with_the_reason_logged_not_the_secret(a
     assert "encoding_aes_key" in logs
     assert "TOP-SECRET-VALUE" not in logs and "tooShort" not in logs
     assert b"TOP-SECRET" not in reply.body
+
+
+def test_a_rejection_is_published_as_a_metric_of_that_invocation(callback, capsys):
+    from wxfunnel.observability import metrics
+
+    capsys.readouterr()
+    assert callback.verify(verify_event("demo-oa", "not-the-token")).status == 403
+    published = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [entry.get("RejectedRequests") for entry in published] == [[1.0]]
+    assert metrics.metric_set == {}  # nothing left over for the container's next invocation

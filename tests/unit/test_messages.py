@@ -359,6 +359,53 @@ def test_scan_without_a_scene_is_kept_as_unknown(fmt: BodyFormat) -> None:
     )
 
 
+NOT_SCENES = [
+    "x" * 65,  # longer than a scene_str may be
+    "a" * 2000,  # hostile: would break the channel, touch and stats keys
+    "spring poster",  # characters wxfunnel never puts into a scene
+    "春季",
+    "a/b",
+]
+
+
+@pytest.mark.parametrize("key", NOT_SCENES)
+def test_a_follow_whose_key_is_not_a_valid_scene_is_a_plain_follow(fmt: BodyFormat, key: str) -> None:
+    message = parsed(event("subscribe", EventKey=f"qrscene_{key}", Ticket="TICKET"), fmt)
+    assert message == SubscribeEvent(
+        **common(),
+        msg_type="event",
+        event="subscribe",
+        event_key=f"qrscene_{key}",
+        scene=None,
+        ticket="TICKET",
+    )
+
+
+@pytest.mark.parametrize("key", NOT_SCENES)
+def test_a_scan_whose_key_is_not_a_valid_scene_is_kept_as_unknown(fmt: BodyFormat, key: str) -> None:
+    assert parsed(event("SCAN", EventKey=key, Ticket="TICKET"), fmt) == UnknownEvent(
+        **common(), msg_type="event", event="SCAN", event_key=key
+    )
+
+
+def test_the_longest_valid_scene_is_kept(fmt: BodyFormat) -> None:
+    scene = "live.live_id=1&user_id=" + "9" * 41
+    assert len(scene) == 64
+    assert parsed(event("subscribe", EventKey=f"qrscene_{scene}"), fmt).scene == scene  # type: ignore[attr-defined]
+    assert parsed(event("SCAN", EventKey=scene), fmt).scene == scene  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("openid", ["o" * 65, "o-user 1", "o#user", "o/../x", "ö-user", "o\tuser", "o.user"])
+def test_a_from_user_name_that_is_not_an_openid_is_refused(fmt: BodyFormat, openid: str) -> None:
+    with pytest.raises(MalformedBody, match="FromUserName"):
+        parsed(dict(push("text", Content="hi"), FromUserName=openid), fmt)
+
+
+def test_openids_of_both_account_kinds_are_accepted(fmt: BodyFormat) -> None:
+    for openid in (OPENID, "o9AgO5Kd5ggOC-bXrbNODIiE3bGY", "oHLG_5Qb1_ys", "o" * 64):
+        assert parsed(dict(push("text", Content="hi"), FromUserName=openid), fmt).openid == openid
+
+
 @pytest.mark.parametrize("name", ["subscribe", "Subscribe", "SUBSCRIBE"])
 def test_event_names_match_case_insensitively_and_are_kept_as_sent(name: str) -> None:
     message = parsed(event(name, EventKey="qrscene_7"), BodyFormat.XML)
@@ -536,6 +583,28 @@ def test_delivery_key_of_an_event_with_a_msg_id_uses_the_msg_id() -> None:
 
 def test_delivery_key_of_a_message_without_msg_id_falls_back_to_its_type() -> None:
     assert delivery_key(parsed(push("hologram"), BodyFormat.JSON)) == f"{OPENID}#{AT}#hologram"
+
+
+def test_delivery_key_keeps_a_menu_key_of_wechats_largest_size_readable() -> None:
+    key = "k" * 128  # a menu key is at most 128 bytes
+    assert delivery_key(parsed(event("CLICK", EventKey=key), BodyFormat.XML)) == f"{OPENID}#{AT}#CLICK#{key}"
+
+
+@pytest.mark.parametrize(
+    "key", ["https://example.com/" + "p" * 1004, "键" * 2700, "x" * 8000]
+)  # a VIEW URL of 1024 bytes; hostile keys up to the 8 KiB field limit
+def test_delivery_key_of_a_long_event_key_is_bounded_and_still_tells_pushes_apart(key: str) -> None:
+    first = delivery_key(parsed(event("VIEW", EventKey=key), BodyFormat.XML))
+    other = delivery_key(parsed(event("VIEW", EventKey=key[:-1] + "!"), BodyFormat.XML))
+    assert first.startswith(f"{OPENID}#{AT}#sha256:")
+    assert len(first.encode()) <= 128
+    assert first != other
+    assert first == delivery_key(parsed(event("VIEW", EventKey=key), BodyFormat.JSON))
+
+
+def test_delivery_key_of_the_largest_fields_stays_far_below_dynamodbs_key_limit() -> None:
+    largest = dict(push("text", Content="hi", MsgId="😀" * 64), FromUserName="o" * 64, CreateTime=10**18 - 1)
+    assert len(delivery_key(parsed(largest, BodyFormat.XML)).encode()) <= 64 + 18 + 256 + 2
 
 
 SAMPLES = [

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
+from time import monotonic
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -137,6 +138,26 @@ def _validate_extensions(config: AppConfig) -> None:
 
 
 _cache: dict[str, tuple[str, AppConfig]] = {}
+# Names SSM does not know, with when to ask again (monotonic seconds). Without it every request to an unknown app
+# costs a decrypted GetParameter, and a flood of them throttles SSM for the real apps. All entries live equally
+# long, so insertion order is expiry order: the oldest is evicted first.
+_unknown: dict[str, float] = {}
+_UNKNOWN_MAX = 1024
+
+
+def _known_unknown(name: str, now: float) -> bool:
+    while _unknown:
+        oldest, expires = next(iter(_unknown.items()))
+        if expires > now:
+            break
+        _unknown.pop(oldest, None)
+    return name in _unknown
+
+
+def _remember_unknown(name: str, now: float) -> None:
+    if len(_unknown) >= _UNKNOWN_MAX:
+        _unknown.pop(next(iter(_unknown)), None)
+    _unknown[name] = now + settings().parameters_max_age_seconds
 
 
 @cache
@@ -145,14 +166,21 @@ def _provider() -> SSMProvider:
 
 
 def load_app(name: str) -> AppConfig:
-    """The configuration of app `name` (Powertools Parameters, decrypted and cached for a few minutes)."""
+    """The configuration of app `name` (Powertools Parameters, decrypted and cached for a few minutes).
+
+    An unknown name is remembered as long: an app created meanwhile answers once that time has passed.
+    """
     if not APP_NAME.fullmatch(name):
+        raise UnknownApp(name)
+    now = monotonic()
+    if _known_unknown(name, now):
         raise UnknownApp(name)
     path = f"{settings().apps_parameter_prefix}{name}"
     try:
         raw = _provider().get(path, decrypt=True, max_age=settings().parameters_max_age_seconds)
     except GetParameterError as exc:
         if "ParameterNotFound" in repr(exc.__cause__) or "ParameterNotFound" in str(exc):
+            _remember_unknown(name, now)
             raise UnknownApp(name) from None
         raise
     text = str(raw)
@@ -171,3 +199,8 @@ def load_app(name: str) -> AppConfig:
         raise
     _cache[name] = (text, config)
     return config
+
+
+def _reset_container() -> None:
+    _cache.clear()
+    _unknown.clear()

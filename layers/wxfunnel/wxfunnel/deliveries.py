@@ -4,14 +4,16 @@ WeChat retries a push it got no answer for within 5 s (up to four deliveries in 
 The delivery record (DedupeTable, TTL) is written in the same conditional write or transaction as the follower's
 profile, its touch and the channel counters, so a push changes state once or not at all. A repeat finds the record
 and gets the first delivery's reply; a concurrent repeat loses the condition and gets the winner's reply.
-Round trips to DynamoDB: a stateless push (text, menu …) 1 (a conditional put that also returns the old record
-on a repeat); a subscribe/SCAN/unsubscribe 2 (one BatchGetItem of record, profile and channel, one transaction);
-a repeat 1.
+Outbound jobs are enqueued before that write (a crash in between is healed by WeChat's retry), so the record must be
+read before enqueueing: SQS FIFO forgets a de-duplication id after 5 minutes, and the replay window is longer.
+Round trips to DynamoDB: a stateless push (text, menu …) without jobs 1 (a conditional put that also returns the
+old record on a repeat), with jobs 2 (a consistent GetItem of the record, then the put); a subscribe/SCAN/
+unsubscribe 2 (one BatchGetItem of record, profile and channel, one transaction); a repeat 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -92,7 +94,12 @@ def _process_stateless(app: AppConfig, message: Message, fmt: BodyFormat, now: i
     decision = decide(Context(app=app, message=message, delivery_key=key, now=now))
     reply = _render(decision, message, fmt, now)
     if decision.jobs:
-        enqueue(decision.jobs)  # de-duplicated by key: a repeat re-enqueues nothing new
+        found = dynamodb().get_item(
+            TableName=settings().dedupe_table, Key={"id": {"S": _record_id(key)}}, ConsistentRead=True
+        )
+        if "Item" in found:  # a repeat, possibly after the queue forgot the jobs' de-duplication ids
+            return _stored(found["Item"])
+        enqueue(decision.jobs)  # de-duplicated by key: a concurrent repeat enqueues nothing new
     try:
         dynamodb().put_item(**_record_put(key, reply, now), ReturnValuesOnConditionCheckFailure="ALL_OLD")
     except ClientError as exc:
@@ -158,8 +165,6 @@ def _credit_referral(transition: Transition, channel: Channel | None, openid: st
         return transition
     if referrer.openid and referrer.openid == openid:
         return transition
-    from dataclasses import replace  # noqa: PLC0415
-
     return replace(transition, after=replace(transition.after, referred_by=referrer.openid or referrer.name))
 
 

@@ -58,7 +58,9 @@ def flow(kind: AccountKind, *message_types: type[Message]) -> Callable[[Flow], F
 
 def decide(context: Context) -> Decision:
     """Run the flow registered for this push; pushes nobody handles are acknowledged with nothing to say."""
-    from wxfunnel import flows  # noqa: F401, PLC0415  (importing registers the product's flows)
+    # Importing registers the product's flows. The callback imports them at init; any other caller (tests, tools)
+    # gets them here, on first use (flows imports this module, so this import cannot sit at the top).
+    from wxfunnel import flows  # noqa: F401, PLC0415
 
     function = _FLOWS.get((context.app.kind, type(context.message).__name__))
     return function(context) if function is not None else NOTHING

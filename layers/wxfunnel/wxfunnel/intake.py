@@ -4,7 +4,8 @@ Order of a push: size → app → query → replay window → parse → signatur
 → typed message → dispatch → outbox → one DynamoDB write → reply in the request's format and mode.
 Hostile input ends in a 4xx `Rejected` before anything is written. Outbound work is enqueued (SQS FIFO,
 de-duplicated by the delivery key) *before* the DynamoDB write that marks the delivery done, so a crash in between
-is healed by WeChat's retry without sending anything twice.
+is healed by WeChat's retry without sending anything twice; a delivery already marked done enqueues nothing
+(deliveries.py reads the record first whenever there is work to enqueue).
 """
 
 from __future__ import annotations
@@ -101,6 +102,17 @@ def _check_timestamp(timestamp: str, now: int) -> None:
         raise Rejected(403, "timestamp outside the replay window")
 
 
+# WeChat stamps CreateTime when the user acts and delivers within seconds; a day either way leaves room for
+# clock skew and late deliveries. Anything further would poison the follower's status ordering (a far-future
+# follow outranks every later push) and the day of the statistics, so no later code sees it.
+_CREATE_TIME_SKEW_SECONDS = 86_400
+
+
+def _check_create_time(create_time: int, now: int) -> None:
+    if abs(now - create_time) > _CREATE_TIME_SKEW_SECONDS:
+        raise Rejected(400, "CreateTime is more than a day away from now")
+
+
 def _app(app_name: str) -> AppConfig:
     try:
         return load_app(app_name)
@@ -175,6 +187,7 @@ def _open(app: AppConfig, query: Mapping[str, str], body: bytes, now: int) -> _O
         message = parse_message(document)
     except MalformedBody as exc:
         raise Rejected(400, f"malformed message: {exc}") from None
+    _check_create_time(message.create_time, now)
     openid = query.get("openid")
     if openid and openid != message.openid:
         raise Rejected(400, "openid query parameter does not match FromUserName")

@@ -7,6 +7,7 @@ field sizes, UTF-8 only, and every number kept as its decimal text until a field
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -19,6 +20,7 @@ from xml.parsers import expat
 import xmltodict
 
 from wxfunnel.crypto import Envelope
+from wxfunnel.rules import SCENE_CHARS, SCENE_MAX
 
 SUCCESS = b"success"
 
@@ -34,6 +36,12 @@ _DTD_REFUSED = "DTD or entity declarations are not allowed"
 _PROLOG = re.compile(rb"(?:<\?xml(?:\s[^<>?]*)?\?>)?\s*<xml[\s/>]")
 _DECLARATION = re.compile(rb"<\?xml(?:\s[^<>?]*)?\?>\s*")
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
+# An openid (also a Mini Program's) is 28 URL-safe base64 characters today; 64 leaves room without letting a
+# hostile FromUserName grow the keys it goes into (profile, touch, delivery, the outbox's message group).
+_OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The delivery key is a DynamoDB key (at most 2048 bytes): an identity tail longer than this (a VIEW event's URL
+# of up to 1024 bytes, or a hostile EventKey) is replaced by its digest, which identifies the push as well.
+_KEY_TAIL_BYTES = 256
 
 
 class BodyFormat(StrEnum):
@@ -284,7 +292,8 @@ class Event(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class SubscribeEvent(Event):
-    scene: str | None = None  # the QR scene (EventKey without its `qrscene_` prefix); None for a plain follow
+    # The QR scene (EventKey without its `qrscene_` prefix); None for a plain follow or a key that is no scene.
+    scene: str | None = None
     ticket: str | None = None
 
 
@@ -345,13 +354,16 @@ class UnknownEvent(Event):
 
 
 def delivery_key(message: Message) -> str:
-    """WeChat's duplicate-delivery identity (the caller prepends the app name)."""
+    """WeChat's duplicate-delivery identity (the caller prepends the app name); a few hundred bytes at most."""
     if message.msg_id:
         tail = message.msg_id
     elif isinstance(message, Event):
         tail = f"{message.event}#{message.event_key or ''}"
     else:
         tail = message.msg_type
+    encoded = tail.encode("utf-8", "surrogatepass")
+    if len(encoded) > _KEY_TAIL_BYTES:
+        tail = "sha256:" + hashlib.sha256(encoded).hexdigest()
     return f"{message.openid}#{message.create_time}#{tail}"
 
 
@@ -388,6 +400,13 @@ def _required(doc: Mapping[str, Any], name: str, limit: int) -> str:
     if len(value) > limit:
         raise MalformedBody(f"{name} is too long")
     return value
+
+
+def _openid(doc: Mapping[str, Any]) -> str:
+    openid = _required(doc, "FromUserName", 64)
+    if not _OPENID.fullmatch(openid):
+        raise MalformedBody("FromUserName is not an openid")
+    return openid
 
 
 def _text(doc: Mapping[str, Any], name: str) -> str:
@@ -514,13 +533,20 @@ def _mini_program_page_message(doc: Mapping[str, Any], head: dict[str, Any]) -> 
 _QR_SCENE_PREFIX = "qrscene_"
 
 
+def _scene(value: str | None) -> str | None:
+    """`value` when it can be a scene wxfunnel created (it keys channels, touches and stats), else None."""
+    if value and len(value) <= SCENE_MAX and SCENE_CHARS.fullmatch(value):
+        return value
+    return None
+
+
 @_event("subscribe")
 def _subscribe_event(doc: Mapping[str, Any], head: dict[str, Any]) -> Message:
     key = head["event_key"]
     # Only a parametric QR code's key is a scene; other keys (e.g. `last_trade_no_…`) are not.
     # Slice the prefix off the front only: the scene itself may contain "qrscene_".
     scene = key[len(_QR_SCENE_PREFIX) :] if key and key.startswith(_QR_SCENE_PREFIX) else None
-    return SubscribeEvent(**head, scene=scene or None, ticket=_optional(doc, "Ticket"))
+    return SubscribeEvent(**head, scene=_scene(scene), ticket=_optional(doc, "Ticket"))
 
 
 @_event("unsubscribe")
@@ -530,9 +556,10 @@ def _unsubscribe_event(doc: Mapping[str, Any], head: dict[str, Any]) -> Message:
 
 @_event("SCAN")
 def _scan_event(doc: Mapping[str, Any], head: dict[str, Any]) -> Message:
-    if not head["event_key"]:
-        return UnknownEvent(**head)  # a scan without a scene attributes nothing
-    return ScanEvent(**head, scene=head["event_key"], ticket=_optional(doc, "Ticket"))
+    scene = _scene(head["event_key"])
+    if scene is None:
+        return UnknownEvent(**head)  # a scan without a (valid) scene attributes nothing
+    return ScanEvent(**head, scene=scene, ticket=_optional(doc, "Ticket"))
 
 
 @_event("LOCATION")
@@ -616,7 +643,7 @@ def parse_message(doc: Mapping[str, Any]) -> Message:
     _check_sizes(doc)
     head: dict[str, Any] = {
         "to_user": _required(doc, "ToUserName", 128),
-        "openid": _required(doc, "FromUserName", 128),
+        "openid": _openid(doc),
         "create_time": _integer(doc, "CreateTime"),
         "msg_type": _required(doc, "MsgType", 64),
         "msg_id": _msg_id(doc),

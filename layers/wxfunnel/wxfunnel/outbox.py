@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from wxfunnel.settings import settings
 
 JOB_VERSION = 1
 _BATCH = 10
+_GROUP_ID = re.compile(r"[!-~]{1,128}")  # SQS: 1-128 characters, letters, digits and punctuation
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,11 @@ class Job:
 
     @property
     def group(self) -> str:
-        return f"{self.app}#{self.openid}"
+        """The user's FIFO message group: `app#openid`, or its digest when that is no valid group id (too long)."""
+        group = f"{self.app}#{self.openid}"
+        if _GROUP_ID.fullmatch(group):
+            return group
+        return hashlib.sha256(group.encode("utf-8", "surrogatepass")).hexdigest()
 
     @property
     def deduplication_id(self) -> str:

@@ -52,7 +52,6 @@ class Subscription:
 @dataclass(frozen=True, slots=True)
 class Transition:
     change: Change
-    before: Subscription | None
     after: Subscription | None  # None: the push leaves the profile untouched
     scene: str | None  # the scene the change counts against (stats), DIRECT for plain follows
     touched_scene: str | None  # a QR scene this push touched (opt-in record)
@@ -79,13 +78,13 @@ def follow(before: Subscription | None, app: str, openid: str, scene: str | None
     """A `subscribe` push (scene None for a plain follow)."""
     counted = scene or DIRECT
     if before is not None and at < before.status_at:
-        return Transition(Change.NONE, before, None, None, scene)
+        return Transition(Change.NONE, None, None, scene)
     if before is not None and before.status is Status.SUBSCRIBED:
         # Already following (a repeat, or an unfollow we never saw): refresh the touch, count nothing.
         after = replace(
             before, status_at=at, last_scene=scene or before.last_scene, version=before.version + 1
         )
-        return Transition(Change.NONE, before, after, None, scene)
+        return Transition(Change.NONE, after, None, scene)
     if before is None or before.first_subscribed_at is None:
         base = before or Subscription(app=app, openid=openid, status=Status.UNSUBSCRIBED, status_at=at)
         after = replace(
@@ -100,7 +99,7 @@ def follow(before: Subscription | None, app: str, openid: str, scene: str | None
             follow_count=base.follow_count + 1,
             version=base.version + 1,
         )
-        return Transition(Change.NEW_FOLLOWER, before, after, counted, scene)
+        return Transition(Change.NEW_FOLLOWER, after, counted, scene)
     after = replace(
         before,
         status=Status.SUBSCRIBED,
@@ -111,7 +110,7 @@ def follow(before: Subscription | None, app: str, openid: str, scene: str | None
         follow_count=before.follow_count + 1,
         version=before.version + 1,
     )
-    return Transition(Change.RETURNING_FOLLOWER, before, after, counted, scene)
+    return Transition(Change.RETURNING_FOLLOWER, after, counted, scene)
 
 
 def scan(before: Subscription | None, app: str, openid: str, scene: str, at: int) -> Transition:
@@ -126,7 +125,7 @@ def scan(before: Subscription | None, app: str, openid: str, scene: str, at: int
             scan_count=1,
             version=1,
         )
-        return Transition(Change.SCAN, None, after, scene, scene)
+        return Transition(Change.SCAN, after, scene, scene)
     status, status_at = before.status, before.status_at
     if at >= before.status_at:
         # A scan proves the user follows at `at`: a later-delivered but older unfollow must not overturn that.
@@ -139,7 +138,7 @@ def scan(before: Subscription | None, app: str, openid: str, scene: str, at: int
         scan_count=before.scan_count + 1,
         version=before.version + 1,
     )
-    return Transition(Change.SCAN, before, after, scene, scene)
+    return Transition(Change.SCAN, after, scene, scene)
 
 
 def unfollow(before: Subscription | None, app: str, openid: str, at: int) -> Transition:
@@ -147,17 +146,17 @@ def unfollow(before: Subscription | None, app: str, openid: str, at: int) -> Tra
         after = Subscription(
             app=app, openid=openid, status=Status.UNSUBSCRIBED, status_at=at, unsubscribed_at=at, version=1
         )
-        return Transition(Change.NONE, None, after, None, None)
+        return Transition(Change.NONE, after, None, None)
     if at < before.status_at or before.status is Status.UNSUBSCRIBED:
         if at >= before.status_at:
             return Transition(
-                Change.NONE, before, replace(before, status_at=at, version=before.version + 1), None, None
+                Change.NONE, replace(before, status_at=at, version=before.version + 1), None, None
             )
-        return Transition(Change.NONE, before, None, None, None)
+        return Transition(Change.NONE, None, None, None)
     after = replace(
         before, status=Status.UNSUBSCRIBED, status_at=at, unsubscribed_at=at, version=before.version + 1
     )
-    return Transition(Change.UNFOLLOW, before, after, before.follow_scene or DIRECT, None)
+    return Transition(Change.UNFOLLOW, after, before.follow_scene or DIRECT, None)
 
 
 # --- DynamoDB form (low-level attribute values) -------------------------------------------------------------------

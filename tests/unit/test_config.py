@@ -1,0 +1,97 @@
+"""wxfunnel.config.load_app: unknown apps are remembered, so a flood of them cannot throttle SSM for the real ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from wxfunnel import config
+from wxfunnel.config import UnknownApp, load_app
+from wxfunnel.settings import settings
+from wxfunnel_tools.devapps import DEV_APPS
+
+PREFIX = "/wxfunnel/apps/"
+
+
+class CountingSsm:
+    """Powertools' SSM provider as load_app sees it: the parameters that exist, and every path asked for."""
+
+    def __init__(self, parameters: dict[str, str]) -> None:
+        self.parameters = parameters
+        self.asked: list[str] = []
+
+    def get(self, path: str, **_: Any) -> str:
+        self.asked.append(path)
+        if path not in self.parameters:
+            # What Powertools raises for a missing parameter (the boto3 error is its cause).
+            raise GetParameterError(
+                "An error occurred (ParameterNotFound) when calling the GetParameter operation"
+            )
+        return self.parameters[path]
+
+
+@pytest.fixture
+def ssm(monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingSsm]:
+    fake = CountingSsm({f"{PREFIX}demo-oa": json.dumps(DEV_APPS["demo-oa"])})
+    monkeypatch.setenv("APPS_PARAMETER_PREFIX", PREFIX)
+    monkeypatch.setenv("PARAMETERS_MAX_AGE_SECONDS", "300")
+    monkeypatch.setattr(config, "_provider", lambda: fake)
+    settings.cache_clear()
+    config._reset_container()
+    yield fake
+    settings.cache_clear()
+    config._reset_container()
+
+
+def _unknown(name: str) -> None:
+    with pytest.raises(UnknownApp):
+        load_app(name)
+
+
+def test_an_unknown_app_is_asked_for_once_per_parameter_lifetime(ssm: CountingSsm) -> None:
+    for _ in range(100):
+        _unknown("nobody")
+    assert ssm.asked == [f"{PREFIX}nobody"]
+
+
+def test_known_apps_are_still_read_while_unknown_ones_are_remembered(ssm: CountingSsm) -> None:
+    _unknown("nobody")
+    assert load_app("demo-oa").appid == DEV_APPS["demo-oa"]["appid"]
+    assert load_app("demo-oa").appid == DEV_APPS["demo-oa"]["appid"]
+    assert ssm.asked == [f"{PREFIX}nobody", f"{PREFIX}demo-oa", f"{PREFIX}demo-oa"]
+
+
+def test_an_unknown_app_is_asked_for_again_once_the_lifetime_is_over(
+    ssm: CountingSsm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(config, "monotonic", lambda: clock[0])
+    _unknown("late-app")
+    clock[0] += 299
+    _unknown("late-app")
+    assert len(ssm.asked) == 1
+    ssm.parameters[f"{PREFIX}late-app"] = json.dumps(DEV_APPS["demo-oa"])  # the operator creates it
+    clock[0] += 2
+    assert load_app("late-app").name == "late-app"
+    assert len(ssm.asked) == 2
+
+
+def test_the_memory_of_unknown_apps_is_bounded_and_forgets_the_oldest_first(ssm: CountingSsm) -> None:
+    names = [f"nobody-{index}" for index in range(config._UNKNOWN_MAX + 10)]
+    for name in names:
+        _unknown(name)
+    assert len(config._unknown) == config._UNKNOWN_MAX
+    ssm.asked.clear()
+    _unknown(names[-1])  # still remembered
+    _unknown(names[0])  # forgotten: asked again
+    assert ssm.asked == [f"{PREFIX}{names[0]}"]
+
+
+def test_a_name_that_cannot_be_an_app_never_reaches_ssm(ssm: CountingSsm) -> None:
+    for name in ("", "../etc", "UPPER", "x" * 65):
+        _unknown(name)
+    assert ssm.asked == []
