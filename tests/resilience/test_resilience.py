@@ -40,7 +40,7 @@ from wxfunnel_tools.devapps import seed_apps
 from wxfunnel_tools.pushes import callback_event, message, signed_push
 from wxfunnel_tools.sqs_events import make_visible, receive_event, settle
 from wxfunnel_tools.template import ROOT, function
-from wxfunnel_tools.testing import cold_start, lambda_context
+from wxfunnel_tools.testing import cold_start, lambda_context, table_items
 
 OA, MP = "demo-oa", "demo-mp"
 APPS = product_apps()
@@ -342,26 +342,21 @@ def test_nothing_lost_nothing_twice(request: pytest.FixtureRequest, funnel: Any,
     failed = {key for key in promised if done[f"job#{key}"] == "failed"}
     assert failed == set(dead_keys), "a failed job is not in the DLQ (or a DLQ entry is not a failed job)"
 
-    # what the users saw (a dropped or failed call delivers nothing; the recorder alone cannot tell)
-    sends_by_openid: Counter[str] = Counter(d.openid for d in wechat.deliveries() if d.channel == "custom")
-    expected_sends: Counter[str] = Counter(
-        job.openid
-        for key, job in promised.items()
-        if key not in dead_keys and job.kind in ("custom_message", "card_qr", "follow_qr")
+    # what the users saw, per app, user and channel (a dropped or failed call delivers nothing; the recorder
+    # alone cannot tell): exactly one delivery per job done, on the channel its outcome says, none otherwise
+    outcomes = {key: done[f"job#{key}"] for key in promised}
+    expected_sends: Counter[tuple[str, str, str]] = Counter()
+    for key, job in promised.items():
+        channel = _delivery_channel(job.kind, outcomes[key])
+        if channel is not None:
+            expected_sends[APPS[job.app]["appid"], job.openid, channel] += 1
+    sends: Counter[tuple[str, str, str]] = Counter(
+        (d.appid, d.openid, d.channel) for d in wechat.deliveries()
     )
-    skipped = {key for key, outcome in done.items() if outcome not in ("sent", "failed")}
-    extra = {
-        o: sends_by_openid[o] - expected_sends[o]
-        for o in sends_by_openid
-        if sends_by_openid[o] > expected_sends[o]
-    }
-    assert extra == {} or skipped, f"messages sent more than once: {dict(list(extra.items())[:5])}"
-    short = {
-        o: expected_sends[o] - sends_by_openid[o]
-        for o in expected_sends
-        if sends_by_openid[o] < expected_sends[o]
-    }
-    assert short == {} or skipped, f"promised messages never sent: {dict(list(short.items())[:5])}"
+    extra = {k: sends[k] - expected_sends[k] for k in sends if sends[k] > expected_sends[k]}
+    assert extra == {}, f"messages sent more than once: {dict(list(extra.items())[:5])}"
+    short = {k: expected_sends[k] - sends[k] for k in expected_sends if sends[k] < expected_sends[k]}
+    assert short == {}, f"promised messages never sent: {dict(list(short.items())[:5])}"
 
     # 4. token requests: one per app, one more per invalidation; a token request that timed out on our side
     #    but was served by WeChat (the slow stable_token fault) may add one
@@ -380,7 +375,7 @@ def test_nothing_lost_nothing_twice(request: pytest.FixtureRequest, funnel: Any,
         f"{len(promised)} jobs promised, {len(dead_keys)} dead-lettered "
         f"({Counter(r['reason'] for r in dead)}), sender {sender_seconds:.1f} s; "
         f"token requests {wechat.token_requests(OA_APPID)} (OA) {wechat.token_requests(MP_APPID)} (MP); "
-        f"outcomes {Counter(done[f'job#{k}'] for k in promised)}"
+        f"outcomes {Counter(outcomes.values())}"
     )
 
 
@@ -396,13 +391,37 @@ def _drain_dlq(aws: Any) -> list[dict[str, str]]:
 
 
 def _done_records(aws: Any) -> dict[str, str]:
-    done: dict[str, str] = {}
-    kwargs: dict[str, Any] = {"TableName": aws.env["DEDUPE_TABLE"]}
-    while True:
-        page = aws.dynamodb.scan(**kwargs)
-        for item in page["Items"]:
-            if item["id"]["S"].startswith("job#"):
-                done[item["id"]["S"]] = item["outcome"]["S"]
-        if "LastEvaluatedKey" not in page:
-            return done
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    """The sender's completion records: `job#<key>` → outcome."""
+    return {
+        item["id"]["S"]: item["outcome"]["S"]
+        for item in table_items(aws, "DEDUPE_TABLE")
+        if item["id"]["S"].startswith("job#")
+    }
+
+
+SENT_ON = {  # job kind → the channel its "sent" outcome delivered on (None: the job sends no message)
+    "custom_message": "custom",
+    "card_qr": "custom",
+    "follow_qr": "custom",
+    "template": "template",
+    "subscribe_message": "subscribe",
+    "tag": None,
+    "erase_user": None,
+}
+FALLBACKS = {
+    "template_fallback": "template",
+    "subscribe_fallback": "subscribe",
+}  # window closed: the template
+
+
+def _delivery_channel(kind: str, outcome: str) -> str | None:
+    """The sandbox channel on which a job with this outcome reached its user, or None if it delivered nothing
+    (failed: dead-lettered; skipped: nothing to send)."""
+    assert kind in SENT_ON, f"unknown job kind {kind!r} (teach this test what it delivers)"
+    if outcome in ("failed", "skipped"):
+        return None
+    if outcome in FALLBACKS:
+        assert SENT_ON[kind] == "custom", f"a {kind} job ended {outcome}"
+        return FALLBACKS[outcome]
+    assert outcome == "sent", f"unknown job outcome {outcome!r} (teach this test what it delivers)"
+    return SENT_ON[kind]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -408,8 +409,16 @@ def test_a_signing_failure_is_reported_without_its_details(upstream: Upstream) -
     assert upstream.seen == []
 
 
+def _closed_port() -> int:
+    """A local port nothing listens on: one the OS just handed out, closed again."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 def test_an_unreachable_api_is_a_bad_gateway(signer: RecordingSigner) -> None:
-    with serve("http://127.0.0.1:9/v1", signer=signer) as running:
+    with serve(f"http://127.0.0.1:{_closed_port()}/v1", signer=signer) as running:
         got = call(running, "GET", "/api/qrcodes?app=demo-oa")
 
     assert got.status == 502
