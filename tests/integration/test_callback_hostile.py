@@ -238,6 +238,11 @@ HOSTILE = {
     "json envelope with bad base64": (400, lambda: _encrypted_raw(MP, "%%%%", fmt="json")),
     "encrypted to an app without a key": (400, lambda: _encrypted_raw("plain-only", "AAAA")),
     "unknown app": (404, lambda: callback_event("nobody", *signed_push(DEV_APPS[OA], _text()))),
+    # A plaintext body is signed by the query string alone: an app in safe mode accepts only the encrypted envelope.
+    "correctly signed plaintext push to a safe-mode app": (
+        403,
+        lambda: callback_event("safe-only", *signed_push(DEV_APPS[OA], _text())),
+    ),
     "base64 body that is not base64": (
         400,
         lambda: dict(_signed_raw(OA, b"<xml/>"), isBase64Encoded=True, body="***"),
@@ -253,6 +258,8 @@ def test_hostile_push_is_refused_without_a_write(aws, callback, case, logs):
     aws.ssm.put_parameter(
         Name="/wxfunnel/apps/plain-only", Value=_json.dumps(plain_only), Type="SecureString"
     )
+    safe_only = {**DEV_APPS[OA], "message_mode": "safe"}
+    aws.ssm.put_parameter(Name="/wxfunnel/apps/safe-only", Value=_json.dumps(safe_only), Type="SecureString")
     status, build = HOSTILE[case]
     reply = callback.invoke(build())
     assert reply.status == status, reply.body
@@ -367,3 +374,16 @@ def test_the_longest_app_name_and_openid_still_make_one_valid_fifo_group_per_use
     assert all(re.fullmatch(r"[!-~]{1,128}", group) for group in groups)
     assert f"{longest}#o-other" in groups  # short enough to stay readable
     assert sorted(Counter(groups).values()) == [1, 2]  # one ordered group per user
+
+
+def test_a_safe_mode_app_still_accepts_its_encrypted_pushes(aws, callback):
+    import json as _json
+
+    aws.ssm.put_parameter(
+        Name="/wxfunnel/apps/safe-only",
+        Value=_json.dumps({**DEV_APPS[OA], "message_mode": "safe"}),
+        Type="SecureString",
+    )
+    query, body = signed_push(DEV_APPS[OA], _text(), mode="safe")
+    assert callback.invoke(callback_event("safe-only", query, body)).status == 200
+    assert len(table_items(aws, "DEDUPE_TABLE")) == 1

@@ -95,3 +95,40 @@ def test_a_name_that_cannot_be_an_app_never_reaches_ssm(ssm: CountingSsm) -> Non
     for name in ("", "../etc", "UPPER", "x" * 65):
         _unknown(name)
     assert ssm.asked == []
+
+
+# --- message_mode: WeChat's 消息加解密方式 -------------------------------------------------------------------------
+
+
+def _document(**changes: Any) -> dict[str, Any]:
+    document = {k: v for k, v in DEV_APPS["demo-oa"].items() if k != "message_mode"}
+    document.update(changes)
+    return {k: v for k, v in document.items() if v is not None}
+
+
+def test_an_app_with_an_aes_key_requires_encrypted_pushes_unless_told_otherwise() -> None:
+    assert config.parse_app_config("a", _document()).message_mode == "safe"
+    assert config.parse_app_config("a", _document()).requires_encryption
+    relaxed = config.parse_app_config("a", _document(message_mode="plaintext"))
+    assert not relaxed.requires_encryption
+    assert config.parse_app_config("a", _document(message_mode="compatible")).requires_encryption
+
+
+def test_an_app_without_an_aes_key_is_in_plaintext_mode() -> None:
+    parsed = config.parse_app_config("a", _document(encoding_aes_key=None))
+    assert parsed.message_mode == "plaintext" and not parsed.requires_encryption
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"message_mode": "secure"}, "field 'message_mode' must be one of: plaintext, compatible, safe"),
+        (
+            {"message_mode": "safe", "encoding_aes_key": None},
+            "field 'message_mode' 'safe' needs 'encoding_aes_key'",
+        ),
+    ],
+)
+def test_a_wrong_message_mode_is_refused_with_its_reason(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(config.InvalidAppConfig, match=message):
+        config.parse_app_config("a", _document(**changes))

@@ -18,6 +18,7 @@ DEV_APPS: dict[str, dict[str, Any]] = {
         "token": "wxfunnelDevToken",
         "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
         "original_id": "gh_0a0a0a0a0a0a",
+        "message_mode": "plaintext",  # accepts plaintext and encrypted pushes, so the tools can show both
     },
     DEMO_MP: {
         "kind": "mini_program",
@@ -26,6 +27,7 @@ DEV_APPS: dict[str, dict[str, Any]] = {
         "token": "wxfunnelDevToken",
         "encoding_aes_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         "original_id": "gh_0b0b0b0b0b0b",
+        "message_mode": "plaintext",  # accepts plaintext and encrypted pushes, so the tools can show both
     },
 }
 

@@ -32,8 +32,13 @@ CORE_KEYS = frozenset(
         "previous_encoding_aes_key",
         "original_id",
         "token_endpoint",
+        "message_mode",
     }
 )
+# WeChat's 消息加解密方式. In compatible and safe mode every push carries the encrypted envelope and msg_signature, so
+# a push without them is refused: a plaintext body is signed by nothing but the query string, which anyone who saw
+# one request could replay with a body of their choosing.
+MESSAGE_MODES = ("plaintext", "compatible", "safe")
 
 
 class AccountKind(StrEnum):
@@ -60,11 +65,16 @@ class AppConfig:
     previous_encoding_aes_key: str | None = field(default=None, repr=False)
     original_id: str | None = None
     token_endpoint: str = "stable"
+    message_mode: str = "plaintext"
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_official_account(self) -> bool:
         return self.kind is AccountKind.OFFICIAL_ACCOUNT
+
+    @property
+    def requires_encryption(self) -> bool:
+        return self.message_mode != "plaintext"
 
 
 def _text(data: Mapping[str, Any], key: str, *, required: bool) -> str | None:
@@ -113,6 +123,13 @@ def parse_app_config(name: str, data: Any) -> AppConfig:
     token_endpoint = _text(data, "token_endpoint", required=False) or "stable"
     if token_endpoint not in {"stable", "classic"}:
         raise InvalidAppConfig("field 'token_endpoint' must be 'stable' or 'classic'")
+    message_mode = _text(data, "message_mode", required=False) or (
+        "safe" if keys["encoding_aes_key"] else "plaintext"
+    )
+    if message_mode not in MESSAGE_MODES:
+        raise InvalidAppConfig(f"field 'message_mode' must be one of: {', '.join(MESSAGE_MODES)}")
+    if message_mode != "plaintext" and not keys["encoding_aes_key"]:
+        raise InvalidAppConfig(f"field 'message_mode' {message_mode!r} needs 'encoding_aes_key'")
     extra = {k: v for k, v in data.items() if k not in CORE_KEYS}
     config = AppConfig(
         name=name,
@@ -124,6 +141,7 @@ def parse_app_config(name: str, data: Any) -> AppConfig:
         previous_encoding_aes_key=keys["previous_encoding_aes_key"],
         original_id=original_id,
         token_endpoint=token_endpoint,
+        message_mode=message_mode,
         extra=extra,
     )
     _validate_extensions(config)

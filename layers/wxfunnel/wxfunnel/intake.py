@@ -180,6 +180,8 @@ def _open(app: AppConfig, query: Mapping[str, str], body: bytes, now: int) -> _O
         if inner_fmt is not fmt:
             raise Rejected(400, "decrypted body is not in the envelope's format")
     else:
+        if app.requires_encryption:
+            raise Rejected(403, f"plaintext push refused: the app is in {app.message_mode} mode")
         signature = _param(query, "signature")
         if not crypto.signature_matches((app.token, timestamp, nonce), signature):
             raise Rejected(403, "signature mismatch")
