@@ -45,6 +45,7 @@ class Case:
     target: str  # callback | verify | qrcodes | notify (real handlers on moto) or front (HTTP, local stack)
     status: int
     build: Callable[[], Any]
+    field: str | None = None  # the admin error names this field (checked when given)
 
 
 def _now() -> str:
@@ -181,6 +182,18 @@ def _notify(body: str | bytes | None) -> Callable[[], dict]:
     return lambda: _admin("/notifications", "/notifications", body)
 
 
+def _qr_get(resource: str, path: str, query: dict[str, str] | None = None) -> Callable[[], dict]:
+    """A GET of the QR admin API; `{scene}` in `path` is a 2000-character scene (percent-encoding is a no-op)."""
+    path = path.replace("{scene}", _LONG_SCENE)
+    parameters = {"app": OA, "scene": _LONG_SCENE} if "{scene}" in resource else None
+    return lambda: _admin(resource, path, None, "GET", path_parameters=parameters, query=query)
+
+
+def _token(scene: str) -> str:
+    """A next_token as the list API issues them, naming `scene`."""
+    return base64.urlsafe_b64encode(json.dumps({"sk": scene}).encode()).decode()
+
+
 _QR_OK = {"app": OA, "scene": "spring", "channel": {"name": "Spring", "welcome_message": "hi"}}
 _NOTIFY_OK = {
     "request_id": "n-1",
@@ -191,6 +204,12 @@ _NOTIFY_OK = {
     "data": {"thing1": "now"},
 }
 _DEEP = "[" * 5000 + "]" * 5000
+_LONG_SCENE = "s" * 2000  # DynamoDB refuses a sort key over 1024 bytes (moto does not check it)
+_SURROGATE = "\ud800"  # a lone surrogate: valid JSON (\\ud800), no UTF-8
+
+
+def _qr_with(**channel: Any) -> str:
+    return json.dumps({**_QR_OK, "channel": {**_QR_OK["channel"], **channel}})
 
 
 CASES: dict[str, Case] = {
@@ -346,6 +365,49 @@ CASES: dict[str, Case] = {
     "QR: scene too long": Case("qrcodes", 422, _qr(json.dumps({**_QR_OK, "scene": "s" * 65}))),
     "QR: negative expiry": Case("qrcodes", 422, _qr(json.dumps({**_QR_OK, "expire_seconds": -5}))),
     "QR: binary body": Case("qrcodes", 400, _qr(b"\xff\xfe\x00garbage")),
+    "QR: lone surrogate in scene": Case(
+        "qrcodes", 422, _qr(json.dumps({**_QR_OK, "scene": f"a{_SURROGATE}"})), "scene"
+    ),
+    "QR: lone surrogate in channel.name": Case(
+        "qrcodes", 422, _qr(_qr_with(name=_SURROGATE)), "channel.name"
+    ),
+    "QR: lone surrogate in channel.welcome_message": Case(
+        "qrcodes", 422, _qr(_qr_with(welcome_message=f"hi {_SURROGATE}")), "channel.welcome_message"
+    ),
+    "QR: lone surrogate in channel.referrer.name": Case(
+        "qrcodes", 422, _qr(_qr_with(referrer={"name": _SURROGATE})), "channel.referrer.name"
+    ),
+    "QR: lone surrogate in channel.tag": Case("qrcodes", 422, _qr(_qr_with(tag=_SURROGATE)), "channel.tag"),
+    "QR: list limit of a superscript two": Case(
+        "qrcodes", 422, _qr_get("/qrcodes", "/qrcodes", {"app": OA, "limit": "²"}), "limit"
+    ),
+    "QR: list limit of Arabic-Indic digits": Case(
+        "qrcodes", 422, _qr_get("/qrcodes", "/qrcodes", {"app": OA, "limit": "١٠"}), "limit"
+    ),
+    "QR: next_token naming a 2000-character scene": Case(
+        "qrcodes",
+        422,
+        _qr_get("/qrcodes", "/qrcodes", {"app": OA, "next_token": _token(_LONG_SCENE)}),
+        "next_token",
+    ),
+    "QR: next_token naming a lone surrogate": Case(
+        "qrcodes",
+        422,
+        _qr_get("/qrcodes", "/qrcodes", {"app": OA, "next_token": _token(_SURROGATE)}),
+        "next_token",
+    ),
+    "QR: record of a 2000-character scene": Case(
+        "qrcodes", 404, _qr_get("/qrcodes/{app}/{scene}", f"/qrcodes/{OA}/{{scene}}"), "scene"
+    ),
+    "QR: image of a 2000-character scene": Case(
+        "qrcodes", 404, _qr_get("/qrcodes/{app}/{scene}/image", f"/qrcodes/{OA}/{{scene}}/image"), "scene"
+    ),
+    "QR: statistics of a 2000-character scene": Case(
+        "qrcodes",
+        404,
+        _qr_get("/channels/{app}/{scene}/stats", f"/channels/{OA}/{{scene}}/stats"),
+        "scene",
+    ),
     "notify: body not JSON": Case("notify", 400, _notify("not json")),
     "notify: JSON number": Case("notify", 400, _notify("12")),
     "notify: nested 5000 deep": Case("notify", 422, _notify('{"scenes":' + _DEEP + "}")),
@@ -354,6 +416,27 @@ CASES: dict[str, Case] = {
     ),
     "notify: unknown app": Case("notify", 422, _notify(json.dumps({**_NOTIFY_OK, "app": "nobody"}))),
     "notify: data of the wrong type": Case("notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": "x"}))),
+    "notify: a data value of 500 KB": Case(
+        "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": {"thing1": "x" * 500_000}})), "data"
+    ),
+    "notify: a data value of 500 KB as {value}": Case(
+        "notify",
+        422,
+        _notify(json.dumps({**_NOTIFY_OK, "data": {"thing1": {"value": "x" * 500_000}}})),
+        "data",
+    ),
+    "notify: 21 data entries": Case(
+        "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": {f"k{i}": "v" for i in range(21)}})), "data"
+    ),
+    "notify: a data key of 10 KB": Case(
+        "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": {"k" * 10_000: "v"}})), "data"
+    ),
+    "notify: a data key with markup": Case(
+        "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": {"<b>": "v"}})), "data"
+    ),
+    "notify: lone surrogate in a data value": Case(
+        "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": {"thing1": _SURROGATE}})), "data.thing1"
+    ),
     # --- the API Gateway front over HTTP -----------------------------------------------------------------------
     "PUT /wechat/{app}": Case("front", 403, lambda: ("PUT", "/v1/wechat/demo-oa", b"<xml/>", {})),
     "DELETE /wechat/{app}": Case("front", 403, lambda: ("DELETE", "/v1/wechat/demo-oa", None, {})),
@@ -437,6 +520,10 @@ def test_hostile_request_to_a_handler(aws, wechat, logs, name: str) -> None:
     status, body = _invoke(case.target, case.build())
     assert status < 500, body[:300]
     assert status == case.status, (status, body[:300])
+    if case.field is not None:
+        error = json.loads(body)["error"]
+        assert error["field"] == case.field, error
+        assert error["message"].startswith(f"{case.field}:"), error
     if case.target == "verify":
         assert b"4375120948345356249" not in body  # never echo on a refused verification
 

@@ -12,7 +12,7 @@ from wxfunnel_tools.apigw import proxy_event, response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sqs_events import pump
 from wxfunnel_tools.template import load_handler
-from wxfunnel_tools.testing import lambda_context
+from wxfunnel_tools.testing import lambda_context, table_items
 
 OA, MP = "demo-oa", "demo-mp"
 OA_APPID, MP_APPID = DEV_APPS[OA]["appid"], DEV_APPS[MP]["appid"]
@@ -122,6 +122,9 @@ def test_every_opted_in_follower_gets_one_template_message_and_the_counts_add_up
         "data": {"thing1": {"value": "Live 10 starts now"}},
         "client_msg_id": u1["client_msg_id"],
     }
+    msg_ids = [s["client_msg_id"] for s in sends]
+    assert all(isinstance(m, str) and m for m in msg_ids)
+    assert len(set(msg_ids)) == len(sends)  # one per recipient: WeChat de-duplicates on it
     status, report = admin.get(created["id"])
     assert status == 200
     assert {
@@ -147,6 +150,44 @@ def test_a_repeated_request_returns_the_same_notification_and_sends_nothing_twic
     assert again["id"] == first["id"] and again["reused"] is True
     assert len(template_sends(wechat)) == 1
     assert admin.get(first["id"])[1]["sent"] == 1
+
+
+def test_a_resend_of_a_reminder_carries_the_same_client_msg_id_so_wechat_delivers_it_once(admin, aws, wechat):
+    """The crash window: WeChat accepted the message but the completion record was lost. A repeated request
+    re-sends with the client_msg_id of the first send, which WeChat de-duplicates."""
+    opt_in(aws, "o-u1", LIVE10[0])
+    opt_in(aws, "o-u2", LIVE10[1])
+    _, created = admin.post(request())
+    admin.run_queues()
+    first = {s["touser"]: s["client_msg_id"] for s in template_sends(wechat)}
+    dedupe, notifications = aws.env["DEDUPE_TABLE"], aws.env["NOTIFICATIONS_TABLE"]
+    for item in table_items(aws, "DEDUPE_TABLE"):
+        aws.dynamodb.delete_item(TableName=dedupe, Key={"id": item["id"]})
+    for item in table_items(aws, "NOTIFICATIONS_TABLE"):
+        if "#to#" in item["pk"]["S"]:  # the follower claims: the fan-out reaches them again
+            aws.dynamodb.delete_item(TableName=notifications, Key={"pk": item["pk"]})
+    aws.dynamodb.update_item(
+        TableName=notifications,
+        Key={"pk": {"S": f"notification#{created['id']}"}},
+        UpdateExpression="SET pages_enqueued = :f",
+        ExpressionAttributeValues={":f": {"BOOL": False}},
+    )
+    status, again = admin.post(request())  # the repeat finishes a fan-out it finds unfinished
+    assert (status, again["id"], again["reused"]) == (202, created["id"], True)
+    admin.run_queues()
+    calls = [s for s in (c.payload for c in wechat.calls("message/template/send")) if s["touser"] in first]
+    assert len(calls) == 4
+    assert {(s["touser"], s["client_msg_id"]) for s in calls} == set(first.items())
+    assert len(wechat.deliveries(openid="o-u1")) == len(wechat.deliveries(openid="o-u2")) == 1
+
+
+def test_the_request_enqueues_one_fanout_message_per_scene(admin, aws):
+    status, _ = admin.post(request())
+    assert status == 202
+    attributes = aws.sqs.get_queue_attributes(
+        QueueUrl=aws.env["FANOUT_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessages"]) == len(LIVE10)
 
 
 def test_the_same_request_id_with_a_different_body_is_a_conflict(admin):
@@ -209,6 +250,13 @@ def test_a_mini_program_reminder_is_a_subscribe_message_with_the_mp_token(admin,
         (request(page="pages/x"), "page"),
         (request(url="not-a-url"), "url"),
         (request(extra=1), "extra"),
+        (request(data={f"k{i}": "v" for i in range(21)}), "data"),
+        (request(data={"k" * 33: "v"}), "data"),
+        (request(data={"thing 1": "v"}), "data"),
+        (request(data={"thing1": "x" * 1025}), "data"),
+        (request(data={"thing1": {"value": "x" * 1025}}), "data"),
+        (request(data={"thing1": "\ud800"}), "data.thing1"),
+        (request(miniprogram={"appid": "nope"}), "miniprogram.appid"),
     ],
 )
 def test_an_invalid_request_is_refused_with_422_naming_the_field(admin, body, field):

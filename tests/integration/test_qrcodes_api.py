@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import calendar
 import json
 import time
 from typing import Any
@@ -155,7 +156,7 @@ def test_a_code_is_created_with_the_right_action_and_its_channel_is_stored(
         assert (record["expire_seconds"], record["expires_at"]) == (None, None)
     else:
         assert record["expire_seconds"] == 604_800 == call.payload["expire_seconds"]
-        expires = time.mktime(time.strptime(record["expires_at"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        expires = calendar.timegm(time.strptime(record["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
         assert before + 604_800 <= expires <= time.time() + 604_800
     assert api.record(str(scene)) == (200, {k: v for k, v in record.items() if k != "reused"})
 

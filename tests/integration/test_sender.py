@@ -390,3 +390,148 @@ def test_erasing_waits_for_the_unfollow_to_be_stored_and_spares_a_user_who_came_
     _, failed = sender.run_once()
     assert failed == []
     assert len(table_items(aws, "SUBSCRIPTIONS_TABLE")) == 2
+
+
+# --- a reminder's completion and counters -------------------------------------------------------------------
+
+NOTIFICATION = "n-1"
+SUBSCRIBE = "message/subscribe/send"
+
+
+def reminder_job() -> Job:
+    """An MP reminder job: a subscribe message, which WeChat does not de-duplicate (a resend reaches the user)."""
+    payload = {"notification_id": NOTIFICATION, "template_id": "TPL_LIVE", "data": {"thing1": "Live 10"}}
+    return job("subscribe_message", MP, payload, key=f"notification#{NOTIFICATION}#{USER}")
+
+
+def store_notification(aws) -> None:
+    aws.dynamodb.put_item(
+        TableName=aws.env["NOTIFICATIONS_TABLE"],
+        Item={
+            "pk": {"S": f"notification#{NOTIFICATION}"},
+            "failed_reasons": {"M": {}},
+            **{name: {"N": "0"} for name in ("sent", "failed", "skipped")},
+        },
+    )
+
+
+def counters(aws) -> dict[str, int]:
+    item = aws.dynamodb.get_item(
+        TableName=aws.env["NOTIFICATIONS_TABLE"], Key={"pk": {"S": f"notification#{NOTIFICATION}"}}
+    )["Item"]
+    return {name: int(item[name]["N"]) for name in ("sent", "failed", "skipped")}
+
+
+def completion(aws) -> dict:
+    [item] = [i for i in table_items(aws, "DEDUPE_TABLE") if i["id"]["S"].startswith("job#")]
+    return item
+
+
+def cancel_transactions(monkeypatch, times: int, code: str) -> list[dict]:
+    """The next `times` TransactWriteItems are cancelled as DynamoDB cancels a transaction that another one on
+    the same item is running with (TransactionConflict) or that is throttled; their requests are returned."""
+    from botocore.exceptions import ClientError
+
+    from wxfunnel.aws import dynamodb
+
+    client = dynamodb()  # the container's client, which the handler uses
+    real = client.transact_write_items
+    requests: list[dict] = []
+
+    def transact_write_items(**kwargs):
+        requests.append(kwargs)
+        if len(requests) <= times:
+            reasons = [{"Code": "None"}, {"Code": code}]
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": f"cancelled [None, {code}]"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", transact_write_items)
+    return requests
+
+
+def test_a_reminder_job_is_recorded_done_and_counted_in_one_transaction(sender, wechat, aws):
+    store_notification(aws)
+    outbox.enqueue([reminder_job()])
+    _, failed = sender.run_once()
+    assert failed == []
+    assert wechat.count(SUBSCRIBE) == 1
+    assert counters(aws) == {"sent": 1, "failed": 0, "skipped": 0}
+    done = completion(aws)
+    assert done["outcome"]["S"] == "sent" and "count_notification" not in done
+
+
+@pytest.mark.parametrize("code", ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"])
+def test_a_contended_completion_transaction_is_retried_in_place_and_counted_once(
+    sender, wechat, aws, monkeypatch, code
+):
+    store_notification(aws)
+    requests = cancel_transactions(monkeypatch, 2, code)
+    outbox.enqueue([reminder_job()])
+    _, failed = sender.run_once()
+    assert failed == []
+    assert len(requests) == 3
+    assert wechat.count(SUBSCRIBE) == 1
+    assert counters(aws) == {"sent": 1, "failed": 0, "skipped": 0}
+    assert completion(aws)["outcome"]["S"] == "sent"
+
+
+def test_a_count_still_contended_is_left_pending_and_its_redelivery_counts_without_sending_again(
+    sender, wechat, aws, monkeypatch
+):
+    from wxfunnel.sender import COUNT_ATTEMPTS
+
+    store_notification(aws)
+    requests = cancel_transactions(monkeypatch, COUNT_ATTEMPTS, "TransactionConflict")
+    outbox.enqueue([reminder_job()])
+    event, failed = sender.run_once()
+    assert failed == [event["Records"][0]["messageId"]]  # comes back, after a backoff
+    assert len(requests) == COUNT_ATTEMPTS
+    assert counters(aws) == {"sent": 0, "failed": 0, "skipped": 0}
+    pending = completion(aws)
+    assert (pending["outcome"]["S"], pending["count_notification"]["S"]) == ("sent", NOTIFICATION)
+    sender.retry_now(event, failed)
+    _, failed = sender.run_once()
+    assert failed == []
+    assert wechat.count(SUBSCRIBE) == 1  # the redelivery only counted
+    assert counters(aws) == {"sent": 1, "failed": 0, "skipped": 0}
+    assert "count_notification" not in completion(aws)
+    assert sender.invoke(event) == {"batchItemFailures": []}  # yet another delivery changes nothing
+    assert counters(aws) == {"sent": 1, "failed": 0, "skipped": 0}
+    assert sender.dead_letters() == []
+
+
+def test_a_pending_failure_count_keeps_its_reason(sender, wechat, aws, monkeypatch):
+    from wxfunnel.sender import COUNT_ATTEMPTS
+
+    store_notification(aws)
+    wechat.fail_next(SUBSCRIBE, errcode=43101)
+    cancel_transactions(monkeypatch, COUNT_ATTEMPTS, "TransactionConflict")
+    outbox.enqueue([reminder_job()])
+    event, failed = sender.run_once()
+    assert len(failed) == 1
+    assert completion(aws)["count_reason"]["S"] == "43101"
+    sender.retry_now(event, failed)
+    _, failed = sender.run_once()
+    assert failed == []
+    item = aws.dynamodb.get_item(
+        TableName=aws.env["NOTIFICATIONS_TABLE"], Key={"pk": {"S": f"notification#{NOTIFICATION}"}}
+    )["Item"]
+    assert counters(aws) == {"sent": 0, "failed": 1, "skipped": 0}
+    assert item["failed_reasons"]["M"] == {"43101": {"N": "1"}}
+    assert wechat.count(SUBSCRIBE) == 1
+    assert len(sender.dead_letters()) == 1
+
+
+def test_a_job_whose_reminder_is_no_longer_stored_is_still_recorded_done(sender, wechat, aws):
+    outbox.enqueue([reminder_job()])
+    event, failed = sender.run_once()
+    assert failed == []
+    assert completion(aws)["outcome"]["S"] == "sent"
+    assert sender.invoke(event) == {"batchItemFailures": []}
+    assert wechat.count(SUBSCRIBE) == 1

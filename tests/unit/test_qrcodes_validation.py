@@ -217,3 +217,27 @@ def test_every_message_starts_with_the_field_it_names() -> None:
         error = refused(document)
         assert error.field is not None
         assert error.message.startswith(f"{error.field}: ")
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        (body(scene="spring\ud800"), "scene"),
+        (body(app="demo\udfff"), "app"),
+        (body(channel={"name": "\ud800"}), "channel.name"),
+        (body(channel={**CHANNEL, "welcome_message": "hi \ud83d"}), "channel.welcome_message"),
+        (body(channel={**CHANNEL, "tag": "\ud800"}), "channel.tag"),
+        (body(channel={**CHANNEL, "notes": "\udc00"}), "channel.notes"),
+        (body(channel={**CHANNEL, "referrer": {"name": "\ud800"}}), "channel.referrer.name"),
+    ],
+)
+def test_text_with_a_lone_surrogate_is_refused_naming_its_field(document: dict[str, Any], field: str) -> None:
+    """JSON can carry "\\ud800"; UTF-8 (the WeChat API, DynamoDB) cannot."""
+    error = refused(document)
+    assert error.field == field
+    assert error.message.startswith(f"{field}:") and "surrogate" in error.message
+
+
+def test_text_with_a_proper_surrogate_pair_is_accepted() -> None:
+    request = parse_request(body(channel={"name": "春季 😀"}))
+    assert request.channel.name == "春季 😀"

@@ -17,16 +17,24 @@ import builtins
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from wxfunnel.aws import dynamodb
+from wxfunnel.rules import SCENE_MAX
 from wxfunnel.settings import settings
 
 SceneType = Literal["int", "str"]
 ChannelKind = Literal["channel", "card"]
 PAGE_MAX = 100
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def timestamp(epoch: float) -> str:
+    """A record's time as stored and shown (`created_at`, `updated_at`, `expires_at`): ISO 8601, UTC, seconds."""
+    return datetime.fromtimestamp(epoch, UTC).strftime(TIMESTAMP_FORMAT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,12 +192,25 @@ def _decode_token(app: str, token: str) -> dict[str, Any]:
         scene = document["sk"]
     except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError):
         raise InvalidNextToken("next_token was not issued by this API") from None
-    if not isinstance(scene, str) or not scene:
+    if not isinstance(scene, str) or not is_scene_key(scene):
         raise InvalidNextToken("next_token was not issued by this API")
     return channel_key(app, scene)
 
 
-def _cancellation_codes(exc: ClientError) -> list[str | None]:
+def is_scene_key(scene: str) -> bool:
+    """Whether a channel could be stored under `scene` (a longer or unencodable one is no key DynamoDB takes)."""
+    if not 1 <= len(scene) <= SCENE_MAX:
+        return False
+    try:
+        scene.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def cancellation_codes(exc: ClientError) -> list[str | None]:
+    """The per-item reasons of a cancelled TransactWriteItems ("None" for an item that was fine); any other
+    error is raised again."""
     if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
         raise exc
     return [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
@@ -287,7 +308,7 @@ class ChannelRepository:
                 ]
             )
         except ClientError as exc:
-            codes = _cancellation_codes(exc)
+            codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise QuotaExhausted(channel.app) from None
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":

@@ -1,7 +1,8 @@
 """Reminders: a template (OA) or subscribe (MP) message to every follower who came through some scenes.
 
-POST creates the notification record and starts the fan-out: one page message per (scene, audience shard)
-on the fan-out queue (see fanout.py), which turns followers into outbox jobs. The record is the idempotency
+POST creates the notification record and starts the fan-out: one scene message per scene on the fan-out
+queue (reminders.py, fanout.py: each becomes one page per audience shard, then outbox jobs), so the request
+itself sends at most MAX_SCENES / 10 SQS batches. The record is the idempotency
 record: its id is derived from app + request_id and it is written with a conditional put, so a repeated
 request finds it and sends nothing twice (one write, no separate idempotency item; GET reads the same item).
 Counters:
@@ -12,33 +13,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wxfunnel.aws import dynamodb, sqs
-from wxfunnel.channels import ChannelRepository
+from wxfunnel.channels import ChannelRepository, timestamp
 from wxfunnel.config import AccountKind, InvalidAppConfig, UnknownApp, load_app
 from wxfunnel.errors import Conflict, NotFound, ValidationFailed
 from wxfunnel.observability import logger
+from wxfunnel.reminders import notification_key, pages_total, scene_message
 from wxfunnel.rules import SCENE_CHARS, SCENE_MAX, rules_for
 from wxfunnel.settings import settings
-from wxfunnel.subscriptions import AUDIENCE_SHARDS
 
 MAX_SCENES = 1000
+# WeChat's template data are short keyword fields (thing1, time2, character_string3 …): bounded here so a
+# request can never outgrow the notification item (400 KB) or an outbox job.
+DATA_ENTRIES_MAX = 20
+DATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+DATA_VALUE_MAX = 1024
 RECORD_DAYS = 90
 _NAMESPACE = uuid.UUID("5b0c7f55-3c1e-4c4b-9d8e-7f0e8a1b2c3d")
-_INDEXES = {"any": "ByTouchedScene", "first": "ByFirstScene", "last": "ByLastScene"}
-INDEX_KEYS = {
-    "ByTouchedScene": "touch_audience",
-    "ByFirstScene": "first_audience",
-    "ByLastScene": "last_audience",
-}
 
 
 class MiniProgramLink(BaseModel):
@@ -57,7 +57,7 @@ class NotificationRequest(BaseModel):
     scene_prefix: str | None = Field(default=None, min_length=1, max_length=SCENE_MAX)
     touch: Literal["any", "first", "last"] = "any"
     template_id: str = Field(min_length=1, max_length=128)
-    data: dict[str, str | dict[str, str]] = Field(min_length=1)
+    data: dict[str, str | dict[str, str]] = Field(min_length=1, max_length=DATA_ENTRIES_MAX)
     url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=1024)
     miniprogram: MiniProgramLink | None = None
     page: str | None = Field(default=None, min_length=1, max_length=512)
@@ -74,8 +74,15 @@ class NotificationRequest(BaseModel):
     @classmethod
     def _data(cls, value: dict[str, str | dict[str, str]]) -> dict[str, str | dict[str, str]]:
         for key, item in value.items():
+            if not DATA_KEY.fullmatch(key):
+                raise ValueError(
+                    f"keys must be 1-32 characters of A-Z a-z 0-9 _, starting with a letter (got {key[:40]!r})"
+                )
             if isinstance(item, dict) and set(item) != {"value"}:
                 raise ValueError(f'{key} must be a string or {{"value": "..."}}')
+            text = item["value"] if isinstance(item, dict) else item
+            if len(text) > DATA_VALUE_MAX:
+                raise ValueError(f"{key} must be at most {DATA_VALUE_MAX} characters (got {len(text)})")
         return value
 
     @model_validator(mode="after")
@@ -88,23 +95,35 @@ class NotificationRequest(BaseModel):
         return {k: v["value"] if isinstance(v, dict) else v for k, v in self.data.items()}
 
 
-def _validation_failed(exc: ValidationError) -> ValidationFailed:
+def _field(body: Any, loc: Sequence[int | str]) -> str | None:
+    """The input path an error is about: pydantic's `loc` followed through the body, without the labels it adds
+    past the input (a union member such as `constrained-str`, `[key]`); a missing field ends the path."""
+    parts: list[str] = []
+    node = body
+    for position, part in enumerate(loc):
+        if isinstance(node, Mapping) and isinstance(part, str):
+            if part not in node:
+                if position == len(loc) - 1:
+                    parts.append(part)
+                break
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            break
+        parts.append(str(part))
+    return ".".join(parts) or None
+
+
+def _validation_failed(exc: ValidationError, body: Any) -> ValidationFailed:
     first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
+    field = _field(body, first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     return ValidationFailed(f"{field}: {message}" if field else message, field=field)
 
 
 def notification_id(app: str, request_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{app}\n{request_id}"))
-
-
-def _key(notification: str) -> dict[str, Any]:
-    return {"pk": {"S": f"notification#{notification}"}}
-
-
-def _iso(at: int) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _resolve_scenes(request: NotificationRequest, kind: AccountKind) -> list[str]:
@@ -153,7 +172,7 @@ def create(body: Any, now: int | None = None) -> tuple[dict[str, Any], bool]:
     try:
         request = NotificationRequest.model_validate(body)
     except ValidationError as exc:
-        raise _validation_failed(exc) from None
+        raise _validation_failed(exc, body) from None
     try:
         kind = load_app(request.app).kind
     except (UnknownApp, InvalidAppConfig):
@@ -167,7 +186,7 @@ def create(body: Any, now: int | None = None) -> tuple[dict[str, Any], bool]:
         return _repeat(existing, fingerprint), False
     scenes = _resolve_scenes(request, kind)
     item: dict[str, Any] = {
-        **_key(ident),
+        **notification_key(ident),
         "id": {"S": ident},
         "request_id": {"S": request.request_id},
         "fingerprint": {"S": fingerprint},
@@ -176,10 +195,10 @@ def create(body: Any, now: int | None = None) -> tuple[dict[str, Any], bool]:
         "touch": {"S": request.touch},
         "scenes": {"L": [{"S": scene} for scene in scenes]},
         "message": {"S": json.dumps(_message(request), ensure_ascii=False)},
-        "pages_total": {"N": str(len(scenes) * AUDIENCE_SHARDS)},
+        "pages_total": {"N": str(pages_total(len(scenes)))},
         "pages_enqueued": {"BOOL": False},
         "failed_reasons": {"M": {}},
-        "created_at": {"S": _iso(now)},
+        "created_at": {"S": timestamp(now)},
         "ttl": {"N": str(now + RECORD_DAYS * 86400)},
         **{name: {"N": "0"} for name in ("audience", "queued", "sent", "failed", "skipped")},
     }
@@ -221,26 +240,10 @@ def _repeat(existing: dict[str, Any], fingerprint: str) -> dict[str, Any]:
     return view(existing)
 
 
-def page_message(notification: str, app: str, *, page: str, scene: str, shard: int, touch: str) -> str:
-    """A fan-out page: one audience shard of one scene in the index the touch selects."""
-    return json.dumps(
-        {
-            "v": 1,
-            "notification_id": notification,
-            "page": page,
-            "index": _INDEXES[touch],
-            "audience_key": f"{app}#{scene}#{shard}",
-            "start_key": None,
-        },
-        separators=(",", ":"),
-    )
-
-
 def _start_fanout(notification: str, app: str, scenes: Sequence[str], touch: str) -> None:
     bodies = [
-        page_message(notification, app, page=f"{i}.{shard}", scene=scene, shard=shard, touch=touch)
+        scene_message(notification, app, position=i, scene=scene, touch=touch)
         for i, scene in enumerate(scenes)
-        for shard in range(AUDIENCE_SHARDS)
     ]
     for start in range(0, len(bodies), 10):
         response = sqs().send_message_batch(
@@ -250,10 +253,10 @@ def _start_fanout(notification: str, app: str, scenes: Sequence[str], touch: str
             ],
         )
         if response.get("Failed"):
-            raise RuntimeError(f"{len(response['Failed'])} fan-out pages were not enqueued")
+            raise RuntimeError(f"{len(response['Failed'])} fan-out scenes were not enqueued")
     dynamodb().update_item(
         TableName=settings().notifications_table,
-        Key=_key(notification),
+        Key=notification_key(notification),
         UpdateExpression="SET pages_enqueued = :t",
         ExpressionAttributeValues={":t": {"BOOL": True}},
     )
@@ -262,7 +265,9 @@ def _start_fanout(notification: str, app: str, scenes: Sequence[str], touch: str
 def _get(notification: str) -> dict[str, Any] | None:
     item: dict[str, Any] | None = (
         dynamodb()
-        .get_item(TableName=settings().notifications_table, Key=_key(notification), ConsistentRead=True)
+        .get_item(
+            TableName=settings().notifications_table, Key=notification_key(notification), ConsistentRead=True
+        )
         .get("Item")
     )
     return item
@@ -302,29 +307,3 @@ def view(item: Mapping[str, Any]) -> dict[str, Any]:
         "failed_reasons": {k: int(v["N"]) for k, v in item.get("failed_reasons", {}).get("M", {}).items()},
         "created_at": item["created_at"]["S"],
     }
-
-
-def message_of(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The template/subscribe message a notification sends (for the fan-out's jobs)."""
-    message: dict[str, Any] = json.loads(item["message"]["S"])
-    return message
-
-
-def record_outcome(notification: str, outcome: str, reason: str | None) -> dict[str, Any]:
-    """The counter update for one job's final outcome (part of the sender's completion transaction)."""
-    counter = {"sent": "sent", "skipped": "skipped"}.get(outcome, "failed")
-    update: dict[str, Any] = {
-        "TableName": settings().notifications_table,
-        "Key": _key(notification),
-        "ExpressionAttributeNames": {"#c": counter},
-        "ExpressionAttributeValues": {":one": {"N": "1"}},
-        "UpdateExpression": "ADD #c :one",
-        "ConditionExpression": "attribute_exists(pk)",
-    }
-    if counter == "failed":
-        update["UpdateExpression"] = (
-            "ADD #c :one SET failed_reasons.#r = if_not_exists(failed_reasons.#r, :zero) + :one"
-        )
-        update["ExpressionAttributeNames"]["#r"] = reason or "unknown"
-        update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
-    return update

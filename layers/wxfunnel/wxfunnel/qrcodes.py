@@ -18,12 +18,15 @@ from typing import Any
 
 from wxfunnel import stats
 from wxfunnel.channels import (
+    TIMESTAMP_FORMAT,
     Channel,
     ChannelExists,
     ChannelRepository,
     InvalidNextToken,
     QuotaExhausted,
     Referrer,
+    is_scene_key,
+    timestamp,
 )
 from wxfunnel.client import client_for
 from wxfunnel.client import errors as wechat
@@ -37,6 +40,7 @@ from wxfunnel.client.api import (
 from wxfunnel.config import AccountKind, UnknownApp, load_app
 from wxfunnel.errors import Conflict, Gone, NotFound, ValidationFailed
 from wxfunnel.observability import logger
+from wxfunnel.rules import SCENE_MAX
 from wxfunnel.settings import settings
 
 NAME_MAX = 64
@@ -91,6 +95,15 @@ def _invalid(field: str, rule: str) -> ValidationFailed:
     return ValidationFailed(f"{field}: {rule}", field=field)
 
 
+def _encodable(field: str, value: str) -> str:
+    """JSON may carry lone surrogates ("\\ud800"); they are no text WeChat or DynamoDB can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _invalid(field, "must be valid Unicode text (it contains a lone surrogate)") from None
+    return value
+
+
 def _unknown_fields(data: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -109,6 +122,7 @@ def _text(
         return None
     if not isinstance(value, str):
         raise _invalid(field, "must be a string")
+    _encodable(field, value)
     if required and not value.strip():
         raise _invalid(field, "must not be blank")
     if max_chars is not None and len(value) > max_chars:
@@ -137,7 +151,7 @@ def _scene(value: Any, permanent: bool) -> int | str:
         )
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
         raise _invalid("scene", "a string scene must not contain control characters")
-    return value
+    return _encodable("scene", value)
 
 
 def _expire_seconds(data: Mapping[str, Any], permanent: bool) -> int | None:
@@ -215,10 +229,6 @@ def _official_account(app: str) -> None:
 # --- views -------------------------------------------------------------------------------------------------
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _status(channel: Channel, now: float) -> str:
     if channel.pending:
         return "pending"
@@ -240,7 +250,7 @@ def view(channel: Channel, now: float | None = None) -> dict[str, Any]:
         "url": channel.url or None,
         "image_url": channel.image_url or None,
         "expire_seconds": channel.expire_seconds,
-        "expires_at": _iso(channel.expires_at) if channel.expires_at is not None else None,
+        "expires_at": timestamp(channel.expires_at) if channel.expires_at is not None else None,
         "created_at": channel.created_at,
         "updated_at": channel.updated_at,
         "channel": {
@@ -265,7 +275,7 @@ def _with_info(channel: Channel, info: ChannelInfo, now: float) -> Channel:
         referrer=info.referrer,
         notes=info.notes,
     )
-    return updated if updated == channel else replace(updated, updated_at=_iso(now))
+    return updated if updated == channel else replace(updated, updated_at=timestamp(now))
 
 
 def _check_compatible(existing: Channel, request: QrRequest) -> None:
@@ -298,7 +308,7 @@ def _reusable(existing: Channel, request: QrRequest, now: float) -> bool:
 
 def _stale(channel: Channel, now: float) -> bool:
     try:
-        updated = datetime.strptime(channel.updated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        updated = datetime.strptime(channel.updated_at, TIMESTAMP_FORMAT).replace(tzinfo=UTC).timestamp()
     except ValueError:
         return True
     return now - updated > PENDING_STALE_SECONDS
@@ -322,8 +332,8 @@ def _new_channel(request: QrRequest, now: float, existing: Channel | None) -> Ch
         tag=info.tag,
         referrer=info.referrer,
         notes=info.notes,
-        created_at=existing.created_at if existing else _iso(now),
-        updated_at=_iso(now),
+        created_at=existing.created_at if existing else timestamp(now),
+        updated_at=timestamp(now),
     )
 
 
@@ -418,9 +428,19 @@ def _known_app(app: str) -> None:
     load_app(app)  # UnknownApp → 404
 
 
+def _scene_param(app: str, scene: str) -> str:
+    """A scene from the path; one no channel can have (too long, not text) is simply not there."""
+    if not is_scene_key(scene):
+        raise NotFound(
+            f"scene: app '{app}' has no channel with that scene (a scene is 1 to {SCENE_MAX} characters)",
+            field="scene",
+        )
+    return scene
+
+
 def get(app: str, scene: str) -> dict[str, Any]:
     _known_app(app)
-    channel = ChannelRepository().get(app, scene)
+    channel = ChannelRepository().get(app, _scene_param(app, scene))
     if channel is None:
         raise NotFound(f"app '{app}' has no channel with scene '{scene}'")
     return view(channel)
@@ -429,7 +449,8 @@ def get(app: str, scene: str) -> dict[str, Any]:
 def _limit(value: str | None) -> int:
     if value is None or value == "":
         return LIST_LIMIT_DEFAULT
-    if not value.isdigit() or not 1 <= int(value) <= LIST_LIMIT_MAX:
+    # ASCII digits only: str.isdigit() also accepts "²" or "١", which int() refuses or reads differently.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= LIST_LIMIT_MAX:
         raise _invalid("limit", f"must be an integer from 1 to {LIST_LIMIT_MAX}")
     return int(value)
 
@@ -452,7 +473,7 @@ def list_channels(query: Mapping[str, str]) -> dict[str, Any]:
 def image(app: str, scene: str, now: float | None = None) -> tuple[bytes, str]:
     """The QR image → (bytes, content type); Gone when the code expired or WeChat forgot its ticket."""
     _known_app(app)
-    channel = ChannelRepository().get(app, scene)
+    channel = ChannelRepository().get(app, _scene_param(app, scene))
     if channel is None:
         raise NotFound(f"app '{app}' has no channel with scene '{scene}'")
     if channel.pending:
@@ -461,7 +482,7 @@ def image(app: str, scene: str, now: float | None = None) -> tuple[bytes, str]:
     if channel.expired(now):
         assert channel.expires_at is not None
         raise Gone(
-            f"the code of scene '{scene}' expired at {_iso(channel.expires_at)}; POST /qrcodes for a new one"
+            f"the code of scene '{scene}' expired at {timestamp(channel.expires_at)}; POST /qrcodes for a new one"
         )
     try:
         return client_for(app).fetch_qrcode_image(channel.ticket)
@@ -504,6 +525,7 @@ def period(query: Mapping[str, str], today: date | None = None) -> tuple[str, st
 
 def channel_stats(app: str, scene: str, query: Mapping[str, str]) -> dict[str, Any]:
     _known_app(app)
+    _scene_param(app, scene)
     start, end = period(query)
     result = stats.channel_stats(app, scene, start, end)
     return {

@@ -10,18 +10,25 @@ Per SQS record (FIFO, group = app#openid):
 
 Exactly-once effect uses our own completion record (DedupeTable `job#<key>`), not Powertools idempotency:
 FIFO groups already serialise a job's deliveries, so an in-progress lock buys nothing, and a plain record can
-be written in the same DynamoDB transaction as a reminder's counters, which makes the counts exactly-once. The
-remaining window (a crash between WeChat's "ok" and that write) is closed for template messages by
-`client_msg_id`, which WeChat de-duplicates for 10 minutes.
+be written in the same DynamoDB transaction as a reminder's counters, which makes the counts exactly-once.
+Every job of a reminder updates the same notification item, so that transaction can be cancelled by another
+one (TransactionConflict) or throttled: it is retried in place a few times; if it still fails, the completion
+record is written alone with the count marked pending and the record is failed, so its redelivery only
+finishes the count (it finds the completion record, so it never sends again). The remaining window (a crash
+between WeChat's "ok" and the completion record) is closed for template messages by `client_msg_id`, which
+WeChat de-duplicates for 10 minutes.
+
+A WeChat error a handler lets through is retried when `retryable`, else dead-lettered at once (process_record);
+handlers catch one only where it changes what is sent (the window-closed template fallback).
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -32,12 +39,12 @@ from botocore.exceptions import ClientError
 from wxfunnel import client as wechat
 from wxfunnel import subscriptions
 from wxfunnel.aws import dynamodb, sqs
-from wxfunnel.channels import Channel, ChannelRepository
+from wxfunnel.channels import Channel, ChannelRepository, cancellation_codes, timestamp
 from wxfunnel.client import errors
 from wxfunnel.config import AccountKind, load_app
-from wxfunnel.notifications import record_outcome
 from wxfunnel.observability import logger, metrics
 from wxfunnel.outbox import Job
+from wxfunnel.reminders import record_outcome
 from wxfunnel.settings import settings
 
 DONE_RECORD_DAYS = 14  # longer than the outbox keeps a message (4 days), so a late redelivery still finds it
@@ -46,10 +53,18 @@ BACKOFF_MAX_SECONDS = 900
 QR_REUSE_MARGIN_SECONDS = 3600  # reuse a card's QR only if it stays valid at least this long
 IMAGE_MAX_BYTES = 2 * 1024 * 1024
 _IMAGE_TIMEOUTS = (3.05, 10)
+COUNT_ATTEMPTS = 4  # the completion transaction, in place, before the count is left pending
+COUNT_BACKOFF_SECONDS = 0.05  # full jitter over 0.1, 0.2, 0.4 s
+_CONTENDED = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 class Retry(Exception):
     """The job may succeed later (the cause is kept for the DLQ when attempts run out)."""
+
+
+class CountPending(Exception):
+    """The job is done but its reminder's counters could not be written yet: the record is failed so it comes
+    back, and its completion record (marked pending) makes that redelivery count instead of sending again."""
 
 
 class Undeliverable(Exception):
@@ -91,9 +106,8 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
-def _undeliverable(exc: errors.WeChatError) -> Undeliverable:
-    reason, errcode, errmsg = _reason(exc)
-    return Undeliverable(reason, errcode, errmsg)
+def _permanent(exc: BaseException) -> bool:
+    return isinstance(exc, Undeliverable) or (isinstance(exc, errors.WeChatError) and not exc.retryable)
 
 
 def _fetch_image(url: str) -> bytes:
@@ -142,25 +156,16 @@ def _client_msg_id(job: Job) -> str:
     return hashlib.sha256(job.key.encode("utf-8")).hexdigest()[:32]
 
 
-def _template_fallback(job: Job, exc: errors.WeChatError, client: wechat.WeChatClient) -> Done:
+def _template_fallback(job: Job, template: Mapping[str, Any], client: wechat.WeChatClient) -> Done:
     """45015/45047: send the rule's template instead: a template message on an OA, a subscribe message on an MP
     (delivered only while the user has a grant left for that template, else 43101, which is permanent)."""
-    template = job.payload.get("window_closed_template")
-    closed = isinstance(exc, errors.OutsideWindow | errors.UserQuotaExhausted)
-    if not closed or not template:
-        raise _undeliverable(exc)
     template_id, data = str(template["template_id"]), _data(template.get("data") or {})
-    try:
-        if client.app.kind is AccountKind.MINI_PROGRAM:
-            client.send_subscribe_message(job.openid, template_id, data, page=template.get("page") or None)
-            return Done("subscribe_fallback")
-        client.send_template(
-            job.openid, template_id, data, url=template.get("url") or None, client_msg_id=_client_msg_id(job)
-        )
-    except errors.WeChatError as fallback_exc:
-        if fallback_exc.retryable:
-            raise Retry(str(fallback_exc)) from fallback_exc
-        raise _undeliverable(fallback_exc) from None
+    if client.app.kind is AccountKind.MINI_PROGRAM:
+        client.send_subscribe_message(job.openid, template_id, data, page=template.get("page") or None)
+        return Done("subscribe_fallback")
+    client.send_template(
+        job.openid, template_id, data, url=template.get("url") or None, client_msg_id=_client_msg_id(job)
+    )
     return Done("template_fallback")
 
 
@@ -174,10 +179,11 @@ def _send(
     client = wechat.client_for(recipient_app)
     try:
         client.send_custom(job.openid, message(client))
-    except errors.WeChatError as exc:
-        if exc.retryable:
-            raise Retry(str(exc)) from exc
-        return _template_fallback(job, exc, client)
+    except (errors.OutsideWindow, errors.UserQuotaExhausted):
+        template = job.payload.get("window_closed_template")
+        if not template:
+            raise
+        return _template_fallback(job, template, client)
     return Done("sent")
 
 
@@ -193,10 +199,6 @@ def custom_message(job: Job) -> Done:
 
 def _now() -> int:
     return int(time.time())
-
-
-def _iso(at: int) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _usable(channel: Channel, now: int) -> bool:
@@ -219,14 +221,9 @@ def _qr_channel(job: Job, *, card: bool) -> Channel:
     if existing is not None and existing.permanent:
         raise Retry("the operator's permanent code for this scene is still being created")
     expire_seconds = int(payload.get("expire_seconds") or 604_800)
-    try:
-        qr = wechat.client_for(oa).create_qrcode(
-            existing.scene_value if existing else scene, permanent=False, expire_seconds=expire_seconds
-        )
-    except errors.WeChatError as exc:
-        if exc.retryable:
-            raise Retry(str(exc)) from exc
-        raise _undeliverable(exc) from None
+    qr = wechat.client_for(oa).create_qrcode(
+        existing.scene_value if existing else scene, permanent=False, expire_seconds=expire_seconds
+    )
     if existing is not None:  # an expired code: keep the operator's name, welcome, tag and referrer
         channel = replace(
             existing,
@@ -235,7 +232,7 @@ def _qr_channel(job: Job, *, card: bool) -> Channel:
             image_url=qr.image_url,
             expire_seconds=expire_seconds,
             expires_at=now + expire_seconds,
-            updated_at=_iso(now),
+            updated_at=timestamp(now),
         )
     else:
         channel = Channel(
@@ -252,8 +249,8 @@ def _qr_channel(job: Job, *, card: bool) -> Channel:
             name=f"{'card' if card else 'follow'} {scene}",
             welcome_message=payload.get("opt_in_text") if card else None,
             notes=f"created by wxfunnel for {job.app}",
-            created_at=_iso(now),
-            updated_at=_iso(now),
+            created_at=timestamp(now),
+            updated_at=timestamp(now),
         )
     repository.put(channel)
     return channel
@@ -265,12 +262,7 @@ def _qr_message(job: Job, channel: Channel) -> Callable[[wechat.WeChatClient], w
 
     def build(mp: wechat.WeChatClient) -> wechat.CustomMessage:
         if payload.get("as") == "image":
-            try:
-                content, _ = wechat.client_for(oa).fetch_qrcode_image(channel.ticket)
-            except errors.WeChatError as exc:
-                if exc.retryable:
-                    raise Retry(str(exc)) from exc
-                raise _undeliverable(exc) from None
+            content, _ = wechat.client_for(oa).fetch_qrcode_image(channel.ticket)
             return wechat.ImageMessage(mp.upload_image(content, "qrcode.jpg"))
         return wechat.LinkMessage(
             str(payload.get("title") or "关注公众号"),
@@ -301,12 +293,7 @@ def follow_qr(job: Job) -> Done:
 
 def tag(job: Job) -> Done:
     client = wechat.client_for(job.app)
-    try:
-        client.tag_users(client.tag_id(str(job.payload["tag"])), [job.openid])
-    except errors.WeChatError as exc:
-        if exc.retryable:
-            raise Retry(str(exc)) from exc
-        raise _undeliverable(exc) from None
+    client.tag_users(client.tag_id(str(job.payload["tag"])), [job.openid])
     return Done("sent")
 
 
@@ -348,17 +335,6 @@ def erase_user(job: Job) -> Done:
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _reminder(job: Job, send: Callable[[], object]) -> Done:
-    notification = str(job.payload["notification_id"])
-    try:
-        send()
-    except errors.WeChatError as exc:
-        if exc.retryable:
-            raise Retry(str(exc)) from exc
-        raise _undeliverable(exc) from None
-    return Done("sent", notification)
-
-
 def template(job: Job) -> Done:
     """A reminder to an OA follower (template message), skipped if they no longer follow."""
     notification = str(job.payload["notification_id"])
@@ -366,31 +342,25 @@ def template(job: Job) -> Done:
     if profile is None or profile.status is not subscriptions.Status.SUBSCRIBED:
         return Done("skipped", notification)
     payload = job.payload
-    return _reminder(
-        job,
-        lambda: wechat.client_for(job.app).send_template(
-            job.openid,
-            str(payload["template_id"]),
-            _data(payload.get("data") or {}),
-            url=payload.get("url"),
-            miniprogram=payload.get("miniprogram"),
-            client_msg_id=_client_msg_id(job),
-        ),
+    wechat.client_for(job.app).send_template(
+        job.openid,
+        str(payload["template_id"]),
+        _data(payload.get("data") or {}),
+        url=payload.get("url"),
+        miniprogram=payload.get("miniprogram"),
+        client_msg_id=_client_msg_id(job),
     )
+    return Done("sent", notification)
 
 
 def subscribe_message(job: Job) -> Done:
     """A reminder to an MP user (subscribe message; 43101 when they have no subscription quota left)."""
+    notification = str(job.payload["notification_id"])
     payload = job.payload
-    return _reminder(
-        job,
-        lambda: wechat.client_for(job.app).send_subscribe_message(
-            job.openid,
-            str(payload["template_id"]),
-            _data(payload.get("data") or {}),
-            page=payload.get("page"),
-        ),
+    wechat.client_for(job.app).send_subscribe_message(
+        job.openid, str(payload["template_id"]), _data(payload.get("data") or {}), page=payload.get("page")
     )
+    return Done("sent", notification)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -411,15 +381,53 @@ def _done_key(job: Job) -> dict[str, Any]:
     return {"id": {"S": f"job#{job.key}"}}
 
 
-def already_done(job: Job) -> bool:
-    item = dynamodb().get_item(TableName=settings().dedupe_table, Key=_done_key(job), ConsistentRead=True)
-    return "Item" in item
+def _completion(job: Job) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = (
+        dynamodb()
+        .get_item(TableName=settings().dedupe_table, Key=_done_key(job), ConsistentRead=True)
+        .get("Item")
+    )
+    return item
+
+
+def _count(first: dict[str, Any], notification: str, outcome: str, reason: str | None) -> str:
+    """Write `first` (the completion record's Put or Update) and the reminder's counter update in one
+    transaction, retried in place while it contends with other jobs' transactions on the notification item.
+
+    → "counted"; "recorded" (the completion was already there: the count went with it); "gone" (no
+    notification left to count on: `first` is not written); "contended" (still cancelled after the attempts).
+    """
+    items = [first, {"Update": record_outcome(notification, outcome, reason)}]
+    for attempt in range(COUNT_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, COUNT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 (jitter)
+        try:
+            dynamodb().transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return "recorded"
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                return "gone"
+            if not _CONTENDED.intersection(codes):
+                raise
+            continue
+        return "counted"
+    return "contended"
+
+
+def _put_completion(put: dict[str, Any]) -> None:
+    try:
+        dynamodb().put_item(**put)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
 
 
 def _mark_done(job: Job, outcome: str, notification: str | None, reason: str | None = None) -> None:
     """The completion record, with the reminder's counters in the same transaction (counted exactly once)."""
     now = _now()
-    put = {
+    put: dict[str, Any] = {
         "TableName": settings().dedupe_table,
         "Item": {
             **_done_key(job),
@@ -430,19 +438,44 @@ def _mark_done(job: Job, outcome: str, notification: str | None, reason: str | N
         },
         "ConditionExpression": "attribute_not_exists(id)",
     }
-    items: list[dict[str, Any]] = [{"Put": put}]
-    if notification is not None:
-        items.append({"Update": record_outcome(notification, outcome, reason)})
-    try:
-        if len(items) == 1:
-            dynamodb().put_item(**put)
-        else:
-            dynamodb().transact_write_items(TransactItems=items)
-    except ClientError as exc:
-        code = exc.response["Error"]["Code"]
-        if code not in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
-            raise
-        logger.info("job was already recorded as done", extra={"kind": job.kind, "app": job.app})
+    if notification is None:
+        _put_completion(put)
+        return
+    result = _count({"Put": put}, notification, outcome, reason)
+    if result == "gone":
+        logger.warning(
+            "job's reminder is no longer stored; not counted", extra={"notification": notification}
+        )
+        _put_completion(put)
+    elif result == "contended":
+        pending = {
+            "count_notification": {"S": notification},
+            **({"count_reason": {"S": reason}} if reason else {}),
+        }
+        _put_completion({**put, "Item": {**put["Item"], **pending}})
+        metrics.add_metric(name="JobCountsDeferred", unit="Count", value=1)
+        raise CountPending(f"the counters of notification {notification} stay contended")
+
+
+def _finish_count(job: Job, completion: Mapping[str, Any]) -> None:
+    """A redelivered job whose count was left pending: count it now, once (the pending mark goes with it)."""
+    notification = str(completion["count_notification"]["S"])
+    reason = str(completion["count_reason"]["S"]) if "count_reason" in completion else None
+    unmark = {
+        "TableName": settings().dedupe_table,
+        "Key": _done_key(job),
+        "UpdateExpression": "REMOVE count_notification, count_reason",
+        "ConditionExpression": "attribute_exists(count_notification)",
+    }
+    result = _count({"Update": unmark}, notification, str(completion["outcome"]["S"]), reason)
+    if result == "gone":
+        try:
+            dynamodb().update_item(**unmark)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+    elif result == "contended":
+        raise CountPending(f"the counters of notification {notification} stay contended")
 
 
 def _dead_letter(record: SQSRecord, job: Job | None, exc: BaseException, attempts: int) -> str:
@@ -505,7 +538,10 @@ def process_record(record: SQSRecord) -> None:
     except (ValueError, KeyError, TypeError) as exc:
         _dead_letter(record, None, Undeliverable("malformed_job", errmsg=str(exc)), attempts)
         return
-    if already_done(job):
+    completion = _completion(job)
+    if completion is not None:
+        if "count_notification" in completion:
+            _finish_count(job, completion)
         metrics.add_metric(name="JobsRedelivered", unit="Count", value=1)
         return
     handler = HANDLERS.get(job.kind)
@@ -513,11 +549,8 @@ def process_record(record: SQSRecord) -> None:
         if handler is None:
             raise Undeliverable("unknown_kind", errmsg=f"no sender for job kind {job.kind!r}")
         done = handler(job)
-    except Undeliverable as exc:
-        _give_up(record, job, exc, attempts)
-        return
     except Exception as exc:
-        if attempts >= settings().sender_max_attempts:
+        if _permanent(exc) or attempts >= settings().sender_max_attempts:
             _give_up(record, job, exc, attempts)
             return
         logger.info(
