@@ -17,16 +17,17 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 LOCAL_REGION = "us-east-1"
-# Real credentials never sign for a local server (the local front accepts any SigV4-shaped header).
+# What signs for the local stack (whose front verifies signatures with them): real credentials never go there.
 LOCAL_CREDENTIALS = Credentials("AKIDLOCALADMIN", "local-secret")
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 
 class AdminError(Exception):
-    """The admin API answered an error; `status` and the API's `message` say which."""
+    """The admin API answered an error (`status` and the API's `message` say which) or cannot be called at all
+    (status 0: no credentials, no region, a stack without the output)."""
 
     def __init__(self, status: int, message: str, body: Any = None) -> None:
-        super().__init__(f"HTTP {status}: {message}")
+        super().__init__(f"HTTP {status}: {message}" if status else message)
         self.status = status
         self.message = message
         self.body = body
@@ -65,7 +66,7 @@ def stack_output(stack_name: str, key: str, session: boto3.session.Session | Non
     for output in stacks[0].get("Outputs") or []:
         if output["OutputKey"] == key:
             return str(output["OutputValue"])
-    raise LookupError(f"stack {stack_name} has no output {key} (is it a wxfunnel stack, fully deployed?)")
+    raise AdminError(0, f"stack {stack_name} has no output {key} (is it a wxfunnel stack, fully deployed?)")
 
 
 def stack_admin_url(stack_name: str, session: boto3.session.Session | None = None) -> str:
@@ -73,7 +74,7 @@ def stack_admin_url(stack_name: str, session: boto3.session.Session | None = Non
 
 
 class AdminClient:
-    """`AdminClient(url).get("/qrcodes", query={"app": "demo-oa"})`; errors raise AdminError."""
+    """`AdminClient(url).request("GET", "/qrcodes", query={"app": "demo-oa"}).json()`; errors raise AdminError."""
 
     def __init__(
         self,
@@ -101,14 +102,6 @@ class AdminClient:
         if not resolved:
             raise AdminError(0, "cannot tell the API's region: pass --region")
         self.region = resolved
-
-    @classmethod
-    def for_stack(
-        cls, stack_name: str, session: boto3.session.Session | None = None, **kwargs: Any
-    ) -> AdminClient:
-        """A client for the admin API of a deployed stack, its URL read from the stack's outputs."""
-        session = session or boto3.session.Session()
-        return cls(stack_admin_url(stack_name, session), session=session, **kwargs)
 
     def request(
         self,
@@ -138,12 +131,6 @@ class AdminClient:
         if raise_for_status and response.status_code >= 400:
             raise AdminError(response.status_code, _error_message(result), _json_or_none(result))
         return result
-
-    def get(self, path: str, **query: Any) -> Any:
-        return self.request("GET", path, query=query).json()
-
-    def post(self, path: str, body: Any) -> Any:
-        return self.request("POST", path, json_body=body).json()
 
 
 def _json_or_none(response: AdminResponse) -> Any:

@@ -14,7 +14,8 @@ import threading
 import time
 from typing import Any
 
-from wxfunnel_tools.bench.environment import atomic_dynamodb, environment
+from wxfunnel_tools.bench.environment import environment
+from wxfunnel_tools.moto_dynamodb import atomic_dynamodb
 from wxfunnel_tools.template import cold_start, use_layer
 
 REGION = "us-east-1"

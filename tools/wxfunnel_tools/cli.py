@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wxfunnel_tools.template import ROOT
+from wxfunnel_tools.template import use_layer
 
 DEFAULT_PREFIX = "/wxfunnel/apps/"
 DEFAULT_LOCAL_PORT = 8900
@@ -28,13 +28,6 @@ SECRET_FIELDS = frozenset({"secret", "token", "encoding_aes_key", "previous_enco
 
 class Failure(Exception):
     """A command could not do its job; the message is printed as is and the exit status is 1."""
-
-
-def _use_layer() -> None:
-    """Make the `wxfunnel` layer package importable, as Lambda does by mounting the layer."""
-    layer = str(ROOT / "layers" / "wxfunnel")
-    if layer not in sys.path:
-        sys.path.insert(0, layer)
 
 
 def _session(args: argparse.Namespace) -> Any:
@@ -111,7 +104,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def run_local(args: argparse.Namespace) -> int:
-    _use_layer()
+    use_layer()
     from wxfunnel_tools.localstack import LocalStack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -138,8 +131,10 @@ def run_local(args: argparse.Namespace) -> int:
 def local_banner(stack: Any) -> str:
     """What `wxfunnel local` prints: the URLs, each dev app's console settings, and commands to try."""
     from wxfunnel import crypto
+    from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS
     from wxfunnel_tools.pushes import message, signed_push
 
+    access_key, secret_key = LOCAL_CREDENTIALS.access_key, LOCAL_CREDENTIALS.secret_key
     timestamp, nonce = str(int(time.time())), "20240601"
     oa, mp = stack.apps["demo-oa"], stack.apps["demo-mp"]
     verify_query = (
@@ -160,7 +155,7 @@ def local_banner(stack: Any) -> str:
         "",
         "wxfunnel local stack — Ctrl-C to stop",
         f"  API (stage v1)      {stack.url}",
-        f"  Admin API (IAM)     {stack.url}   (locally any SigV4-signed request is accepted)",
+        f"  Admin API (IAM)     {stack.url}   (SigV4 with the local credentials {access_key} / {secret_key})",
         f"  WeChat sandbox      {sandbox}",
         f"  Embedded AWS        {stack.aws_endpoint}   (export AWS_ENDPOINT_URL=… to use it from aws/boto3)",
         "",
@@ -184,8 +179,8 @@ def local_banner(stack: Any) -> str:
         "  # an MP user types 666 in the customer-service chat",
         f"  curl -s -X POST -H 'Content-Type: text/xml' '{push_url}' \\",
         f"       --data-binary '{push_body.decode()}'",
-        "  # the admin API is AWS_IAM: sign with any credentials locally",
-        "  curl -s --aws-sigv4 'aws:amz:us-east-1:execute-api' --user local:local \\",
+        "  # the admin API is AWS_IAM: locally, sign with the local credentials (the CLI and console do)",
+        f"  curl -s --aws-sigv4 'aws:amz:us-east-1:execute-api' --user {access_key}:{secret_key} \\",
         f"       '{stack.url}/qrcodes?app=demo-oa'",
         "  # what the WeChat sandbox was asked to do",
         f"  curl -s '{sandbox}/__sandbox__/calls'",
@@ -201,7 +196,7 @@ def local_banner(stack: Any) -> str:
 
 def _read_config(path: str, name: str) -> dict[str, Any]:
     """Parse and validate an app's JSON file; Failure names the problem (and never a secret)."""
-    _use_layer()
+    use_layer()
     from wxfunnel.config import APP_NAME, InvalidAppConfig, parse_app_config
 
     if not APP_NAME.fullmatch(name):
@@ -261,7 +256,6 @@ def _config_put_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix", help=f"SSM path prefix (default: the stack's output, else {DEFAULT_PREFIX})"
     )
-    parser.add_argument("--kms-key-id", help="KMS key of the SecureString (default: aws/ssm)")
     _stack_options(parser)
 
 
@@ -271,8 +265,6 @@ def run_config_put(args: argparse.Namespace) -> int:
     name = _prefix(args, session) + args.app
     value = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     request: dict[str, Any] = {"Name": name, "Value": value, "Type": "SecureString", "Overwrite": True}
-    if args.kms_key_id:
-        request["KeyId"] = args.kms_key_id
     if len(value.encode("utf-8")) > 4096:
         request["Tier"] = "Advanced"  # standard parameters hold 4 KB; many rules need more
     session.client("ssm").put_parameter(**request)
@@ -435,7 +427,6 @@ def _notify_arguments(parser: argparse.ArgumentParser) -> None:
         "--data", action="append", default=[], metavar="KEY=VALUE", help="template data (repeatable)"
     )
     parser.add_argument("--url")
-    parser.add_argument("--status", metavar="ID", help="only show the progress of notification ID")
 
 
 def run_notify(args: argparse.Namespace) -> int:
@@ -473,7 +464,7 @@ def _events_sign_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_events_sign(args: argparse.Namespace) -> int:
-    _use_layer()
+    use_layer()
     from wxfunnel_tools.devapps import DEV_APPS
     from wxfunnel_tools.pushes import callback_event, signed_push
 
@@ -494,7 +485,7 @@ def run_events_sign(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    _use_layer()
+    use_layer()
     from wxfunnel_tools.demo import main as demo_main
 
     return demo_main()
@@ -585,9 +576,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wxfunnel: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
+        # Only what AWS, the admin API or the network answered is an operator's problem; anything else is a bug.
+        import requests
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if isinstance(exc, BotoCoreError | ClientError | LookupError):
+        from wxfunnel_tools.admin_client import AdminError
+
+        if isinstance(exc, BotoCoreError | ClientError | AdminError | requests.RequestException):
             print(f"wxfunnel: {exc}", file=sys.stderr)
             return 1
         raise

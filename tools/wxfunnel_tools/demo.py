@@ -286,12 +286,7 @@ def main() -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
-    from wxfunnel_tools.bench.environment import atomic_dynamodb
-
-    with (
-        atomic_dynamodb(),
-        LocalStack(apps=demo_apps(), environment={"POWERTOOLS_LOG_LEVEL": "WARNING"}) as stack,
-    ):
+    with LocalStack(apps=demo_apps(), environment={"POWERTOOLS_LOG_LEVEL": "WARNING"}) as stack:
         print(f"  callback URLs: {stack.callback_url(DEMO_OA)}  {stack.callback_url(DEMO_MP)}")
         demo = Demo(stack)
         for step in steps:

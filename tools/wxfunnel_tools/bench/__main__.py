@@ -14,6 +14,7 @@ from pathlib import Path
 
 from wxfunnel_tools.bench import machine
 from wxfunnel_tools.bench.report import Section
+from wxfunnel_tools.template import ROOT, use_layer
 
 SECTIONS = ("processing", "imports", "dynamodb", "tokens", "layer", "localstack")
 FUNCTIONS = (
@@ -35,7 +36,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pushes", type=int, default=500, help="pushes sent through the local stack")
     parser.add_argument("--threads", type=int, default=4, help="HTTP client threads for the local stack")
     parser.add_argument("--skip", default="", help=f"comma-separated sections to skip: {', '.join(SECTIONS)}")
-    parser.add_argument("--out", type=Path, default=machine.ROOT / "bench-results" / "latest.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "latest.md")
     return parser.parse_args(argv)
 
 
@@ -48,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for noisy in ("werkzeug", "wxfunnel_tools.local", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    layer_path = str(machine.ROOT / "layers" / "wxfunnel")
-    if layer_path not in sys.path:
-        sys.path.insert(0, layer_path)  # the functions import the layer as Lambda does: from /opt/python
+    use_layer()  # the functions import the layer as Lambda does: from /opt/python
     header = machine.describe()
     from wxfunnel_tools.bench import dynamo, imports, layer, processing, throughput, tokens
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from wxfunnel_tools.moto_dynamodb import atomic_dynamodb
 from wxfunnel_tools.template import cold_start
 
 REGION = "us-east-1"
@@ -82,7 +83,8 @@ class Moto:
 def embedded_aws(
     extra_env: dict[str, str] | None = None, apps: dict[str, dict[str, Any]] | None = None
 ) -> Iterator[Moto]:
-    """moto (in-process) with the template's tables and queues, the dev apps in SSM, env set like Lambda's."""
+    """moto (in-process, atomic per request) with the template's tables and queues, the dev apps in SSM, env set like
+    Lambda's."""
     import boto3
     from moto import mock_aws
 
@@ -91,7 +93,7 @@ def embedded_aws(
 
     hidden = {key: os.environ.pop(key) for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE") if key in os.environ}
     try:
-        with environment(FAKE_AWS), mock_aws():
+        with environment(FAKE_AWS), mock_aws(), atomic_dynamodb():
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             sqs = boto3.client("sqs", region_name=REGION)
             ssm = boto3.client("ssm", region_name=REGION)
@@ -105,46 +107,3 @@ def embedded_aws(
                     cold_start()
     finally:
         os.environ.update(hidden)
-
-
-_ATOMIC = (
-    "get_item",
-    "put_item",
-    "update_item",
-    "delete_item",
-    "batch_get_item",
-    "batch_write_item",
-    "transact_write_items",
-    "transact_get_items",
-    "query",
-    "scan",
-)
-
-
-@contextlib.contextmanager
-def atomic_dynamodb() -> Iterator[None]:
-    """Serialise moto's DynamoDB operations: DynamoDB applies each request atomically, moto (threaded server or
-    concurrent in-process callers) does not, and its transactions crash on a table changed under them."""
-    import functools
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    originals = {name: getattr(DynamoDBBackend, name) for name in _ATOMIC if hasattr(DynamoDBBackend, name)}
-
-    def locked(method: Any) -> Any:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(*args, **kwargs)
-
-        return wrapper
-
-    for name, method in originals.items():
-        setattr(DynamoDBBackend, name, locked(method))
-    try:
-        yield
-    finally:
-        for name, method in originals.items():
-            setattr(DynamoDBBackend, name, method)

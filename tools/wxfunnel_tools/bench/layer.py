@@ -11,8 +11,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from wxfunnel_tools.bench.machine import ROOT
 from wxfunnel_tools.bench.report import Section
+from wxfunnel_tools.template import ROOT
 
 _MACHINES = {0xB7: "arm64", 0x3E: "x86_64", 0x03: "x86"}
 
@@ -39,12 +39,12 @@ def _zipped(root: Path) -> int:
         return handle.tell()
 
 
-def run(build: bool = True) -> Section:
+def run() -> Section:
     section = Section("layer (sam build)", ("what", "value"), left_aligned=True)
     venv_bin = str(Path(sys.executable).parent)
     sam = shutil.which("sam", path=venv_bin) or shutil.which("sam")
-    if not build or sam is None:
-        section.notes.append("skipped" if not build else "sam not found")
+    if sam is None:
+        section.notes.append("sam not found")
         return section
     with tempfile.TemporaryDirectory(prefix="wxfunnel-bench-") as tmp:
         env = {

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from wxfunnel_tools.template import ROOT
 
 
 def _cpu_model() -> str:

@@ -104,7 +104,7 @@ def _client(base: str) -> Callable[[str, dict[str, str], bytes], tuple[int, floa
 
 
 def run(n: int, threads: int) -> Section:
-    from wxfunnel_tools.bench.environment import atomic_dynamodb, product_apps, quiet_logs
+    from wxfunnel_tools.bench.environment import product_apps, quiet_logs
     from wxfunnel_tools.localstack import LocalStack
 
     section = Section(
@@ -123,7 +123,7 @@ def run(n: int, threads: int) -> Section:
     latencies: list[float] = []
     statuses: list[int] = []
     lock = threading.Lock()
-    with quiet_logs(), atomic_dynamodb(), LocalStack(apps=product_apps()) as stack:
+    with quiet_logs(), LocalStack(apps=product_apps()) as stack:
         pushes = mixed_pushes(n, int(time.time()))
         chunks = [pushes[i::threads] for i in range(threads)]
 

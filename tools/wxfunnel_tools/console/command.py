@@ -37,10 +37,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def _admin_url(args: argparse.Namespace, session: Any) -> Iterator[str]:
     """The admin API the console talks to, with the local stack running while needed."""
-    from wxfunnel_tools.cli import DEFAULT_LOCAL_PORT, _use_layer
+    from wxfunnel_tools.cli import DEFAULT_LOCAL_PORT
+    from wxfunnel_tools.template import use_layer
 
     if args.local:
-        _use_layer()
+        use_layer()
         from wxfunnel_tools.localstack import LocalStack
 
         print("starting the local stack (embedded AWS, WeChat sandbox, API front, SQS pollers)…", flush=True)

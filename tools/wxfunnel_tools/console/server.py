@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from wxfunnel_tools.httpbody import BodyRefused, read_body
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api"
 CONSOLE_HEADER = "X-Wxfunnel-Console"
@@ -132,13 +134,6 @@ def serve(
     return ConsoleServer((host, port), admin_base_url, signer, quiet=quiet)
 
 
-class BodyRefused(Exception):
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _error(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "field": None}}).encode("utf-8")
 
@@ -227,17 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         """The request body; BodyRefused when it is chunked, malformed or larger than MAX_BODY_BYTES."""
-        if self.headers.get("Transfer-Encoding"):
-            raise BodyRefused(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length, not a chunked body")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise BodyRefused(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
-        if length < 0:
-            raise BodyRefused(HTTPStatus.BAD_REQUEST, "bad Content-Length")
-        if length > MAX_BODY_BYTES:
-            raise BodyRefused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {MAX_BODY_BYTES} bytes")
-        return self.rfile.read(length) if length else b""
+        return read_body(self.headers, self.rfile, MAX_BODY_BYTES)
 
     def _forward(self, api_path: str, query: str) -> None:
         refusal = self._refusal()

@@ -1,8 +1,10 @@
 """The embedded AWS of the local stack: a moto server on 127.0.0.1 with the template's tables and queues and
-the development apps in SSM, and the environment that points boto3 (handlers and CLI alike) at it."""
+the development apps in SSM, atomic per DynamoDB request like the real service, and the environment that points
+boto3 (handlers and CLI alike) at it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import urllib.request
 from collections.abc import Mapping
@@ -14,6 +16,7 @@ from moto.server import ThreadedMotoServer
 
 from wxfunnel_tools.devapps import DEV_APPS, seed_apps
 from wxfunnel_tools.localstack.runtime import REGION
+from wxfunnel_tools.moto_dynamodb import atomic_dynamodb
 from wxfunnel_tools.template import provision
 
 # Dummy credentials: moto accepts any, and real ones must never be sent to a local endpoint.
@@ -26,8 +29,16 @@ class EmbeddedAws:
     """A started moto server; `environment()` points a process at it; `client(name)` is a boto3 client."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        # The server's threads answer concurrent requests: without this, two writers (the callback and the sender,
+        # or a WeChat retry racing its original) interleave inside one moto operation.
+        self._atomic = contextlib.ExitStack()
+        self._atomic.enter_context(atomic_dynamodb())
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        self._server.start()
+        try:
+            self._server.start()
+        except BaseException:
+            self._atomic.close()
+            raise
         bound_host, bound_port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{bound_host}:{bound_port}"
         self._session = boto3.session.Session(
@@ -81,8 +92,11 @@ class EmbeddedAws:
             response.read()
 
     def stop(self) -> None:
-        self.reset()
-        self._server.stop()
-        server = getattr(self._server, "_server", None)
-        if server is not None:
-            server.server_close()
+        try:
+            self.reset()
+            self._server.stop()
+            server = getattr(self._server, "_server", None)
+            if server is not None:
+                server.server_close()
+        finally:
+            self._atomic.close()

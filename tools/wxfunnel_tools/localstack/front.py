@@ -1,27 +1,45 @@
 """The local API Gateway: an HTTP server on 127.0.0.1 that turns requests into REST proxy events for the
-template's functions and their answers back into HTTP, with API Gateway's own error answers."""
+template's functions and their answers back into HTTP, with API Gateway's own error answers. AWS_IAM routes take
+only requests SigV4-signed with the local credentials (admin_client.LOCAL_CREDENTIALS), as a deployed API takes only
+signatures of real credentials: `make dev` behind a tunnel does not open the admin API."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS
 from wxfunnel_tools.apigw import proxy_event
+from wxfunnel_tools.httpbody import BodyRefused, read_body
 from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
 from wxfunnel_tools.localstack.runtime import ACCOUNT_ID, FunctionTimedOut, InvocationFailed, LocalFunction
 from wxfunnel_tools.template import load_template
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 INTEGRATION_TIMEOUT_SECONDS = 29.0
+SIGNATURE_MAX_SKEW = timedelta(minutes=15)  # API Gateway's "Signature expired" beyond that, either way
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+_AUTHORIZATION_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]+)")
+_INCOMPLETE_SIGNATURE = (
+    "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+    "parameter. Authorization header requires 'SignedHeaders' parameter."
+)
 
 log = logging.getLogger("wxfunnel_tools.local")
 
@@ -57,16 +75,12 @@ def binary_media_types(template: Mapping[str, Any] | None = None) -> tuple[str, 
 
 
 def caller_identity(authorization: str | None) -> dict[str, Any]:
-    """requestContext.identity for an AWS_IAM route; locally any SigV4-shaped Authorization is accepted."""
+    """requestContext.identity for an AWS_IAM route: the caller the SigV4 Authorization names (the front has
+    checked its signature with `verify_signature` before the event is built)."""
     if not authorization:
         raise _missing_token("this route is AWS_IAM: send a SigV4-signed request")
     if not authorization.startswith("AWS4-HMAC-SHA256"):
-        raise GatewayAnswer(
-            403,
-            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
-            "parameter. Authorization header requires 'SignedHeaders' parameter.",
-            "IncompleteSignatureException",
-        )
+        raise GatewayAnswer(403, _INCOMPLETE_SIGNATURE, "IncompleteSignatureException")
     found = _CREDENTIAL.search(authorization)
     access_key = found.group(1) if found else "AKIALOCAL"
     return {
@@ -76,6 +90,85 @@ def caller_identity(authorization: str | None) -> dict[str, Any]:
         "user": "AIDALOCAL",
         "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local",
     }
+
+
+def _signature_mismatch(detail: str) -> GatewayAnswer:
+    return GatewayAnswer(
+        403,
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+        "Access Key and signing method. Consult the service documentation for details.",
+        "InvalidSignatureException",
+        detail,
+    )
+
+
+def verify_signature(
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    credentials: Credentials = LOCAL_CREDENTIALS,
+    now: datetime | None = None,
+) -> None:
+    """GatewayAnswer (403) unless the request is SigV4-signed with `credentials`: botocore's signature of the same
+    method, path, query, signed headers, body and X-Amz-Date must equal the one sent (API Gateway's AWS_IAM check,
+    without IAM policies). `target` is the request line's path and query, as received."""
+    pairs = list(headers)
+    authorization = next((v for k, v in pairs if k.lower() == "authorization"), None)
+    caller_identity(authorization)  # no Authorization, or not SigV4: API Gateway's answers for those
+    assert authorization is not None
+    fields = dict(_AUTHORIZATION_FIELD.findall(authorization))
+    if len(fields) != 3:
+        raise GatewayAnswer(403, _INCOMPLETE_SIGNATURE, "IncompleteSignatureException")
+    scope = fields["Credential"].split("/")
+    frozen = credentials.get_frozen_credentials()
+    if len(scope) != 5 or scope[4] != "aws4_request":
+        raise _signature_mismatch("malformed credential scope")
+    access_key, day, region, service, _ = scope
+    if not hmac.compare_digest(access_key, frozen.access_key):
+        raise GatewayAnswer(
+            403,
+            "The security token included in the request is invalid.",
+            "UnrecognizedClientException",
+            f"the local stack takes signatures of its local credentials ({frozen.access_key}) only",
+        )
+    amz_date = next((v for k, v in pairs if k.lower() == "x-amz-date"), "")
+    try:
+        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise GatewayAnswer(
+            403,
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+            "IncompleteSignatureException",
+        ) from None
+    if abs((now or datetime.now(UTC)) - signed_at) > SIGNATURE_MAX_SKEW:
+        raise GatewayAnswer(403, "Signature expired", "InvalidSignatureException", f"signed at {amz_date}")
+    signed_names = fields["SignedHeaders"].lower().split(";")
+    if day != amz_date[:8] or "host" not in signed_names:
+        raise _signature_mismatch("the scope's day is not X-Amz-Date's, or Host is not signed")
+    declared_hash = next((v for k, v in pairs if k.lower() == "x-amz-content-sha256"), None)
+    if declared_hash is not None and declared_hash != hashlib.sha256(body).hexdigest():
+        raise _signature_mismatch("X-Amz-Content-SHA256 is not the body's")
+    parts = urlsplit(target)
+    path = target if target.startswith("/") else parts.path + (f"?{parts.query}" if parts.query else "")
+    host = next((v for k, v in pairs if k.lower() == "host"), "")
+    request = AWSRequest(method=method.upper(), url=f"http://{host}{path}", data=body)
+    for name in signed_names:
+        values = [v for k, v in pairs if k.lower() == name]
+        if not values:
+            raise _signature_mismatch(f"signed header {name} is not in the request")
+        for value in values:
+            request.headers[name] = (
+                value  # HTTPHeaders appends: a repeated header is signed as its values joined
+            )
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(frozen, service, region)
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    if not hmac.compare_digest(
+        expected.encode("ascii"), fields["Signature"].encode("ascii", errors="replace")
+    ):
+        raise _signature_mismatch("signature mismatch")
 
 
 def build_event(
@@ -168,8 +261,10 @@ class Front(ThreadingHTTPServer):
         host: str = "127.0.0.1",
         port: int = 0,
         stage: str | None = None,
+        credentials: Credentials = LOCAL_CREDENTIALS,
     ) -> None:
         self.functions = {function.spec.logical_id: function for function in functions}
+        self.credentials = credentials
         self.routes = RouteTable(function.spec for function in self.functions.values())
         self.stage = stage or stage_name()
         self.binary_types = binary_media_types()
@@ -222,32 +317,23 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_PAYLOAD_BYTES:
-                    self.close_connection = True
-                    raise GatewayAnswer(413, "Request Too Long")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_PAYLOAD_BYTES:
-            self.close_connection = True
-            raise GatewayAnswer(413, "Request Too Long")
-        return self.rfile.read(length) if length > 0 else b""
+        try:
+            return read_body(self.headers, self.rfile, MAX_PAYLOAD_BYTES, chunked=True)
+        except BodyRefused as refused:
+            self.close_connection = True  # what is left of the body must not be read as the next request
+            if refused.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+                raise GatewayAnswer(413, "Request Too Long", detail=refused.message) from None
+            raise GatewayAnswer(int(refused.status), "Bad Request", detail=refused.message) from None
 
     def _serve(self) -> None:
         front = self.server
         try:
             body = self._read_body()
             match, path, query = front.resolve(self.command, self.path)
+            if match.route.auth == "AWS_IAM":
+                verify_signature(
+                    self.command, self.path, self.headers.items(), body, credentials=front.credentials
+                )
             event = build_event(
                 match,
                 method=self.command,

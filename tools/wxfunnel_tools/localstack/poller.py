@@ -61,7 +61,6 @@ class Poller:
         self._stopping = threading.Event()
         self._busy = threading.Event()
         self._thread: threading.Thread | None = None
-        self.batches = 0
 
     @property
     def busy(self) -> bool:
@@ -112,7 +111,6 @@ class Poller:
         self._busy.set()
         try:
             event = {"Records": [to_record(message, self.queue_url) for message in messages]}
-            self.batches += 1
             self._deliver(sqs, event)
         finally:
             self._busy.clear()
