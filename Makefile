@@ -25,10 +25,32 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -e '.[dev]' --constraint constraints.txt
 	@touch $@
 
-# Pin what the dev environment resolved to, so a fresh clone installs exactly what was tested.
-lock: setup
-	{ echo "# Versions the checks and tests were last run with (pip constraints for \`make setup\`; regenerate: \`make lock\`)."; \
-	  $(PY) -m pip freeze --exclude-editable | grep -v '^wxfunnel'; } > constraints.txt
+# Pin the newest versions pyproject.toml allows, so a fresh clone installs exactly what was tested: resolved in a
+# throwaway venv WITHOUT constraints.txt (installing with it could never move a version), then the layer's pins are
+# set to the same versions (a new dependency of the layer makes tests/infrastructure ask for its pin). Run `make
+# test` after it.
+lock:
+	@test -n "$(PYTHON313)" || { echo "python3.13 is required (pyenv install 3.13 or apt install python3.13)"; exit 1; }
+	@set -euo pipefail; fresh=$$(mktemp -d); trap 'rm -rf "$$fresh"' EXIT; \
+	  $(PYTHON313) -m venv "$$fresh"; \
+	  "$$fresh/bin/python" -m pip install --quiet --upgrade pip; \
+	  "$$fresh/bin/python" -m pip install --quiet -e '.[dev]'; \
+	  { echo "# Versions the checks and tests were last run with (pip constraints for \`make setup\`; regenerate: \`make lock\`)."; \
+	    "$$fresh/bin/python" -m pip freeze --exclude-editable | grep -v '^wxfunnel'; } > constraints.txt.new; \
+	  mv constraints.txt.new constraints.txt
+	$(PYTHON313) -c "$$REPIN_LAYER"
+	$(MAKE) setup
+
+define REPIN_LAYER
+import re
+from pathlib import Path
+norm = lambda name: name.strip().lower().replace("_", "-")
+pins = dict(norm(line).split("==", 1) for line in Path("constraints.txt").read_text().splitlines() if "==" in line and not line.startswith("#"))
+layer = Path("layers/wxfunnel/requirements.txt")
+repin = lambda m: m[1] + "==" + pins.get(norm(m[1]), m[2])
+layer.write_text(re.sub(r"(?m)^([A-Za-z0-9_.-]+)==(\S+)", repin, layer.read_text()))
+endef
+export REPIN_LAYER
 
 setup: $(VENV)/.installed
 
@@ -39,6 +61,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# For humans: `make test` runs the same two checks in tests/infrastructure/test_sam_build.py.
 template: setup
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
@@ -46,13 +69,14 @@ template: setup
 sam-build: setup
 	$(BIN)/sam build --template template.yaml --build-dir .aws-sam/build --parallel
 
-check: lint typecheck template
+check: lint typecheck
 
 # Chromium and chromedriver for tests/browser (Debian packages; a no-op once installed).
 browser-deps:
 	tools/install-browser.sh
 
-# One command that sets everything up and runs every test: lint, types, template, unit, integration, infrastructure.
+# One command that sets everything up and runs every test: lint, types, then pytest (unit, integration,
+# infrastructure with cfn-lint and `sam validate --lint`, e2e, browser, resilience).
 test: check browser-deps
 	$(PY) -m pytest -n 2 --dist loadgroup
 

@@ -36,6 +36,9 @@ CHROMIUM_FLAGS = (
 )
 
 
+SKIP_VARIABLE = "WXFUNNEL_SKIP_BROWSER"
+
+
 def _missing_browser() -> str | None:
     """Why the browser tests cannot run here, or None."""
     try:
@@ -69,8 +72,12 @@ def console(local_stack: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def driver() -> Iterator[Any]:
     reason = _missing_browser()
+    if reason and os.environ.get(SKIP_VARIABLE) == "1":
+        pytest.skip(f"{reason} ({SKIP_VARIABLE}=1)")
     if reason:
-        pytest.skip(reason)
+        pytest.fail(
+            f"the browser tests cannot run: {reason}; set {SKIP_VARIABLE}=1 to skip them", pytrace=False
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
