@@ -1,19 +1,17 @@
 """Regenerates the QR-code admin API's sample events in events/ for `sam local invoke QrCodeFunction -e …`.
 
-`python -m wxfunnel_tools.admin_events` writes one API Gateway proxy event per QrCodeFunction route, for the
+`make events` (wxfunnel_tools.events) writes one API Gateway proxy event per QrCodeFunction route, for the
 development Official Account of devapps.py, as an IAM-authenticated operator would send it.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from wxfunnel_tools.apigw import proxy_event
 from wxfunnel_tools.devapps import DEMO_OA
-from wxfunnel_tools.template import ROOT
 
 SCENE = "spring-poster"
 OPERATOR = "wxfunnel-operator"
@@ -84,13 +82,7 @@ def admin_events() -> dict[str, dict[str, Any]]:
     }
 
 
-def main() -> None:
-    folder = ROOT / "events"
-    folder.mkdir(exist_ok=True)
-    for name, event in admin_events().items():
-        (folder / name).write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(Path("events") / name)
-
-
 if __name__ == "__main__":
+    from wxfunnel_tools.events import main
+
     main()

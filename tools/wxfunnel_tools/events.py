@@ -9,6 +9,7 @@ put the same development app JSON in SSM (`wxfunnel config put demo-oa ...`) or 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -94,12 +95,20 @@ def wechat_events(now: int | None = None) -> dict[str, dict[str, Any]]:
     return events
 
 
-def main() -> None:
-    folder = ROOT / "events"
-    folder.mkdir(exist_ok=True)
-    for name, event in wechat_events().items():
+def write_events(events: dict[str, dict[str, Any]], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, event in events.items():
         (folder / name).write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(Path("events") / name)
+        print(folder / name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Writes the WeChat-facing events (signed now) and the admin ones: `python -m wxfunnel_tools.events [folder]`."""
+    from wxfunnel_tools.admin_events import admin_events
+
+    args = sys.argv[1:] if argv is None else argv
+    folder = Path(args[0]) if args else ROOT / "events"
+    write_events({**wechat_events(), **admin_events()}, folder)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
-from wxfunnel import crypto
 from wxfunnel_tools.apigw import proxy_event
+from wxfunnel_tools.template import use_layer
+
+use_layer()  # the pushes are sealed with the layer's own crypto, whoever imports this module
+from wxfunnel import crypto  # noqa: E402
 
 Mode = Literal["plain", "compat", "safe"]
 Format = Literal["xml", "json"]

@@ -22,8 +22,8 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 
-from wxfunnel_tools.bench.machine import ROOT
 from wxfunnel_tools.bench.report import Section
+from wxfunnel_tools.template import ROOT
 
 TARGET = 1.3
 _MARK = "--wxfunnel-bench-handler--"
@@ -49,21 +49,16 @@ print(json.dumps({"import": time.perf_counter() - t0}))
 _HANDLER = (
     _PRELUDE
     + """
-import importlib
 from wxfunnel_tools.template import function, load_handler
 function(sys.argv[1])  # the template is read (PyYAML) before the clock starts: Lambda has no such step
 t0 = time.perf_counter()
 load_handler(sys.argv[1])
 t1 = time.perf_counter()
-for deferred in sys.argv[2:]:
-    importlib.import_module(deferred)
 from wxfunnel.aws import dynamodb
 dynamodb()
 print(json.dumps({"import": t1 - t0, "first": time.perf_counter() - t1}))
 """
 )
-# What a function's first invocation imports on top of its module (imports deferred to break a cycle).
-DEFERRED = {"CallbackFunction": ("wxfunnel.flows",)}
 _BREAKDOWN = (
     _PRELUDE
     + f"""
@@ -226,7 +221,7 @@ def _measure_all(function_ids: list[str], runs: int, breakdown_runs: int) -> tup
     for _ in range(runs):
         imports["baseline"].append(_measure(_BASELINE)["import"] * 1000)
         for logical_id in function_ids:
-            figures = _measure(_HANDLER, logical_id, *DEFERRED.get(logical_id, ()))
+            figures = _measure(_HANDLER, logical_id)
             imports[logical_id].append(figures["import"] * 1000)
             ready[logical_id].append((figures["import"] + figures["first"]) * 1000)
     base = statistics.median(imports["baseline"])
@@ -254,7 +249,7 @@ def _measure_all(function_ids: list[str], runs: int, breakdown_runs: int) -> tup
     section.notes.append(
         "import = the handler module with the layer (boto3 included, no client yet), what Lambda's init runs; ratio = "
         "÷ import boto3 + one client. ready = import + what the first invocation adds before its first AWS request "
-        "(deferred imports, the DynamoDB client)."
+        "(the DynamoDB client)."
     )
     section.notes.append(
         "The layer as `sam build` makes it (layers/wxfunnel/Makefile for this machine, bytecode shipped); nothing "
