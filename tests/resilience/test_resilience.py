@@ -298,8 +298,8 @@ def test_nothing_lost_nothing_twice(request: pytest.FixtureRequest, funnel: Any,
     promised_lock = threading.Lock()
     original_enqueue = deliveries.enqueue
 
-    def recording_enqueue(jobs: Any, queue_url: str | None = None) -> None:
-        original_enqueue(jobs, queue_url)
+    def recording_enqueue(jobs: Any) -> None:
+        original_enqueue(jobs)
         with promised_lock:
             for job in jobs:
                 promised.setdefault(job.key, job)

@@ -70,9 +70,9 @@ class Job:
         )
 
 
-def enqueue(jobs: Sequence[Job], queue_url: str | None = None) -> None:
+def enqueue(jobs: Sequence[Job]) -> None:
     """Send jobs to the outbox FIFO queue in batches of ten; raises if any could not be enqueued."""
-    url = queue_url or settings().outbox_queue_url
+    url = settings().outbox_queue_url
     for start in range(0, len(jobs), _BATCH):
         chunk = jobs[start : start + _BATCH]
         response = sqs().send_message_batch(

@@ -256,7 +256,7 @@ def _measure(
     )
 
 
-def _no_enqueue(jobs: Any, queue_url: str | None = None) -> None:
+def _no_enqueue(jobs: Any) -> None:
     return None
 
 
