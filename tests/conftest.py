@@ -81,7 +81,7 @@ def logs() -> Iterator[Any]:
     import io
     import logging
 
-    from wxfunnel.observability import logger
+    from wxfunnel.core.observability import logger
 
     stream = io.StringIO()
     handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]

@@ -12,9 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import wxfunnel.flows  # noqa: F401  (registers the flows at init, not inside the first push's 5 s deadline)
-from wxfunnel.intake import HttpResult, Rejected, proxy_response, receive, rejection
-from wxfunnel.observability import logger, metrics
+from wxfunnel.core.observability import logger, metrics
+from wxfunnel.entry.intake import HttpResult, Rejected, proxy_response, receive, rejection
 
 
 def _body(event: dict[str, Any]) -> bytes | None:

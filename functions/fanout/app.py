@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxfunnel.fanout import handle
-from wxfunnel.observability import logger, metrics
+from wxfunnel.core.observability import logger, metrics
+from wxfunnel.entry.fanout import handle
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxfunnel import notifications
-from wxfunnel.admin_http import json_object, json_response, register_error_handlers
-from wxfunnel.observability import logger, metrics
+from wxfunnel.core.observability import logger, metrics
+from wxfunnel.entry.admin import notifications
+from wxfunnel.entry.admin.http import json_object, json_response, register_error_handlers
 
 app = APIGatewayRestResolver()
 register_error_handlers(app)

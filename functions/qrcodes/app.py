@@ -8,9 +8,9 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxfunnel import qrcodes
-from wxfunnel.admin_http import json_object, json_response, register_error_handlers
-from wxfunnel.observability import logger, metrics
+from wxfunnel.core.observability import logger, metrics
+from wxfunnel.entry.admin import qrcodes, stats
+from wxfunnel.entry.admin.http import json_object, json_response, register_error_handlers
 
 app = APIGatewayRestResolver()
 register_error_handlers(app)
@@ -49,12 +49,12 @@ def get_qrcode_image(app_name: str, scene: str) -> Response[bytes]:
 
 @app.get("/channels/<app_name>/stats")
 def app_stats(app_name: str) -> Response[str]:
-    return json_response(200, qrcodes.app_stats(app_name, _query()))
+    return json_response(200, stats.app_stats(app_name, _query()))
 
 
 @app.get("/channels/<app_name>/<scene>/stats")
 def channel_stats(app_name: str, scene: str) -> Response[str]:
-    return json_response(200, qrcodes.channel_stats(app_name, unquote(scene), _query()))
+    return json_response(200, stats.channel_stats(app_name, unquote(scene), _query()))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxfunnel.intake import Rejected, proxy_response, rejection, verify_url
-from wxfunnel.observability import logger, metrics
+from wxfunnel.core.observability import logger, metrics
+from wxfunnel.entry.intake import Rejected, proxy_response, rejection, verify_url
 
 
 @logger.inject_lambda_context(clear_state=True)

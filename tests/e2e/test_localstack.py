@@ -126,7 +126,7 @@ def test_the_stack_stops_cleanly_and_restores_the_environment() -> None:
 
 
 def test_wechat_url_verification_reaches_the_real_verify_function(stack: LocalStack) -> None:
-    from wxfunnel import crypto
+    from wxfunnel.protocol import crypto
 
     timestamp = str(int(time.time()))
     query = {

@@ -18,4 +18,4 @@ def test_cold_start_section_measures_the_built_layer_with_and_without_bytecode()
     assert all(isinstance(value, float) and value > 0 for value in (baseline[1], callback[1], callback[5]))
     assert callback[5] > callback[1], "ready includes the import"
     assert "with the layer's .pyc files" in rendered
-    assert any(row[0] == "wxfunnel.messages" for row in heavy.rows), heavy.render()
+    assert any(row[0] == "wxfunnel.protocol" for row in heavy.rows), heavy.render()

@@ -113,7 +113,7 @@ def test_every_module_of_the_layer_imports_with_only_the_runtime(layer: Path, ru
         ".".join(path.relative_to(layer).with_suffix("").parts).removesuffix(".__init__")
         for path in package.rglob("*.py")
     )
-    assert "wxfunnel.notifications" in modules
+    assert "wxfunnel.entry.admin.notifications" in modules
     failures = _failures({"wxfunnel": _import([layer, runtime], modules)})
     assert not failures, failures
 

@@ -50,7 +50,7 @@ def test_sam_validate_lint_is_clean() -> None:
 def test_every_function_and_the_layer_are_built(built: Path) -> None:
     for spec in functions():
         assert (built / spec.logical_id / "app.py").is_file(), spec.logical_id
-    assert (built / "WxfunnelLayer" / "python" / "wxfunnel" / "intake.py").is_file()
+    assert (built / "WxfunnelLayer" / "python" / "wxfunnel" / "entry" / "intake.py").is_file()
 
 
 def test_the_layer_carries_arm64_binaries_only(built: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import xmltodict
 
-from wxfunnel import crypto
+from wxfunnel.protocol import crypto
 from wxfunnel_tools.devapps import DEMO_RULES, DEV_APPS, demo_apps, seed_apps
 from wxfunnel_tools.pushes import callback_event, message, signed_push
 from wxfunnel_tools.testing import cold_start, table_items

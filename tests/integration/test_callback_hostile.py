@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from wxfunnel import crypto
+from wxfunnel.protocol import crypto
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, message, signed_push, to_xml
 from wxfunnel_tools.testing import table_items
@@ -313,7 +313,7 @@ def test_a_scan_whose_scene_is_not_a_scene_changes_nothing(aws, callback):
 
 
 def test_a_flood_of_pushes_to_an_unknown_app_asks_ssm_once(aws, callback):
-    from wxfunnel.aws import ssm
+    from wxfunnel.core.aws import ssm
 
     calls: list[str] = []
 

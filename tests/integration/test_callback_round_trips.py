@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from wxfunnel.aws import dynamodb
+from wxfunnel.core.aws import dynamodb
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, message, signed_push
 

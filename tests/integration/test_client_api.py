@@ -14,9 +14,9 @@ from wxfunnel.client import (
     MiniProgramPageMessage,
     NewsMessage,
     TextMessage,
-    client_for,
     errors,
 )
+from wxfunnel.entry.wechat import client_for
 from wxfunnel_tools.sandbox import Sandbox
 from wxfunnel_tools.sandbox.png import qr_like_png
 from wxfunnel_tools.testing import Aws, cold_start

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wxfunnel.client import ImageMessage, TextMessage, client_for, errors
+from wxfunnel.client import ImageMessage, TextMessage, errors
 from wxfunnel.client import http as client_http
+from wxfunnel.entry.wechat import client_for
 from wxfunnel_tools.sandbox import Sandbox
 
 OA_APPID = "wx0a0a0a0a0a0a0a0a"

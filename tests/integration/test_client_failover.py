@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from wxfunnel.client import TextMessage, client_for, errors, http
+from wxfunnel.client import TextMessage, errors, http
+from wxfunnel.entry.wechat import client_for
 from wxfunnel_tools.sandbox import Sandbox, refusing_base
 from wxfunnel_tools.testing import cold_start
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wxfunnel.aws import dynamodb, sqs
+from wxfunnel.core.aws import dynamodb, sqs
 from wxfunnel_tools.devapps import DEV_APPS, demo_apps, seed_apps
 from wxfunnel_tools.pushes import callback_event, message, signed_push
 from wxfunnel_tools.sqs_events import drain

@@ -105,7 +105,10 @@ class Funnel:
 
     def send_outbox(self) -> None:
         assert (
-            pump(self.aws.sqs, self.aws.env["OUTBOX_QUEUE_URL"], self.sender, lambda_context("Sender")) == []
+            pump(
+                self.aws.sqs, self.aws.env["OUTBOX_QUEUE_URL"], self.sender, lambda_context("SenderFunction")
+            )
+            == []
         )
 
     def admin(self, handler, method: str, resource: str, path: str, body: dict | None = None, **params):
@@ -118,7 +121,7 @@ class Funnel:
             iam_user="operator",
             **params,
         )
-        response = handler(event, lambda_context("Admin"))
+        response = handler(event, lambda_context("QrCodeFunction"))
         return response["statusCode"], json.loads(response_body(response))
 
     def create_channel(self, scene: str, **channel) -> dict:
@@ -254,7 +257,7 @@ def test_2_reminder_via_mini_program_card(funnel, wechat, aws):
         },
     )
     assert status == 202, created
-    assert pump(aws.sqs, aws.env["FANOUT_QUEUE_URL"], funnel.fanout, lambda_context("Fanout")) == []
+    assert pump(aws.sqs, aws.env["FANOUT_QUEUE_URL"], funnel.fanout, lambda_context("FanoutFunction")) == []
     funnel.send_outbox()
     sends = wechat.calls("message/template/send")
     assert sorted((c.appid, c.payload["touser"]) for c in sends) == [(OA_APPID, OA_USER), (OA_APPID, other)]

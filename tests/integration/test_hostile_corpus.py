@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from wxfunnel import crypto
+from wxfunnel.protocol import crypto
 from wxfunnel_tools.apigw import proxy_event, response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, message, signed_push, to_json, to_xml, verify_event

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from wxfunnel import subscriptions
-from wxfunnel.subscriptions import Status, Subscription
+from wxfunnel.domain.followers import Follower, Status
+from wxfunnel.store import followers
 from wxfunnel_tools.apigw import proxy_event, response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sqs_events import pump
@@ -66,7 +66,7 @@ def admin(aws, wechat) -> Admin:
 def opt_in(aws, openid: str, *scenes: str, status: Status = Status.SUBSCRIBED, app: str = OA) -> None:
     """A follower as the callback records them: a profile and one touch (opt-in) per scene."""
     table = aws.env["SUBSCRIPTIONS_TABLE"]
-    profile = Subscription(
+    profile = Follower(
         app=app,
         openid=openid,
         status=status,
@@ -77,9 +77,9 @@ def opt_in(aws, openid: str, *scenes: str, status: Status = Status.SUBSCRIBED, a
         first_subscribed_at=AT,
         version=1,
     )
-    aws.dynamodb.put_item(TableName=table, Item=subscriptions.to_item(profile))
+    aws.dynamodb.put_item(TableName=table, Item=followers.to_item(profile))
     for scene in scenes:
-        aws.dynamodb.update_item(**subscriptions.touch_update(table, app, openid, scene, AT)["Update"])
+        aws.dynamodb.update_item(**followers.touch_update(app, openid, scene, AT))
 
 
 def request(**overrides) -> dict:
@@ -244,7 +244,7 @@ def test_a_mini_program_reminder_is_a_subscribe_message_with_the_mp_token(admin,
         (request(template_id=None), "template_id"),
         (request(scene_prefix="live."), None),
         (request(scenes=None), None),
-        (request(scenes=["has space"]), "scenes"),
+        (request(scenes=[" has space"]), "scenes"),
         (request(touch="sometimes"), "touch"),
         (request(app="nope"), "app"),
         (request(page="pages/x"), "page"),

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from wxfunnel.channels import ChannelRepository
-from wxfunnel.stats import day_of
+from wxfunnel.domain.stats import day_of
+from wxfunnel.store import channels
 from wxfunnel_tools.apigw import proxy_event, response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import message
@@ -116,7 +116,7 @@ def api(aws: Any, wechat: Any) -> Api:
 
 
 def quota_used(aws: Any) -> int:
-    return ChannelRepository(aws.env["CHANNELS_TABLE"], aws.dynamodb).permanent_count(OA)
+    return channels.permanent_count(OA)
 
 
 # --- POST /qrcodes -----------------------------------------------------------------------------------------
@@ -258,10 +258,9 @@ def test_a_card_scene_is_not_taken_over_by_an_operator_channel(api: Api, aws: An
     from dataclasses import replace
 
     api.create(scene="live.live_id=10")
-    repository = ChannelRepository(aws.env["CHANNELS_TABLE"], aws.dynamodb)
-    card = repository.get(OA, "live.live_id=10")
+    card = channels.get(OA, "live.live_id=10")
     assert card is not None
-    repository.put(replace(card, kind="card"))
+    channels.put(replace(card, kind="card"))
     status, error = api.create(scene="live.live_id=10")
     assert (status, error["error"]["field"]) == (409, "scene")
 
@@ -398,10 +397,9 @@ def test_an_expired_code_is_gone_without_asking_wechat(api: Api, wechat: Any, aw
     from dataclasses import replace
 
     api.create(scene="spring", expire_seconds=60)
-    repository = ChannelRepository(aws.env["CHANNELS_TABLE"], aws.dynamodb)
-    channel = repository.get(OA, "spring")
+    channel = channels.get(OA, "spring")
     assert channel is not None and channel.expires_at is not None
-    repository.put(replace(channel, expires_at=int(time.time()) - 1))
+    channels.put(replace(channel, expires_at=int(time.time()) - 1))
     status, error, _ = api.image("spring")
     assert (status, error["error"]["code"]) == (410, "gone")
     assert "expired at" in error["error"]["message"]

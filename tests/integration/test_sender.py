@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from wxfunnel import outbox, subscriptions
-from wxfunnel.outbox import Job
-from wxfunnel.subscriptions import Status, Subscription
+from wxfunnel.domain.followers import Follower, Status
+from wxfunnel.domain.jobs import Job
+from wxfunnel.store import followers, outbox
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sqs_events import drain, make_visible, receive_event, settle
 from wxfunnel_tools.template import load_handler
@@ -59,7 +59,9 @@ def sender(aws, wechat) -> Sender:
 
 
 def job(kind: str, app: str, payload: dict, *, key: str = "k1", openid: str = USER) -> Job:
-    return Job(kind=kind, app=app, openid=openid, key=f"{app}#{key}", payload=payload)
+    """A job as the outbox carries it (wire format v1, what jobs queued by earlier deploys look like too)."""
+    wire = {"v": 1, "kind": kind, "app": app, "openid": openid, "key": f"{app}#{key}", "payload": payload}
+    return Job.from_wire(json.dumps(wire))
 
 
 def text_job(app: str = MP, content: str = "Hello", **kwargs) -> Job:
@@ -154,7 +156,7 @@ def test_a_card_as_image_uploads_the_qr_image_with_the_mp_token_and_sends_it(sen
 
 
 def test_a_second_card_for_the_same_context_reuses_the_live_qr(sender, wechat):
-    outbox.enqueue([card_job(), job("card_qr", MP, dict(card_job().payload), key="k2")])
+    outbox.enqueue([card_job(), job("card_qr", MP, card_job().payload.to_wire(), key="k2")])
     sender.run_once()
     assert wechat.count("qrcode/create") == 1
     assert wechat.count(CUSTOM) == 2
@@ -343,7 +345,7 @@ def test_an_unreadable_job_is_dead_lettered(sender, aws):
 
 
 def test_an_image_rule_downloads_the_image_and_sends_it_as_temporary_media(sender, wechat):
-    from wxfunnel.client import client_for
+    from wxfunnel.entry.wechat import client_for
 
     image_url = client_for(OA).create_qrcode("poster", permanent=False, expire_seconds=600).image_url
     outbox.enqueue([job("custom_message", MP, {"message": {"type": "image", "image_url": image_url}})])
@@ -367,9 +369,9 @@ def test_an_unreachable_image_is_dead_lettered_with_the_reason(sender, wechat):
 
 def profile_and_touch(aws, status: Status, at: int) -> None:
     table = aws.env["SUBSCRIPTIONS_TABLE"]
-    sub = Subscription(app=OA, openid=USER, status=status, status_at=at, first_scene="spring", version=2)
-    aws.dynamodb.put_item(TableName=table, Item=subscriptions.to_item(sub))
-    aws.dynamodb.update_item(**subscriptions.touch_update(table, OA, USER, "spring", at - 10)["Update"])
+    sub = Follower(app=OA, openid=USER, status=status, status_at=at, first_scene="spring", version=2)
+    aws.dynamodb.put_item(TableName=table, Item=followers.to_item(sub))
+    aws.dynamodb.update_item(**followers.touch_update(OA, USER, "spring", at - 10))
 
 
 def test_erasing_an_unfollowed_user_deletes_their_profile_and_opt_ins(sender, aws):
@@ -432,7 +434,7 @@ def cancel_transactions(monkeypatch, times: int, code: str) -> list[dict]:
     the same item is running with (TransactionConflict) or that is throttled; their requests are returned."""
     from botocore.exceptions import ClientError
 
-    from wxfunnel.aws import dynamodb
+    from wxfunnel.core.aws import dynamodb
 
     client = dynamodb()  # the container's client, which the handler uses
     real = client.transact_write_items
@@ -484,7 +486,7 @@ def test_a_contended_completion_transaction_is_retried_in_place_and_counted_once
 def test_a_count_still_contended_is_left_pending_and_its_redelivery_counts_without_sending_again(
     sender, wechat, aws, monkeypatch
 ):
-    from wxfunnel.sender import COUNT_ATTEMPTS
+    from wxfunnel.store.base import CONTENDED_ATTEMPTS as COUNT_ATTEMPTS
 
     store_notification(aws)
     requests = cancel_transactions(monkeypatch, COUNT_ATTEMPTS, "TransactionConflict")
@@ -507,7 +509,7 @@ def test_a_count_still_contended_is_left_pending_and_its_redelivery_counts_witho
 
 
 def test_a_pending_failure_count_keeps_its_reason(sender, wechat, aws, monkeypatch):
-    from wxfunnel.sender import COUNT_ATTEMPTS
+    from wxfunnel.store.base import CONTENDED_ATTEMPTS as COUNT_ATTEMPTS
 
     store_notification(aws)
     wechat.fail_next(SUBSCRIBE, errcode=43101)

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from wxfunnel.client import WeChatClient, client_for, errors, tokens
-from wxfunnel.config import load_app
+from wxfunnel.client import WeChatClient, errors, tokens
+from wxfunnel.config.loader import load_app
+from wxfunnel.entry.wechat import client_for
+from wxfunnel.store.media import MediaCache
+from wxfunnel.store.tokens import TokenTable
 from wxfunnel_tools.bench_client import cold_wave
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sandbox import Sandbox
@@ -39,7 +42,7 @@ def _put(aws: Aws, appid: str, **attributes: Any) -> None:
 
 def _cold_client(app: str = "demo-mp") -> WeChatClient:
     """A client with its own memory, like one in a freshly started Lambda container."""
-    return WeChatClient(load_app(app))
+    return WeChatClient(load_app(app), TokenTable(), MediaCache())
 
 
 # --- one container ----------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_an_invalid_configuration_is_500_with_the_reason_logged_not_the_secret(a
 
 
 def test_a_rejection_is_published_as_a_metric_of_that_invocation(callback, capsys):
-    from wxfunnel.observability import metrics
+    from wxfunnel.core.observability import metrics
 
     capsys.readouterr()
     assert callback.verify(verify_event("demo-oa", "not-the-token")).status == 403

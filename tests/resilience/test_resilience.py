@@ -32,8 +32,9 @@ from typing import Any
 import pytest
 import xmltodict
 
-from wxfunnel import crypto
-from wxfunnel.subscriptions import Status, from_item, profile_key
+from wxfunnel.domain.followers import Status
+from wxfunnel.protocol import crypto
+from wxfunnel.store.followers import from_item, profile_key
 from wxfunnel_tools.apigw import response_body
 from wxfunnel_tools.bench.environment import atomic_dynamodb, product_apps
 from wxfunnel_tools.devapps import seed_apps
@@ -287,16 +288,17 @@ def funnel(aws: Any, wechat: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
 
 
 def test_nothing_lost_nothing_twice(request: pytest.FixtureRequest, funnel: Any, wechat: Any) -> None:
-    from wxfunnel import deliveries, outbox
+    from wxfunnel.domain.jobs import Job
+    from wxfunnel.store import outbox
 
     aws = funnel
     rng = random.Random(SEED)
     n = _scale(request)
     pushes = _plan(n, rng, int(time.time()) - 60)
 
-    promised: dict[str, outbox.Job] = {}
+    promised: dict[str, Job] = {}
     promised_lock = threading.Lock()
-    original_enqueue = deliveries.enqueue
+    original_enqueue = outbox.enqueue
 
     def recording_enqueue(jobs: Any) -> None:
         original_enqueue(jobs)
@@ -304,13 +306,13 @@ def test_nothing_lost_nothing_twice(request: pytest.FixtureRequest, funnel: Any,
             for job in jobs:
                 promised.setdefault(job.key, job)
 
-    deliveries.enqueue = recording_enqueue  # type: ignore[assignment]
+    outbox.enqueue = recording_enqueue  # type: ignore[assignment]
     try:
         started = time.perf_counter()
         problems, statuses = deliver(pushes, rng)
         callback_seconds = time.perf_counter() - started
     finally:
-        deliveries.enqueue = original_enqueue  # type: ignore[assignment]
+        outbox.enqueue = original_enqueue  # type: ignore[assignment]
 
     # 1. every push answered 200 with a well-formed reply, and the callback never called WeChat
     assert problems == [], f"{len(problems)} bad replies, e.g. {problems[:5]}"

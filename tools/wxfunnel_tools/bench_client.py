@@ -78,15 +78,21 @@ def bench_tokens(n_callers: int = 50, repeats: int = 20) -> dict[str, Any]:
                 use_layer()
                 cold_start()
                 from wxfunnel.client import WeChatClient
-                from wxfunnel.config import load_app
-                from wxfunnel.observability import logger
+                from wxfunnel.config.loader import load_app
+                from wxfunnel.core.observability import logger
+                from wxfunnel.store.media import MediaCache
+                from wxfunnel.store.tokens import TokenTable
 
                 logger.setLevel("ERROR")
                 app = load_app("demo-mp")
-                first_seconds, first_failures = cold_wave([WeChatClient(app) for _ in range(n_callers)])
+                first_seconds, first_failures = cold_wave(
+                    [WeChatClient(app, TokenTable(), MediaCache()) for _ in range(n_callers)]
+                )
                 first_requests = sandbox.token_requests(appid)
                 sandbox.invalidate_tokens(appid)
-                second_seconds, second_failures = cold_wave([WeChatClient(app) for _ in range(n_callers)])
+                second_seconds, second_failures = cold_wave(
+                    [WeChatClient(app, TokenTable(), MediaCache()) for _ in range(n_callers)]
+                )
                 second_requests = sandbox.token_requests(appid) - first_requests
 
                 def first_call(cached: bool) -> float:
@@ -94,7 +100,7 @@ def bench_tokens(n_callers: int = 50, repeats: int = 20) -> dict[str, Any]:
                         dynamodb.delete_item(
                             TableName=env["TOKENS_TABLE"], Key={"pk": {"S": f"token#{appid}"}}
                         )
-                    client = WeChatClient(app)
+                    client = WeChatClient(app, TokenTable(), MediaCache())
                     started = time.perf_counter()
                     client.callback_ips()
                     return (time.perf_counter() - started) * 1000

@@ -130,7 +130,7 @@ def run_local(args: argparse.Namespace) -> int:
 
 def local_banner(stack: Any) -> str:
     """What `wxfunnel local` prints: the URLs, each dev app's console settings, and commands to try."""
-    from wxfunnel import crypto
+    from wxfunnel.protocol import crypto
     from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS
     from wxfunnel_tools.pushes import message, signed_push
 
@@ -197,7 +197,8 @@ def local_banner(stack: Any) -> str:
 def _read_config(path: str, name: str) -> dict[str, Any]:
     """Parse and validate an app's JSON file; Failure names the problem (and never a secret)."""
     use_layer()
-    from wxfunnel.config import APP_NAME, InvalidAppConfig, parse_app_config
+    from wxfunnel.config.app import parse_app_config
+    from wxfunnel.config.base import APP_NAME, InvalidAppConfig
 
     if not APP_NAME.fullmatch(name):
         raise Failure(f"invalid app name '{name}': lower-case letters, digits, '-' or '_', at most 64")

@@ -17,7 +17,7 @@ from wxfunnel_tools.template import use_layer
 
 use_layer()
 
-from wxfunnel import crypto
+from wxfunnel.protocol import crypto
 from wxfunnel_tools.admin_client import AdminClient
 from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, DEV_APPS, demo_apps
 from wxfunnel_tools.localstack.stack import LocalStack

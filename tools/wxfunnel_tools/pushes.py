@@ -17,7 +17,7 @@ from wxfunnel_tools.apigw import proxy_event
 from wxfunnel_tools.template import use_layer
 
 use_layer()  # the pushes are sealed with the layer's own crypto, whoever imports this module
-from wxfunnel import crypto  # noqa: E402
+from wxfunnel.protocol import crypto  # noqa: E402
 
 Mode = Literal["plain", "compat", "safe"]
 Format = Literal["xml", "json"]

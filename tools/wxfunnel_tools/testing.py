@@ -5,13 +5,15 @@ Lives in the tools package (not a conftest) so tests in any folder import it by 
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from wxfunnel_tools.apigw import response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, signed_push
-from wxfunnel_tools.template import cold_start, load_handler
+from wxfunnel_tools.template import cold_start, function, load_handler
 
 __all__ = ["REGION", "Aws", "Callback", "Reply", "cold_start", "lambda_context", "table_items"]
 
@@ -63,9 +65,9 @@ def _headers(response: dict[str, Any]) -> dict[str, str]:
 
 
 class _Context:
-    def __init__(self, name: str) -> None:
-        import uuid
+    """A Lambda context whose remaining time counts down from the function's Timeout in template.yaml."""
 
+    def __init__(self, name: str) -> None:
         self.function_name = name
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{name}"
@@ -73,9 +75,10 @@ class _Context:
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{name}"
         self.log_stream_name = "local"
+        self._deadline = time.monotonic() + function(name).timeout
 
     def get_remaining_time_in_millis(self) -> int:
-        return 5000
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def lambda_context(name: str) -> Any:

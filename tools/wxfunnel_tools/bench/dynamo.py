@@ -107,8 +107,9 @@ def capacity(calls: list[dict[str, Any]], reader: Any) -> tuple[float, float]:
 
 
 def run() -> Section:
-    from wxfunnel.aws import dynamodb, sqs
-    from wxfunnel.channels import Channel, ChannelRepository
+    from wxfunnel.core.aws import dynamodb, sqs
+    from wxfunnel.domain.channels import Channel
+    from wxfunnel.store import channels
     from wxfunnel_tools.bench.environment import embedded_aws, quiet_logs
     from wxfunnel_tools.bench.processing import _Context
     from wxfunnel_tools.devapps import DEV_APPS
@@ -127,7 +128,7 @@ def run() -> Section:
         reader = __import__("boto3").client("dynamodb", region_name="us-east-1")
         now = int(time.time())
         stamp = "2024-01-01T00:00:00Z"
-        ChannelRepository().put(
+        channels.put(
             Channel(
                 app=OA,
                 scene="promo1",

@@ -40,7 +40,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 @contextlib.contextmanager
 def quiet_logs() -> Iterator[None]:
     """Logs and EMF metrics still get formatted and written (that cost is real), to /dev/null."""
-    from wxfunnel.observability import logger
+    from wxfunnel.core.observability import logger
 
     sink = open(os.devnull, "w")  # noqa: SIM115
     handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]

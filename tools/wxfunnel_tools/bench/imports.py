@@ -54,7 +54,7 @@ function(sys.argv[1])  # the template is read (PyYAML) before the clock starts: 
 t0 = time.perf_counter()
 load_handler(sys.argv[1])
 t1 = time.perf_counter()
-from wxfunnel.aws import dynamodb
+from wxfunnel.core.aws import dynamodb
 dynamodb()
 print(json.dumps({"import": t1 - t0, "first": time.perf_counter() - t1}))
 """
@@ -81,7 +81,7 @@ WATCH = (
     "aws_lambda_powertools.metrics",
     "aws_lambda_powertools.utilities.parameters",
     "aws_lambda_powertools.tracing",
-    "wxfunnel.stats",
+    "wxfunnel.store.counters",
     "wxfunnel.client",
     "wxfunnel.flows",
 )

@@ -5,7 +5,7 @@ text message. Measured on the same payload:
 - floor     the least any implementation must do: signature sha1, (envelope parse, msg_signature sha1,
             base64 + AES-CBC + unpad,) parse of the message; one prepared Cipher, as ours keeps;
 - wechatpy  the same work with wechatpy (check_signature / WeChatCrypto.decrypt_message + parse_message);
-- ours      `wxfunnel.intake.receive` (checks, parse, typed message, flow decision, reply), with the DynamoDB
+- ours      `wxfunnel.entry.intake.receive` (checks, parse, typed message, flow decision, reply), with the DynamoDB
             client and the outbox replaced by no-op stubs: our code without AWS round trips;
 - handler   the whole CallbackFunction handler (API Gateway event in, proxy response out: Powertools resolver,
             logger context, metrics flush) with the same stubs;
@@ -214,7 +214,8 @@ def run(iterations: int, moto_iterations: int) -> Section:
 def _measure(
     variant: Variant, handler: Callable[[dict[str, Any], Any], Any], iterations: int, moto_iterations: int
 ) -> tuple[object, ...]:
-    from wxfunnel import deliveries, intake
+    from wxfunnel.entry import delivery, intake
+    from wxfunnel.store import base, deliveries
     from wxfunnel_tools.pushes import callback_event
 
     context = _Context()
@@ -222,10 +223,10 @@ def _measure(
     query, body = _push(variant, 1, now)
     floor = _time(floor_function(variant, query, body), iterations)
     peer = _time(wechatpy_function(variant, query, body), iterations)
-    original_dynamodb, original_enqueue = deliveries.dynamodb, deliveries.enqueue
+    originals = deliveries.dynamodb, base.dynamodb, delivery.outbox.enqueue
     stub = _StubDynamo()
-    deliveries.dynamodb = lambda: stub  # type: ignore[assignment]
-    deliveries.enqueue = _no_enqueue
+    deliveries.dynamodb = base.dynamodb = lambda: stub  # type: ignore[assignment]
+    delivery.outbox.enqueue = _no_enqueue
     try:
         result = intake.receive(variant.app, query, body, now)
         if result.status != 200:
@@ -234,7 +235,7 @@ def _measure(
         event = callback_event(variant.app, query, body)
         whole = _time(lambda: handler(event, context), iterations)
     finally:
-        deliveries.dynamodb, deliveries.enqueue = original_dynamodb, original_enqueue
+        deliveries.dynamodb, base.dynamodb, delivery.outbox.enqueue = originals
     fresh = iter(
         [callback_event(variant.app, *_push(variant, 10_000 + i, now)) for i in range(moto_iterations + 50)]
     )

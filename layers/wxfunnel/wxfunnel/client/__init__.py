@@ -1,13 +1,15 @@
 """The WeChat API client: typed errors, a shared access-token lease, failover, one method per endpoint.
 
-from wxfunnel.client import client_for, errors, TextMessage
-client_for("demo-mp").send_custom(openid, TextMessage("hi"))
+Its storage (the token lease's item, the media cache) is injected; the functions get a wired client from
+`wxfunnel.entry.wechat.client_for`:
+
+    client_for("demo-mp").send_custom(openid, TextMessage("hi"))
 """
 
 from __future__ import annotations
 
 from wxfunnel.client import errors
-from wxfunnel.client.api import QrTicket, UserInfo, WeChatClient, client_for
+from wxfunnel.client.api import MediaCache, QrTicket, UserInfo, WeChatClient
 from wxfunnel.client.outbound import (
     CustomMessage,
     ImageMessage,
@@ -16,17 +18,19 @@ from wxfunnel.client.outbound import (
     NewsMessage,
     TextMessage,
 )
+from wxfunnel.client.tokens import TokenTable
 
 __all__ = [
     "CustomMessage",
     "ImageMessage",
     "LinkMessage",
+    "MediaCache",
     "MiniProgramPageMessage",
     "NewsMessage",
     "QrTicket",
     "TextMessage",
+    "TokenTable",
     "UserInfo",
     "WeChatClient",
-    "client_for",
     "errors",
 ]

@@ -7,38 +7,32 @@ Every call goes through `_call`: take the shared token (tokens.TokenLease), call
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
-
-from wxfunnel.aws import dynamodb
 from wxfunnel.client import http
 from wxfunnel.client.errors import InvalidArgument, TokenInvalid, WeChatError, WeChatUnavailable
 from wxfunnel.client.outbound import CustomMessage, custom_payload
-from wxfunnel.client.tokens import TokenLease
-from wxfunnel.config import AccountKind, AppConfig, load_app
-from wxfunnel.observability import logger
-from wxfunnel.settings import settings
+from wxfunnel.client.tokens import TokenLease, TokenTable
+from wxfunnel.config.app import AppConfig
+from wxfunnel.config.base import AccountKind
+from wxfunnel.core.observability import logger
+from wxfunnel.core.settings import settings
+from wxfunnel.protocol import limits
 
-TEMPORARY_SCENE_ID_MAX = 2**32 - 1  # "32位非0整型": 1..4294967295
-PERMANENT_SCENE_ID_MAX = 100_000
-SCENE_STR_MAX = 64
-EXPIRE_SECONDS_MAX = 2_592_000  # 30 days
-DEFAULT_EXPIRE_SECONDS = 604_800  # 7 days; always sent, since WeChat's own default has changed (30 s, 60 s)
-TAG_BATCH = 50
-TAG_NAME_MAX_BYTES = 30
-MEDIA_MAX_BYTES = 2 * 1024 * 1024
 MEDIA_CACHE_SECONDS = 3 * 86400 - 3600  # temporary media lives 3 days; stop reusing it an hour before
-_OPENID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_HTTP_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
-_APPID = re.compile(r"^wx[0-9a-f]{16}$")
 _TAG_EXISTS = 45157
+
+
+class MediaCache(Protocol):
+    """Where uploaded media ids are remembered (store.media in the functions)."""
+
+    def get(self, app: str, name: str) -> str | None: ...
+    def put(self, app: str, name: str, media_id: str, expires_at: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +58,9 @@ class UserInfo:
 
 
 def _openid(openid: str) -> None:
-    if not isinstance(openid, str) or not _OPENID.fullmatch(openid):
-        raise InvalidArgument("openid must be 1 to 128 letters, digits, '_' or '-'")
+    problem = limits.openid_problem(openid)
+    if problem:
+        raise InvalidArgument(f"openid {problem}")
 
 
 def _nonempty(value: object, name: str) -> None:
@@ -74,33 +69,25 @@ def _nonempty(value: object, name: str) -> None:
 
 
 def qrcode_request(scene: int | str, *, permanent: bool, expire_seconds: int | None) -> dict[str, Any]:
-    """The `qrcode/create` body, or InvalidArgument naming the field and the rule it breaks.
+    """The `qrcode/create` body, or InvalidArgument naming the field and the rule it breaks (protocol.limits).
 
-    int scene → QR_SCENE (temporary, 1..4294967295) or QR_LIMIT_SCENE (permanent, 1..100000); str scene →
-    QR_STR_SCENE / QR_LIMIT_STR_SCENE (1..64 characters). expire_seconds: temporary only, 1..2592000, default
-    604800; passing it for a permanent code is an error.
+    int scene → QR_SCENE (temporary) or QR_LIMIT_SCENE (permanent); str scene → QR_STR_SCENE / QR_LIMIT_STR_SCENE.
+    expire_seconds: temporary only, default 604800; passing it for a permanent code is an error.
     """
-    if isinstance(scene, bool) or not isinstance(scene, int | str):
-        raise InvalidArgument("scene must be an int (scene_id) or a str (scene_str)")
-    if isinstance(scene, int):
-        limit = PERMANENT_SCENE_ID_MAX if permanent else TEMPORARY_SCENE_ID_MAX
-        if not 1 <= scene <= limit:
-            kind = "permanent" if permanent else "temporary"
-            raise InvalidArgument(f"scene_id of a {kind} QR code must be between 1 and {limit}")
-        scene_value: dict[str, Any] = {"scene_id": scene}
-    else:
-        if not 1 <= len(scene) <= SCENE_STR_MAX:
-            raise InvalidArgument(f"scene_str must be 1 to {SCENE_STR_MAX} characters long")
-        scene_value = {"scene_str": scene}
+    problem = limits.scene_problem(scene, permanent=permanent)
+    if problem:
+        raise InvalidArgument(f"scene {problem}")
+    scene_value: dict[str, Any] = {"scene_id": scene} if isinstance(scene, int) else {"scene_str": scene}
     action = ("QR_LIMIT_" if permanent else "QR_") + ("SCENE" if isinstance(scene, int) else "STR_SCENE")
     body: dict[str, Any] = {"action_name": action, "action_info": {"scene": scene_value}}
     if permanent:
         if expire_seconds is not None:
             raise InvalidArgument("expire_seconds applies to temporary QR codes only")
         return body
-    seconds = DEFAULT_EXPIRE_SECONDS if expire_seconds is None else expire_seconds
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= EXPIRE_SECONDS_MAX:
-        raise InvalidArgument(f"expire_seconds must be an integer between 1 and {EXPIRE_SECONDS_MAX}")
+    seconds = limits.QR_DEFAULT_EXPIRE_SECONDS if expire_seconds is None else expire_seconds
+    problem = limits.expire_seconds_problem(seconds)
+    if problem:
+        raise InvalidArgument(f"expire_seconds {problem}")
     return {"expire_seconds": seconds, **body}
 
 
@@ -117,9 +104,10 @@ def _image_type(content: bytes) -> str:
 class WeChatClient:
     """The WeChat API for one configured account (OA or MP), sharing its access token through DynamoDB."""
 
-    def __init__(self, app: AppConfig) -> None:
+    def __init__(self, app: AppConfig, tokens: TokenTable, media: MediaCache) -> None:
         self.app = app
-        self.tokens = TokenLease(app)
+        self.tokens = TokenLease(app, tokens)
+        self._media = media
         self._tag_ids: dict[str, int] = {}
         self._tag_lock = threading.Lock()
 
@@ -224,17 +212,16 @@ class WeChatClient:
         """
         if not isinstance(content, bytes | bytearray) or not content:
             raise InvalidArgument("content must be non-empty image bytes")
-        if len(content) > MEDIA_MAX_BYTES:
-            raise InvalidArgument(f"content must be at most {MEDIA_MAX_BYTES} bytes (WeChat's image limit)")
+        if len(content) > limits.MEDIA_MAX_BYTES:
+            raise InvalidArgument(
+                f"content must be at most {limits.MEDIA_MAX_BYTES} bytes (WeChat's image limit)"
+            )
         content_type = _image_type(bytes(content))
         _nonempty(filename, "filename")
         digest = hashlib.sha256(content).hexdigest()
-        key = {"pk": {"S": f"media#{self.app.name}#{digest}"}}
-        table = settings().tokens_table
-        item = dynamodb().get_item(TableName=table, Key=key).get("Item")
-        now = time.time()
-        if item and float(item["expires_at"]["N"]) > now:
-            return str(item["media_id"]["S"])
+        cached = self._media.get(self.app.name, digest)
+        if cached is not None:
+            return cached
         answer = self._call(
             "POST",
             "/cgi-bin/media/upload",
@@ -244,20 +231,8 @@ class WeChatClient:
         media_id = answer.get("media_id")
         if not isinstance(media_id, str) or not media_id:
             raise WeChatUnavailable("media/upload answered without a media_id")
-        created = float(answer.get("created_at") or now)
-        expires_at = created + MEDIA_CACHE_SECONDS
-        try:
-            dynamodb().put_item(
-                TableName=table,
-                Item={
-                    **key,
-                    "media_id": {"S": media_id},
-                    "expires_at": {"N": repr(expires_at)},
-                    "ttl": {"N": str(int(expires_at))},
-                },
-            )
-        except ClientError:
-            logger.warning("could not cache the uploaded media_id", extra={"app": self.app.name})
+        created = float(answer.get("created_at") or time.time())
+        self._media.put(self.app.name, digest, media_id, created + MEDIA_CACHE_SECONDS)
         return media_id
 
     # --- users and tags (OA) ------------------------------------------------------------------------------
@@ -333,18 +308,18 @@ class WeChatClient:
         unique = list(dict.fromkeys(openids))
         for openid in unique:
             _openid(openid)
-        for start in range(0, len(unique), TAG_BATCH):
+        for start in range(0, len(unique), limits.TAG_BATCH):
             self._call(
                 "POST",
                 "/cgi-bin/tags/members/batchtagging",
-                json_body={"openid_list": unique[start : start + TAG_BATCH], "tagid": tag_id},
+                json_body={"openid_list": unique[start : start + limits.TAG_BATCH], "tagid": tag_id},
             )
 
     @staticmethod
     def _tag_name(name: str) -> None:
-        _nonempty(name, "tag name")
-        if len(name.encode("utf-8")) > TAG_NAME_MAX_BYTES:
-            raise InvalidArgument(f"tag name must be at most {TAG_NAME_MAX_BYTES} bytes of UTF-8")
+        problem = limits.tag_name_problem(name)
+        if problem:
+            raise InvalidArgument(f"tag name {problem}")
 
     # --- template (OA) and subscribe (MP) messages --------------------------------------------------------
 
@@ -367,13 +342,15 @@ class WeChatClient:
         _nonempty(template_id, "template_id")
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": self._data(data)}
         if url is not None:
-            if not _HTTP_URL.fullmatch(url):
-                raise InvalidArgument("url must be an http(s) URL")
+            problem = limits.url_problem(url)
+            if problem:
+                raise InvalidArgument(f"url {problem}")
             body["url"] = url
         if miniprogram is not None:
             appid = miniprogram.get("appid", "")
-            if not _APPID.fullmatch(appid):
-                raise InvalidArgument("miniprogram.appid must look like wx followed by 16 hex digits")
+            problem = limits.appid_problem(appid)
+            if problem:
+                raise InvalidArgument(f"miniprogram.appid {problem}")
             body["miniprogram"] = {"appid": appid, "pagepath": str(miniprogram.get("pagepath", ""))}
         if client_msg_id is not None:
             _nonempty(client_msg_id, "client_msg_id")
@@ -432,19 +409,3 @@ class WeChatClient:
         """
         answer = self._call("GET", "/cgi-bin/getcallbackip")
         return [str(ip) for ip in answer.get("ip_list") or ()]
-
-
-_clients: dict[str, WeChatClient] = {}
-
-
-def _reset_container() -> None:
-    _clients.clear()
-
-
-def client_for(app_name: str) -> WeChatClient:
-    """The container's client for app `app_name` (rebuilt when its configuration changes)."""
-    app = load_app(app_name)
-    client = _clients.get(app_name)
-    if client is None or client.app != app:
-        client = _clients[app_name] = WeChatClient(app)
-    return client

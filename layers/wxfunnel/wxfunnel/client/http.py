@@ -25,8 +25,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from wxfunnel.client.errors import QrTicketNotFound, WeChatError, WeChatUnavailable, from_response
-from wxfunnel.observability import logger
-from wxfunnel.settings import settings
+from wxfunnel.core.observability import logger
+from wxfunnel.core.settings import settings
 
 TIMEOUTS: tuple[float, float] = (2.0, 5.0)  # (connect, read) seconds
 PRIMARY_RETRY_AFTER = 60.0

@@ -8,16 +8,12 @@ https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Cent
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from wxfunnel.client.errors import InvalidArgument
-from wxfunnel.config import AccountKind
-
-_HTTP_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
-_APPID = re.compile(r"^wx[0-9a-f]{16}$")
-TEXT_MAX_BYTES = 2048  # WeChat answers 45002 above this
+from wxfunnel.config.base import AccountKind
+from wxfunnel.protocol import limits
 
 
 def _required(value: str, name: str) -> None:
@@ -26,8 +22,9 @@ def _required(value: str, name: str) -> None:
 
 
 def _url(value: str, name: str) -> None:
-    if not isinstance(value, str) or not _HTTP_URL.fullmatch(value):
-        raise InvalidArgument(f"{name} must be an http(s) URL")
+    problem = limits.url_problem(value)
+    if problem:
+        raise InvalidArgument(f"{name} {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +34,9 @@ class TextMessage:
 
     def validate(self) -> None:
         _required(self.content, "text.content")
-        if len(self.content.encode("utf-8")) > TEXT_MAX_BYTES:
-            raise InvalidArgument(f"text.content must be at most {TEXT_MAX_BYTES} bytes of UTF-8")
+        problem = limits.utf8_bytes_problem(self.content, limits.CUSTOM_TEXT_MAX_BYTES)
+        if problem:
+            raise InvalidArgument(f"text.content {problem}")
 
     def body(self) -> dict[str, Any]:
         return {"content": self.content}
@@ -91,8 +89,9 @@ class MiniProgramPageMessage:
 
     def validate(self) -> None:
         _required(self.title, "miniprogrampage.title")
-        if not isinstance(self.appid, str) or not _APPID.fullmatch(self.appid):
-            raise InvalidArgument("miniprogrampage.appid must look like wx followed by 16 hex digits")
+        problem = limits.appid_problem(self.appid)
+        if problem:
+            raise InvalidArgument(f"miniprogrampage.appid {problem}")
         _required(self.pagepath, "miniprogrampage.pagepath")
         _required(self.thumb_media_id, "miniprogrampage.thumb_media_id")
 

@@ -1,7 +1,7 @@
 """The access-token lease: one token per app shared by every container through one DynamoDB item.
 
-Item `pk = "token#<appid>"` in TokensTable holds the token (`token`, `expires_at`, `refresh_at`, `source`)
-and, while someone refreshes it, a lease (`lease_holder`, `lease_until`). The rules:
+The shared item (the token and, while someone refreshes it, a lease) is kept by a `TokenTable` the caller injects
+(store.tokens in the functions; any object with the same methods in tests). The rules:
 
 - A container keeps the token in memory until `refresh_at` (REFRESH_AHEAD seconds before expiry) or until a
   call says it is invalid; otherwise it reads the item (one consistent GetItem).
@@ -22,22 +22,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
-from botocore.exceptions import ClientError
-
-from wxfunnel.aws import dynamodb
 from wxfunnel.client import http
 from wxfunnel.client.errors import WeChatUnavailable
-from wxfunnel.config import AppConfig
-from wxfunnel.observability import logger
-from wxfunnel.settings import settings
+from wxfunnel.config.app import AppConfig
+from wxfunnel.core.observability import logger
 
 REFRESH_AHEAD = 300.0  # seconds before expiry when a refresh starts (WeChat renews stable tokens then too)
 HARD_MARGIN = 30.0  # a token this close to expiry is never used
 LEASE_SECONDS = 10.0  # longer than one token request with failover (2 s connect x 2 + 5 s read)
 WAIT_SECONDS = 12.0  # how long a container waits for someone else's refresh before giving up
-TTL_AFTER_EXPIRY = 86400  # keep the item a day after expiry (DynamoDB TTL deletes it later)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +49,24 @@ class AccessToken:
 
 
 Fetcher = Callable[[AppConfig, bool], tuple[str, int]]
+
+
+class StoredToken(Protocol):
+    @property
+    def value(self) -> str: ...
+    @property
+    def expires_at(self) -> float: ...
+    @property
+    def refresh_at(self) -> float: ...
+
+
+class TokenTable(Protocol):
+    """Where the shared token and its lease live (conditional writes: see store.tokens)."""
+
+    def read(self, appid: str) -> tuple[StoredToken | None, float | None]: ...
+    def acquire(self, appid: str, holder: str, expected: str | None, now: float, until: float) -> bool: ...
+    def store(self, appid: str, holder: str, token: AccessToken, fetched_at: float, source: str) -> bool: ...
+    def release(self, appid: str, holder: str) -> None: ...
 
 
 def fetch_token(app: AppConfig, force_refresh: bool) -> tuple[str, int]:
@@ -88,10 +101,10 @@ def fetch_token(app: AppConfig, force_refresh: bool) -> tuple[str, int]:
 class TokenLease:
     """The access token of one app for one container (one instance per WeChatClient)."""
 
-    def __init__(self, app: AppConfig, fetch: Fetcher = fetch_token) -> None:
+    def __init__(self, app: AppConfig, table: TokenTable, fetch: Fetcher = fetch_token) -> None:
         self._app = app
+        self._table = table
         self._fetch = fetch
-        self._key = {"pk": {"S": f"token#{app.appid}"}}
         self._holder = uuid.uuid4().hex
         self._memory: AccessToken | None = None
         self._lock = threading.Lock()
@@ -119,20 +132,20 @@ class TokenLease:
             self._memory = token
             return token.value
 
-    # --- the shared item ----------------------------------------------------------------------------------
-
     def _obtain(self, failed: str | None) -> AccessToken:
         deadline = time.monotonic() + WAIT_SECONDS
         delay = 0.02
+        appid = self._app.appid
         while True:
-            stored, lease_until = self._read()
+            record, lease_until = self._table.read(appid)
+            stored = AccessToken(record.value, record.expires_at, record.refresh_at) if record else None
             now = time.time()
             good = stored if stored is not None and stored.value != failed else None
             if good is not None and good.fresh(now):
                 return good
             if lease_until is None or lease_until <= now:
                 expected = stored.value if stored is not None else None
-                if self._acquire(expected, now):
+                if self._table.acquire(appid, self._holder, expected, now, now + LEASE_SECONDS):
                     return self._refresh(force=failed is not None and expected in (None, failed))
                 continue
             if good is not None and good.usable(now):
@@ -144,83 +157,16 @@ class TokenLease:
             time.sleep(delay * (0.5 + random.random()))  # noqa: S311 (jitter, not crypto)
             delay = min(delay * 2, 0.25)
 
-    def _read(self) -> tuple[AccessToken | None, float | None]:
-        item: dict[str, Any] = (
-            dynamodb()
-            .get_item(TableName=settings().tokens_table, Key=self._key, ConsistentRead=True)
-            .get("Item")
-            or {}
-        )
-        lease_until = float(item["lease_until"]["N"]) if "lease_until" in item else None
-        if "token" not in item:
-            return None, lease_until
-        token = AccessToken(
-            value=item["token"]["S"],
-            expires_at=float(item["expires_at"]["N"]),
-            refresh_at=float(item["refresh_at"]["N"]),
-        )
-        return token, lease_until
-
-    def _acquire(self, expected: str | None, now: float) -> bool:
-        lease_free = "(attribute_not_exists(lease_until) OR lease_until <= :now)"
-        still = "#token = :expected" if expected is not None else "attribute_not_exists(#token)"
-        values: dict[str, Any] = {
-            ":me": {"S": self._holder},
-            ":now": {"N": repr(now)},
-            ":until": {"N": repr(now + LEASE_SECONDS)},
-            ":t": {"N": str(int(now) + TTL_AFTER_EXPIRY)},
-        }
-        if expected is not None:
-            values[":expected"] = {"S": expected}
-        try:
-            dynamodb().update_item(
-                TableName=settings().tokens_table,
-                Key=self._key,
-                UpdateExpression=(
-                    "SET lease_holder = :me, lease_until = :until, #ttl = if_not_exists(#ttl, :t)"
-                ),
-                ConditionExpression=f"{lease_free} AND {still}",
-                ExpressionAttributeNames={"#token": "token", "#ttl": "ttl"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
     def _refresh(self, *, force: bool) -> AccessToken:
         started = time.time()
         try:
             value, expires_in = self._fetch(self._app, force)
         except Exception:
-            self._release()
+            self._table.release(self._app.appid, self._holder)
             raise
         expires_at = started + expires_in
         token = AccessToken(value, expires_at, expires_at - min(REFRESH_AHEAD, expires_in / 2))
-        try:
-            dynamodb().update_item(
-                TableName=settings().tokens_table,
-                Key=self._key,
-                UpdateExpression=(
-                    "SET #token = :token, expires_at = :exp, refresh_at = :ref, fetched_at = :now,"
-                    " #source = :source, #ttl = :ttl REMOVE lease_holder, lease_until"
-                ),
-                ConditionExpression="lease_holder = :me",
-                ExpressionAttributeNames={"#token": "token", "#ttl": "ttl", "#source": "source"},
-                ExpressionAttributeValues={
-                    ":token": {"S": value},
-                    ":exp": {"N": repr(token.expires_at)},
-                    ":ref": {"N": repr(token.refresh_at)},
-                    ":now": {"N": repr(started)},
-                    ":source": {"S": self._app.token_endpoint},
-                    ":ttl": {"N": str(int(expires_at) + TTL_AFTER_EXPIRY)},
-                    ":me": {"S": self._holder},
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        if not self._table.store(self._app.appid, self._holder, token, started, self._app.token_endpoint):
             # Our lease ran out and someone else took it; our token is still valid, theirs will be stored.
             logger.warning("token lease lost before the new token was stored", extra={"app": self._app.name})
         logger.info(
@@ -233,16 +179,3 @@ class TokenLease:
             },
         )
         return token
-
-    def _release(self) -> None:
-        try:
-            dynamodb().update_item(
-                TableName=settings().tokens_table,
-                Key=self._key,
-                UpdateExpression="REMOVE lease_holder, lease_until",
-                ConditionExpression="lease_holder = :me",
-                ExpressionAttributeValues={":me": {"S": self._holder}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise

@@ -1,0 +1,1 @@
+"""What every function shares underneath the product: settings from the environment, AWS clients, logging and metrics, reading JSON fields."""

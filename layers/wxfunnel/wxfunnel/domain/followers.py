@@ -1,0 +1,175 @@
+"""Followers: what a subscribe, SCAN or unsubscribe push does to one follower of an Official Account, purely.
+
+One follower per app and openid holds the status and the first/last scene; the transition of each push is computed
+here and written by the callback with a version condition (store.followers), so concurrent pushes of one user are
+applied one after the other. Deliveries can arrive out of order: `status_at` (the push's CreateTime) orders them,
+and a push older than the stored status changes nothing. Referral credit is decided here too (`credit_referral`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wxfunnel.domain.channels import Channel
+
+DIRECT = "(direct)"  # the scene of follows that did not come through a parametric QR code
+
+
+class Status(StrEnum):
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Change(StrEnum):
+    NEW_FOLLOWER = "new_follower"  # first follow ever known to wxfunnel
+    RETURNING_FOLLOWER = "returning_follower"  # follows again after an unfollow
+    SCAN = "scan"  # an existing follower scanned a code
+    UNFOLLOW = "unfollow"
+    NONE = "none"  # a repeat or a stale (out-of-order) push: nothing changes
+
+
+@dataclass(frozen=True, slots=True)
+class Follower:
+    app: str
+    openid: str
+    status: Status
+    status_at: int  # CreateTime of the push that set the status (orders out-of-order deliveries)
+    first_scene: str | None = None  # first touch: the scene of the first follow
+    follow_scene: str | None = (
+        None  # the scene of the current (latest) follow; unfollows are counted against it
+    )
+    last_scene: str | None = None  # last touch: the latest follow or scan scene
+    first_subscribed_at: int | None = None
+    subscribed_at: int | None = None
+    unsubscribed_at: int | None = None
+    follow_count: int = 0
+    scan_count: int = 0
+    referred_by: str | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    change: Change
+    after: Follower | None  # None: the push leaves the profile untouched
+    scene: str | None  # the scene the change counts against (stats), DIRECT for plain follows
+    touched_scene: str | None  # a QR scene this push touched (opt-in record)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            Change.NEW_FOLLOWER: {"new_followers": 1},
+            Change.RETURNING_FOLLOWER: {"returning_followers": 1},
+            Change.SCAN: {"scans": 1},
+            Change.UNFOLLOW: {"unfollows": 1},
+        }.get(self.change, {})
+
+
+def follow(before: Follower | None, app: str, openid: str, scene: str | None, at: int) -> Transition:
+    """A `subscribe` push (scene None for a plain follow)."""
+    counted = scene or DIRECT
+    if before is not None and at < before.status_at:
+        return Transition(Change.NONE, None, None, scene)
+    if before is not None and before.status is Status.SUBSCRIBED:
+        # Already following (a repeat, or an unfollow we never saw): refresh the touch, count nothing.
+        after = replace(
+            before, status_at=at, last_scene=scene or before.last_scene, version=before.version + 1
+        )
+        return Transition(Change.NONE, after, None, scene)
+    if before is None or before.first_subscribed_at is None:
+        base = before or Follower(app=app, openid=openid, status=Status.UNSUBSCRIBED, status_at=at)
+        after = replace(
+            base,
+            status=Status.SUBSCRIBED,
+            status_at=at,
+            first_scene=counted,
+            follow_scene=counted,
+            last_scene=scene or base.last_scene,
+            first_subscribed_at=at,
+            subscribed_at=at,
+            follow_count=base.follow_count + 1,
+            version=base.version + 1,
+        )
+        return Transition(Change.NEW_FOLLOWER, after, counted, scene)
+    after = replace(
+        before,
+        status=Status.SUBSCRIBED,
+        status_at=at,
+        follow_scene=counted,
+        last_scene=scene or before.last_scene,
+        subscribed_at=at,
+        follow_count=before.follow_count + 1,
+        version=before.version + 1,
+    )
+    return Transition(Change.RETURNING_FOLLOWER, after, counted, scene)
+
+
+def scan(before: Follower | None, app: str, openid: str, scene: str, at: int) -> Transition:
+    """A `SCAN` push: only followers get it, so it also proves the user follows."""
+    if before is None:
+        after = Follower(
+            app=app,
+            openid=openid,
+            status=Status.SUBSCRIBED,
+            status_at=at,
+            last_scene=scene,
+            scan_count=1,
+            version=1,
+        )
+        return Transition(Change.SCAN, after, scene, scene)
+    status, status_at = before.status, before.status_at
+    if at >= before.status_at:
+        # A scan proves the user follows at `at`: a later-delivered but older unfollow must not overturn that.
+        status, status_at = Status.SUBSCRIBED, at
+    after = replace(
+        before,
+        status=status,
+        status_at=status_at,
+        last_scene=scene,
+        scan_count=before.scan_count + 1,
+        version=before.version + 1,
+    )
+    return Transition(Change.SCAN, after, scene, scene)
+
+
+def unfollow(before: Follower | None, app: str, openid: str, at: int) -> Transition:
+    if before is None:
+        after = Follower(
+            app=app, openid=openid, status=Status.UNSUBSCRIBED, status_at=at, unsubscribed_at=at, version=1
+        )
+        return Transition(Change.NONE, after, None, None)
+    if at < before.status_at or before.status is Status.UNSUBSCRIBED:
+        if at >= before.status_at:
+            return Transition(
+                Change.NONE, replace(before, status_at=at, version=before.version + 1), None, None
+            )
+        return Transition(Change.NONE, None, None, None)
+    after = replace(
+        before, status=Status.UNSUBSCRIBED, status_at=at, unsubscribed_at=at, version=before.version + 1
+    )
+    return Transition(Change.UNFOLLOW, after, before.follow_scene or DIRECT, None)
+
+
+def credit_referral(transition: Transition, channel: Channel | None, openid: str) -> Transition:
+    """A first follow through a referrer's code credits the referrer once; self-referral never counts.
+
+    Returning followers, scans and repeats credit nobody (only Change.NEW_FOLLOWER does), so a follower is
+    credited at most once, to the channel of their first follow.
+    """
+    referrer = channel.referrer if channel else None
+    if transition.change is not Change.NEW_FOLLOWER or referrer is None or transition.after is None:
+        return transition
+    if referrer.openid and referrer.openid == openid:
+        return transition
+    return replace(transition, after=replace(transition.after, referred_by=referrer.openid or referrer.name))
+
+
+def referral_counted(transition: Transition, before: Follower | None) -> bool:
+    """Whether this transition newly credits a referrer (the `referrals` counter moves once per follower)."""
+    after = transition.after
+    return (
+        after is not None and after.referred_by is not None and (before is None or before.referred_by is None)
+    )

@@ -1,0 +1,146 @@
+"""Channel statistics, purely: the counters a push moves, days, and the aggregation of counter rows into reports.
+
+A push is counted on the day of its CreateTime (UTC days, yyyy-mm-dd); the counters are stored sharded by
+follower (store.counters) and summed here. Net followers = new + returning - unfollows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from wxfunnel.domain.channels import Channel
+
+COUNTERS = ("new_followers", "returning_followers", "scans", "unfollows", "referrals")
+
+
+def day_of(epoch_seconds: int) -> str:
+    """The UTC day (yyyy-mm-dd) of a push's CreateTime."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%d")
+
+
+def days_between(start: str, end: str) -> Iterator[str]:
+    day, last = date.fromisoformat(start), date.fromisoformat(end)
+    while day <= last:
+        yield day.isoformat()
+        day += timedelta(days=1)
+
+
+@dataclass(slots=True)
+class Counts:
+    new_followers: int = 0
+    returning_followers: int = 0
+    scans: int = 0
+    unfollows: int = 0
+    referrals: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.new_followers + self.returning_followers - self.unfollows
+
+    def add(self, other: Counts) -> None:
+        for counter in COUNTERS:
+            setattr(self, counter, getattr(self, counter) + getattr(other, counter))
+
+    def as_dict(self) -> dict[str, int]:
+        values = {counter: getattr(self, counter) for counter in COUNTERS}
+        values["net"] = self.net
+        return values
+
+    @classmethod
+    def of(cls, values: Mapping[str, int]) -> Counts:
+        return cls(**{counter: int(values[counter]) for counter in COUNTERS if counter in values})
+
+
+@dataclass(slots=True)
+class Period:
+    """Counts per day over [start, end], every day present (zeros included), and their total."""
+
+    start: str
+    end: str
+    by_day: dict[str, Counts] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for day in days_between(self.start, self.end):
+            self.by_day.setdefault(day, Counts())
+
+    @property
+    def totals(self) -> Counts:
+        total = Counts()
+        for counts in self.by_day.values():
+            total.add(counts)
+        return total
+
+    def days(self) -> list[dict[str, Any]]:
+        return [{"date": day, **counts.as_dict()} for day, counts in sorted(self.by_day.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One counter item: a scene's counts on one day (in one shard)."""
+
+    scene: str
+    day: str
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelTotals:
+    scene: str
+    name: str | None
+    totals: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerScore:
+    name: str
+    openid: str | None
+    scene: str
+    referrals: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppStats:
+    period: Period
+    channels: list[ChannelTotals]
+    referrers: list[ReferrerScore]
+
+
+def channel_period(rows: Iterable[Row], scene: str, start: str, end: str) -> Period:
+    """One scene's days over [start, end] from its counter rows (other scenes' rows are ignored)."""
+    period = Period(start, end)
+    for row in rows:
+        if row.scene == scene and start <= row.day <= end:
+            period.by_day[row.day].add(row.counts)
+    return period
+
+
+def app_report(rows: Iterable[Row], channels: Mapping[str, Channel], start: str, end: str) -> AppStats:
+    """Every scene's counts over [start, end]: per day, per channel (named when known), and referrers ranked.
+
+    `channels` holds the app's channel records; a referrer ranks by the referrals their channel counted in the
+    period (0 when it brought nobody).
+    """
+    period = Period(start, end)
+    per_scene: dict[str, Counts] = defaultdict(Counts)
+    for row in rows:
+        if start <= row.day <= end:
+            period.by_day[row.day].add(row.counts)
+            per_scene[row.scene].add(row.counts)
+    totals = [
+        ChannelTotals(scene, channels[scene].name if scene in channels else None, counts)
+        for scene, counts in per_scene.items()
+    ]
+    totals.sort(key=lambda entry: (-entry.totals.new_followers, -entry.totals.net, entry.scene))
+    referrers = [
+        ReferrerScore(
+            channel.referrer.name, channel.referrer.openid, scene, per_scene.get(scene, Counts()).referrals
+        )
+        for scene, channel in channels.items()
+        if channel.referrer is not None
+    ]
+    referrers.sort(key=lambda score: (-score.referrals, score.name, score.scene))
+    return AppStats(period, totals, referrers)

@@ -1,0 +1,87 @@
+"""Admin logic of statistics: a channel's days, the whole app's days, channels ranked and referrers ranked.
+
+Days are UTC days (yyyy-mm-dd); a period is at most STATS_MAX_DAYS long and defaults to the last 30 days. The cost
+of the counter reads follows the period (store.counters), never the app's history: the app-wide report reads the
+period's counter rows through the day index, and the app's channel records for their names and referrers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from wxfunnel.domain import stats
+from wxfunnel.entry.admin.errors import invalid
+from wxfunnel.entry.admin.qrcodes import known_app, scene_param
+from wxfunnel.store import channels, counters
+
+STATS_DEFAULT_DAYS = 30
+STATS_MAX_DAYS = 366
+
+
+def _day(query: Mapping[str, str], key: str) -> date | None:
+    value = query.get(key)
+    if not value:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise invalid(key, "must be a date YYYY-MM-DD (UTC)") from None
+
+
+def period(query: Mapping[str, str], today: date | None = None) -> tuple[str, str]:
+    """The [from, to] days of a statistics query; default: the last 30 days up to today (UTC)."""
+    today = today or datetime.now(UTC).date()
+    end = _day(query, "to")
+    start = _day(query, "from")
+    if end is None:
+        end = max(today, start) if start else today
+    if start is None:
+        start = end - timedelta(days=STATS_DEFAULT_DAYS - 1)
+    if start > end:
+        raise invalid("from", "must not be after 'to'")
+    if (end - start).days + 1 > STATS_MAX_DAYS:
+        raise invalid("from", f"the period must span at most {STATS_MAX_DAYS} days")
+    return start.isoformat(), end.isoformat()
+
+
+def channel_stats(app: str, segment: str, query: Mapping[str, str]) -> dict[str, Any]:
+    known_app(app)
+    scene = scene_param(app, segment)
+    start, end = period(query)
+    result = stats.channel_period(counters.scene_rows(app, scene, start, end), scene, start, end)
+    return {
+        "app": app,
+        "scene": scene,
+        "from": start,
+        "to": end,
+        "days": result.days(),
+        "totals": result.totals.as_dict(),
+    }
+
+
+def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
+    known_app(app)
+    start, end = period(query)
+    rows = counters.app_rows(app, start, end)
+    # Every channel record: names for the period's rows, and every referrer ranked (0 when they brought nobody).
+    records = {channel.scene: channel for channel in channels.with_prefix(app, "")}
+    result = stats.app_report(rows, records, start, end)
+    return {
+        "app": app,
+        "from": start,
+        "to": end,
+        "totals": result.period.totals.as_dict(),
+        "days": result.period.days(),
+        "channels": [
+            {"scene": entry.scene, "name": entry.name, "totals": entry.totals.as_dict()}
+            for entry in result.channels
+        ],
+        "referrers": [
+            {"name": score.name, "openid": score.openid, "scene": score.scene, "referrals": score.referrals}
+            for score in result.referrers
+        ],
+    }

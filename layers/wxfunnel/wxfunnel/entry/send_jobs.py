@@ -1,0 +1,307 @@
+"""What the sender does for each kind of job: one function per `JobKind`, each calling the WeChat API once or twice.
+
+A function returns `Done` (its outcome) or raises: `Retry` (may succeed later), `Undeliverable` (retrying cannot
+help), or a WeChat error, whose own `retryable` decides (entry.sender). They catch a WeChat error only where it
+changes what is sent: the window-closed template fallback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import requests
+
+from wxfunnel import client as wechat
+from wxfunnel.client import errors
+from wxfunnel.config.base import AccountKind
+from wxfunnel.config.loader import load_app
+from wxfunnel.config.rules import DEFAULT_FOLLOW_TITLE
+from wxfunnel.core.settings import settings
+from wxfunnel.domain.channels import Channel, timestamp
+from wxfunnel.domain.followers import Status
+from wxfunnel.domain.jobs import (
+    CustomMessage,
+    EraseUser,
+    ImageSpec,
+    Job,
+    JobKind,
+    LinkSpec,
+    MessageSpec,
+    MiniProgramPageSpec,
+    QrCode,
+    Reminder,
+    Tag,
+    TemplateFallback,
+    TextSpec,
+)
+from wxfunnel.entry.wechat import client_for
+from wxfunnel.protocol import limits
+from wxfunnel.store import channels, followers
+from wxfunnel.store.media import MediaCache
+
+_IMAGE_TIMEOUTS = (3.05, 10)
+_URL_MEDIA_SECONDS = 3 * 86400 - 3600  # temporary media lives 3 days; stop reusing it an hour before
+
+
+class Retry(Exception):
+    """The job may succeed later (the cause is kept for the DLQ when attempts run out)."""
+
+
+class Undeliverable(Exception):
+    """Retrying cannot help: the job goes to the DLQ with this reason."""
+
+    def __init__(self, reason: str, errcode: int | None = None, errmsg: str = "") -> None:
+        super().__init__(f"{reason}: {errmsg}" if errmsg else reason)
+        self.reason = reason
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    outcome: str  # sent | skipped | template_fallback | subscribe_fallback
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+# --- media ----------------------------------------------------------------------------------------------------
+
+
+def _fetch_image(url: str) -> bytes:
+    """Download a rule's image (jpg/png ≤ 2 MB) to upload it as temporary media."""
+    try:
+        response = requests.get(url, timeout=_IMAGE_TIMEOUTS)
+    except requests.RequestException as exc:
+        raise Retry(f"image download failed ({type(exc).__name__})") from None
+    if response.status_code >= 500:
+        raise Retry(f"image host answered HTTP {response.status_code}")
+    if response.status_code != 200 or not response.content:
+        raise Undeliverable("image_unavailable", errmsg=f"image host answered HTTP {response.status_code}")
+    if len(response.content) > limits.MEDIA_MAX_BYTES:
+        raise Undeliverable(
+            "image_too_large",
+            errmsg=f"{len(response.content)} bytes (WeChat allows {limits.MEDIA_MAX_BYTES})",
+        )
+    return response.content
+
+
+def _upload(client: wechat.WeChatClient, url: str) -> str:
+    """The media_id of a rule's image: from the cache by URL, else downloaded and uploaded (cached by content)."""
+    cache = MediaCache()
+    name = "url:" + hashlib.sha256(url.encode("utf-8")).hexdigest()
+    cached = cache.get(client.app.name, name)
+    if cached is not None:
+        return cached
+    filename = url.rsplit("/", 1)[-1].split("?", 1)[0] or "image.jpg"
+    media_id = client.upload_image(_fetch_image(url), filename if "." in filename else f"{filename}.jpg")
+    cache.put(client.app.name, name, media_id, time.time() + _URL_MEDIA_SECONDS)
+    return media_id
+
+
+# --- customer-service messages and their fallback ---------------------------------------------------------------
+
+
+def _message(client: wechat.WeChatClient, spec: MessageSpec) -> wechat.CustomMessage:
+    """A job's message as the client's outbound message; media uploaded on the way."""
+    match spec:
+        case TextSpec():
+            return wechat.TextMessage(spec.content)
+        case LinkSpec():
+            return wechat.LinkMessage(spec.title, spec.description, spec.url, spec.thumb_url)
+        case ImageSpec():
+            return wechat.ImageMessage(_upload(client, spec.image_url))
+        case MiniProgramPageSpec():
+            thumb = spec.thumb_media_id or _upload(client, spec.thumb_url or "")
+            return wechat.MiniProgramPageMessage(
+                spec.title, spec.appid or client.app.appid, spec.page_path, thumb
+            )
+
+
+def client_msg_id(job: Job) -> str:
+    """WeChat de-duplicates template messages by this id for 10 minutes."""
+    return hashlib.sha256(job.key.encode("utf-8")).hexdigest()[:32]
+
+
+def _template_fallback(job: Job, template: TemplateFallback, client: wechat.WeChatClient) -> Done:
+    """45015/45047: send the rule's template instead: a template message on an OA, a subscribe message on an MP
+    (delivered only while the user has a grant left for that template, else 43101, which is permanent)."""
+    data = dict(template.data)
+    if client.app.kind is AccountKind.MINI_PROGRAM:
+        client.send_subscribe_message(job.openid, template.template_id, data, page=template.page)
+        return Done("subscribe_fallback")
+    client.send_template(
+        job.openid, template.template_id, data, url=template.url, client_msg_id=client_msg_id(job)
+    )
+    return Done("template_fallback")
+
+
+def _send(
+    job: Job,
+    fallback: TemplateFallback | None,
+    message: Callable[[wechat.WeChatClient], wechat.CustomMessage],
+) -> Done:
+    client = client_for(job.app)
+    try:
+        client.send_custom(job.openid, message(client))
+    except (errors.OutsideWindow, errors.UserQuotaExhausted):
+        if fallback is None:
+            raise
+        return _template_fallback(job, fallback, client)
+    return Done("sent")
+
+
+def custom_message(job: Job) -> Done:
+    payload = job.payload
+    assert isinstance(payload, CustomMessage)
+    return _send(job, payload.window_closed_template, lambda client: _message(client, payload.message))
+
+
+# --- QR codes ---------------------------------------------------------------------------------------------------
+
+
+def _qr_channel(job: Job, qr: QrCode) -> Channel:
+    """The OA channel record for the job's scene with a usable QR: reused, renewed or created (OA token)."""
+    existing = channels.get(qr.oa, qr.scene)
+    now = _now()
+    if existing is not None and existing.reusable(now, settings().qr_reuse_min_remaining_share):
+        return existing
+    if existing is not None and existing.permanent:
+        raise Retry("the operator's permanent code for this scene is still being created")
+    code = client_for(qr.oa).create_qrcode(
+        existing.scene_value if existing else qr.scene, permanent=False, expire_seconds=qr.expire_seconds
+    )
+    if existing is not None:  # an expiring code: keep the operator's name, welcome, tag and referrer
+        channel = replace(
+            existing,
+            ticket=code.ticket,
+            url=code.url,
+            image_url=code.image_url,
+            expire_seconds=qr.expire_seconds,
+            expires_at=now + qr.expire_seconds,
+            updated_at=timestamp(now),
+        )
+    else:
+        card = job.kind is JobKind.CARD_QR
+        channel = Channel(
+            app=qr.oa,
+            scene=qr.scene,
+            scene_type="str",
+            permanent=False,
+            kind="card" if card else "channel",
+            ticket=code.ticket,
+            url=code.url,
+            image_url=code.image_url,
+            expire_seconds=qr.expire_seconds,
+            expires_at=now + qr.expire_seconds,
+            name=f"{'card' if card else 'follow'} {qr.scene}",
+            welcome_message=qr.opt_in_text if card else None,
+            notes=f"created by wxfunnel for {job.app}",
+            created_at=timestamp(now),
+            updated_at=timestamp(now),
+        )
+    channels.put(channel)
+    return channel
+
+
+def _qr_message(qr: QrCode, channel: Channel) -> Callable[[wechat.WeChatClient], wechat.CustomMessage]:
+    def build(sender: wechat.WeChatClient) -> wechat.CustomMessage:
+        if qr.send_as == "image":
+            content, _ = client_for(qr.oa).fetch_qrcode_image(channel.ticket)
+            return wechat.ImageMessage(sender.upload_image(content, "qrcode.jpg"))
+        return wechat.LinkMessage(
+            qr.title or DEFAULT_FOLLOW_TITLE,
+            qr.description,
+            channel.image_url,
+            qr.thumb_url or channel.image_url,
+        )
+
+    return build
+
+
+def card_qr(job: Job) -> Done:
+    """A card's context → a temporary QR_STR_SCENE on the OA (OA token), sent back by the MP (MP token)."""
+    qr = job.payload
+    assert isinstance(qr, QrCode)
+    channel = _qr_channel(job, qr)
+    if not load_app(job.app).is_official_account:
+        # The MP user's own opt-in, so an MP reminder (subscribe message) can select them by scene too.
+        followers.record_touch(job.app, job.openid, qr.scene, _now())
+    return _send(job, qr.window_closed_template, _qr_message(qr, channel))
+
+
+def follow_qr(job: Job) -> Done:
+    """A keyword's "follow the OA" reply: the OA's QR for a fixed scene (the channel's code while live)."""
+    qr = job.payload
+    assert isinstance(qr, QrCode)
+    return _send(job, qr.window_closed_template, _qr_message(qr, _qr_channel(job, qr)))
+
+
+# --- followers --------------------------------------------------------------------------------------------------
+
+
+def tag(job: Job) -> Done:
+    payload = job.payload
+    assert isinstance(payload, Tag)
+    client = client_for(job.app)
+    client.tag_users(client.tag_id(payload.tag), [job.openid])
+    return Done("sent")
+
+
+def erase_user(job: Job) -> Done:
+    """Delete what wxfunnel stores about a follower who left (profile, opt-ins) once the unfollow is in."""
+    payload = job.payload
+    assert isinstance(payload, EraseUser)
+    follower = followers.get_follower(job.app, job.openid)
+    if follower is None or follower.status_at < payload.at:
+        raise Retry("the unfollow is not stored yet")  # the callback enqueues before its transaction commits
+    if follower.status is Status.SUBSCRIBED:
+        return Done("skipped")  # they followed again since
+    followers.erase(job.app, job.openid)
+    return Done("sent")
+
+
+# --- reminders --------------------------------------------------------------------------------------------------
+
+
+def template(job: Job) -> Done:
+    """A reminder to an OA follower (template message), skipped if they no longer follow."""
+    reminder = job.payload
+    assert isinstance(reminder, Reminder)
+    follower = followers.get_follower(job.app, job.openid)
+    if follower is None or follower.status is not Status.SUBSCRIBED:
+        return Done("skipped")
+    client_for(job.app).send_template(
+        job.openid,
+        reminder.template_id,
+        dict(reminder.data),
+        url=reminder.url,
+        miniprogram=reminder.miniprogram,
+        client_msg_id=client_msg_id(job),
+    )
+    return Done("sent")
+
+
+def subscribe_message(job: Job) -> Done:
+    """A reminder to an MP user (subscribe message; 43101 when they have no subscription quota left)."""
+    reminder = job.payload
+    assert isinstance(reminder, Reminder)
+    client_for(job.app).send_subscribe_message(
+        job.openid, reminder.template_id, dict(reminder.data), page=reminder.page
+    )
+    return Done("sent")
+
+
+HANDLERS: dict[JobKind, Callable[[Job], Done]] = {
+    JobKind.CUSTOM_MESSAGE: custom_message,
+    JobKind.CARD_QR: card_qr,
+    JobKind.FOLLOW_QR: follow_qr,
+    JobKind.TAG: tag,
+    JobKind.ERASE_USER: erase_user,
+    JobKind.TEMPLATE: template,
+    JobKind.SUBSCRIBE_MESSAGE: subscribe_message,
+}

@@ -1,0 +1,73 @@
+"""Follows, scans and unfollows of an Official Account: greet per channel, tell who recommended, tag, or erase.
+
+The greeting of a follow or scan through a scene: the channel's welcome (or the app's default for channels), the
+card opt-in text for a mini-program card's scene, the referral text naming the referrer on a first follow, and the
+app's welcome for a first follow. Repeats and stale (out-of-order) pushes say nothing.
+"""
+
+from __future__ import annotations
+
+from wxfunnel.config.rules import Rules
+from wxfunnel.domain.followers import Change
+from wxfunnel.domain.jobs import EraseUser, Job, JobKind, Tag
+from wxfunnel.flows.base import NOTHING, Context, Decision
+from wxfunnel.protocol.messages import ScanEvent, SubscribeEvent
+from wxfunnel.protocol.replies import TextReply
+
+
+def _join(*parts: str | None) -> str:
+    return "\n\n".join(part for part in parts if part)
+
+
+def greeting(context: Context, rules: Rules, *, new_follow: bool) -> str | None:
+    """What a follow or scan through the scene says: channel welcome, card opt-in, referral, welcome."""
+    channel = context.channel
+    message = context.message
+    scene = message.scene if isinstance(message, SubscribeEvent | ScanEvent) else None
+    if channel is None:
+        if scene:  # a parametric QR without a channel record (deleted, or created outside wxfunnel)
+            return (rules.channel_welcome_default or rules.welcome) if new_follow else None
+        return rules.welcome if new_follow else None
+    if channel.kind == "card":
+        # The reminder opt-in: the touch the callback records for this scene is what reminders select on.
+        return _join(rules.welcome if new_follow else None, channel.welcome_message or rules.card_opt_in_text)
+    welcome = (
+        channel.welcome_message or rules.channel_welcome_default or (rules.welcome if new_follow else None)
+    )
+    referral = None
+    referrer = channel.referrer
+    if new_follow and referrer is not None and rules.referral_text and referrer.openid != message.openid:
+        referral = rules.referral_text.replace("{referrer}", referrer.name)
+    return _join(welcome, referral) or None
+
+
+def _tag_jobs(context: Context, rules: Rules) -> tuple[Job, ...]:
+    channel = context.channel
+    if channel is None or not channel.tag or not rules.tag_followers_by_channel:
+        return ()
+    return (context.job(JobKind.TAG, Tag(channel.tag)),)
+
+
+def oa_follow(context: Context) -> Decision:
+    transition = context.transition
+    if transition is not None and transition.after is None:
+        return NOTHING  # a stale (out-of-order) follow changes nothing and says nothing
+    rules = context.app.rules
+    text = greeting(context, rules, new_follow=True)
+    return Decision(reply=TextReply(text) if text else None, jobs=_tag_jobs(context, rules))
+
+
+def oa_scan(context: Context) -> Decision:
+    rules = context.app.rules
+    text = greeting(context, rules, new_follow=False)
+    return Decision(reply=TextReply(text) if text else None, jobs=_tag_jobs(context, rules))
+
+
+def oa_unfollow(context: Context) -> Decision:
+    """No reply can reach someone who left; WeChat asks that their data be deleted, which is an option."""
+    transition = context.transition
+    if not context.erase_on_unsubscribe or (
+        transition is not None and transition.change is not Change.UNFOLLOW
+    ):
+        return NOTHING
+    return Decision(jobs=(context.job(JobKind.ERASE_USER, EraseUser(context.message.create_time)),))

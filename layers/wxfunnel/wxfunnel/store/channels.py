@@ -1,0 +1,242 @@
+"""Channels in ChannelsTable: the record of each scene, and the app's permanent-code counter.
+
+A channel item is keyed `pk = channel#<app>`, `sk = <scene>` (integer scenes as decimal text, since WeChat
+pushes both kinds as the same EventKey text). The same table holds, per app, the permanent-code counter
+(`pk = quota#<app>`, `sk = permanent`) and the sharded statistics (store.counters).
+
+Permanent codes are limited (100,000 per account, and WeChat never gives them back), so one is *reserved*
+before WeChat is asked for it: a transaction adds 1 to the counter under `count < cap` and puts the channel
+without a ticket (pending). When WeChat answers, the channel is completed; when it refuses, it is released.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from wxfunnel.core.aws import dynamodb
+from wxfunnel.core.settings import settings
+from wxfunnel.domain.channels import Channel, Referrer
+from wxfunnel.protocol import limits
+from wxfunnel.store.base import cancellation_codes, number, query_all, text
+
+PAGE_MAX = 100
+
+
+def to_item(channel: Channel) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **channel_key(channel.app, channel.scene),
+        "app": {"S": channel.app},
+        "scene": {"S": channel.scene},
+        "scene_type": {"S": channel.scene_type},
+        "permanent": {"BOOL": channel.permanent},
+        "kind": {"S": channel.kind},
+        "ticket": {"S": channel.ticket},
+        "url": {"S": channel.url},
+        "image_url": {"S": channel.image_url},
+        "name": {"S": channel.name},
+        "created_at": {"S": channel.created_at},
+        "updated_at": {"S": channel.updated_at},
+    }
+    for key in ("expire_seconds", "expires_at"):
+        count = getattr(channel, key)
+        if count is not None:
+            item[key] = {"N": str(count)}
+    for key in ("welcome_message", "tag", "notes"):
+        value = getattr(channel, key)
+        if value:
+            item[key] = {"S": value}
+    if channel.referrer is not None:
+        referrer: dict[str, Any] = {"name": {"S": channel.referrer.name}}
+        if channel.referrer.openid:
+            referrer["openid"] = {"S": channel.referrer.openid}
+        item["referrer"] = {"M": referrer}
+    return item
+
+
+def from_item(item: Mapping[str, Any]) -> Channel:
+    """A channel from a low-level DynamoDB item (GetItem, Query, BatchGetItem)."""
+    referrer = None
+    if "referrer" in item:
+        fields = item["referrer"]["M"]
+        referrer = Referrer(
+            name=str(fields["name"]["S"]),
+            openid=str(fields["openid"]["S"]) if "openid" in fields else None,
+        )
+    scene_type = text(item, "scene_type")
+    kind = text(item, "kind")
+    return Channel(
+        app=text(item, "app") or str(item["pk"]["S"]).removeprefix("channel#"),
+        scene=str(item["sk"]["S"]),
+        scene_type="int" if scene_type == "int" else "str",
+        permanent=bool(item.get("permanent", {}).get("BOOL", False)),
+        kind="card" if kind == "card" else "channel",
+        ticket=text(item, "ticket") or "",
+        url=text(item, "url") or "",
+        image_url=text(item, "image_url") or "",
+        expire_seconds=number(item, "expire_seconds"),
+        expires_at=number(item, "expires_at"),
+        name=text(item, "name") or "",
+        welcome_message=text(item, "welcome_message"),
+        tag=text(item, "tag"),
+        referrer=referrer,
+        notes=text(item, "notes"),
+        created_at=text(item, "created_at") or "",
+        updated_at=text(item, "updated_at") or "",
+    )
+
+
+def channel_key(app: str, scene: str) -> dict[str, Any]:
+    """The DynamoDB key of a channel (for GetItem and BatchGetItem)."""
+    return {"pk": {"S": f"channel#{app}"}, "sk": {"S": scene}}
+
+
+def quota_key(app: str) -> dict[str, Any]:
+    return {"pk": {"S": f"quota#{app}"}, "sk": {"S": "permanent"}}
+
+
+class QuotaExhausted(Exception):
+    """The app's permanent codes are all used (the counter reached the cap)."""
+
+
+class ChannelExists(Exception):
+    """Another request stored the channel first (the reservation lost a race)."""
+
+
+class InvalidNextToken(ValueError):
+    """A list page token that this repository did not issue."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPage:
+    items: builtins.list[Channel]
+    next_token: str | None
+
+
+def _encode_token(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": key["sk"]["S"]}).encode("utf-8")).decode("ascii")
+
+
+def _decode_token(app: str, token: str) -> dict[str, Any]:
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        scene = document["sk"]
+    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError):
+        raise InvalidNextToken("next_token was not issued by this API") from None
+    if not limits.is_scene_key(scene):
+        raise InvalidNextToken("next_token was not issued by this API")
+    return channel_key(app, scene)
+
+
+def _table() -> str:
+    return settings().channels_table
+
+
+def get(app: str, scene: str) -> Channel | None:
+    item = (
+        dynamodb().get_item(TableName=_table(), Key=channel_key(app, scene), ConsistentRead=True).get("Item")
+    )
+    return from_item(item) if item else None
+
+
+def put(channel: Channel) -> None:
+    dynamodb().put_item(TableName=_table(), Item=to_item(channel))
+
+
+def list_page(app: str, limit: int = 50, next_token: str | None = None) -> ChannelPage:
+    """One page of an app's channels in scene order; `next_token` continues where the last page ended."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": f"channel#{app}"}},
+        "Limit": max(1, min(limit, PAGE_MAX)),
+    }
+    if next_token:
+        kwargs["ExclusiveStartKey"] = _decode_token(app, next_token)
+    page = dynamodb().query(**kwargs)
+    items = [from_item(item) for item in page.get("Items", [])]
+    last = page.get("LastEvaluatedKey")
+    return ChannelPage(items, _encode_token(last) if last else None)
+
+
+def with_prefix(app: str, prefix: str) -> builtins.list[Channel]:
+    """Every channel of `app` whose scene starts with `prefix` ("" for all), all pages read."""
+    values: dict[str, Any] = {":pk": {"S": f"channel#{app}"}}
+    condition = "pk = :pk"
+    if prefix:
+        condition += " AND begins_with(sk, :prefix)"
+        values[":prefix"] = {"S": prefix}
+    query = {"TableName": _table(), "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+    return [from_item(item) for item in query_all(query)]
+
+
+# --- permanent codes ------------------------------------------------------------------------------------------
+
+
+def reserve_permanent(channel: Channel, cap: int, *, replacing: Channel | None = None) -> None:
+    """Count one permanent code (under `cap`) and store `channel` (pending, no ticket) in one transaction.
+
+    `replacing` is the temporary channel the new code supersedes (it must be unchanged since it was read);
+    without it the scene must have no channel. Raises QuotaExhausted or ChannelExists.
+    """
+    put_item: dict[str, Any] = {"TableName": _table(), "Item": to_item(channel)}
+    if replacing is None:
+        put_item["ConditionExpression"] = "attribute_not_exists(sk)"
+    else:
+        put_item["ConditionExpression"] = "updated_at = :seen AND permanent = :false"
+        put_item["ExpressionAttributeValues"] = {
+            ":seen": {"S": replacing.updated_at},
+            ":false": {"BOOL": False},
+        }
+    count = {
+        "TableName": _table(),
+        "Key": quota_key(channel.app),
+        "UpdateExpression": "ADD #count :one SET app = :app",
+        "ConditionExpression": "attribute_not_exists(#count) OR #count < :cap",
+        "ExpressionAttributeNames": {"#count": "count"},
+        "ExpressionAttributeValues": {
+            ":one": {"N": "1"},
+            ":cap": {"N": str(cap)},
+            ":app": {"S": channel.app},
+        },
+    }
+    try:
+        dynamodb().transact_write_items(TransactItems=[{"Update": count}, {"Put": put_item}])
+    except ClientError as exc:
+        codes = cancellation_codes(exc)
+        if codes and codes[0] == "ConditionalCheckFailed":
+            raise QuotaExhausted(channel.app) from None
+        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            raise ChannelExists(channel.scene) from None
+        raise
+
+
+def release_permanent(reserved: Channel, restore: Channel | None = None) -> None:
+    """Undo `reserve_permanent` after WeChat refused: give the count back, drop or restore the record."""
+    if restore is not None:
+        record: dict[str, Any] = {"Put": {"TableName": _table(), "Item": to_item(restore)}}
+    else:
+        record = {"Delete": {"TableName": _table(), "Key": channel_key(reserved.app, reserved.scene)}}
+    record[next(iter(record))].update(
+        {"ConditionExpression": "ticket = :empty", "ExpressionAttributeValues": {":empty": {"S": ""}}}
+    )
+    count = {
+        "TableName": _table(),
+        "Key": quota_key(reserved.app),
+        "UpdateExpression": "ADD #count :minus_one",
+        "ExpressionAttributeNames": {"#count": "count"},
+        "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+    }
+    dynamodb().transact_write_items(TransactItems=[{"Update": count}, record])
+
+
+def permanent_count(app: str) -> int:
+    item = dynamodb().get_item(TableName=_table(), Key=quota_key(app), ConsistentRead=True).get("Item")
+    return number(item, "count") or 0 if item else 0

@@ -1,0 +1,177 @@
+"""Followers in SubscriptionsTable: one profile item per app and openid, one touch item per scene they came through.
+
+Keys: `pk = <app>#<openid>`, `sk = profile` or `touch#<scene>`. Reminders select followers through three sparse
+indexes on the same table, keyed by a sharded audience key `<app>#<scene>#<shard>` (so a viral scene does not heat
+one index partition): ByFirstScene and ByLastScene (profile items, present only while the user follows) and
+ByTouchedScene (every touch: the opt-in). The shard comes from a stable hash of the openid.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wxfunnel.core.aws import dynamodb
+from wxfunnel.core.settings import settings
+from wxfunnel.domain.followers import Follower, Status
+from wxfunnel.store.base import number, query_all, text
+
+if TYPE_CHECKING:  # the callback writes followers but never selects them: keep reminders out of its import
+    from wxfunnel.domain.reminders import Touch
+
+PROFILE = "profile"
+AUDIENCE_SHARDS = 8
+PAGE_SIZE = 100  # followers per fan-out page
+INDEXES: dict[str, tuple[str, str]] = {  # touch → (index name, its key attribute)
+    "any": ("ByTouchedScene", "touch_audience"),
+    "first": ("ByFirstScene", "first_audience"),
+    "last": ("ByLastScene", "last_audience"),
+}
+
+
+def _table() -> str:
+    return settings().subscriptions_table
+
+
+def shard_of(openid: str) -> int:
+    return zlib.crc32(openid.encode("utf-8")) % AUDIENCE_SHARDS
+
+
+def audience_key(app: str, scene: str, shard: int) -> str:
+    return f"{app}#{scene}#{shard}"
+
+
+def profile_key(app: str, openid: str) -> dict[str, Any]:
+    return {"pk": {"S": f"{app}#{openid}"}, "sk": {"S": PROFILE}}
+
+
+def touch_key(app: str, openid: str, scene: str) -> dict[str, Any]:
+    return {"pk": {"S": f"{app}#{openid}"}, "sk": {"S": f"touch#{scene}"}}
+
+
+def from_item(item: Mapping[str, Any]) -> Follower:
+    app, openid = item["pk"]["S"].split("#", 1)
+    return Follower(
+        app=app,
+        openid=openid,
+        status=Status(item["status"]["S"]),
+        status_at=number(item, "status_at") or 0,
+        first_scene=text(item, "first_scene"),
+        follow_scene=text(item, "follow_scene"),
+        last_scene=text(item, "last_scene"),
+        first_subscribed_at=number(item, "first_subscribed_at"),
+        subscribed_at=number(item, "subscribed_at"),
+        unsubscribed_at=number(item, "unsubscribed_at"),
+        follow_count=number(item, "follow_count") or 0,
+        scan_count=number(item, "scan_count") or 0,
+        referred_by=text(item, "referred_by"),
+        version=number(item, "version") or 0,
+    )
+
+
+def to_item(follower: Follower) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **profile_key(follower.app, follower.openid),
+        "status": {"S": follower.status.value},
+        "status_at": {"N": str(follower.status_at)},
+        "version": {"N": str(follower.version)},
+        "follow_count": {"N": str(follower.follow_count)},
+        "scan_count": {"N": str(follower.scan_count)},
+        "app": {"S": follower.app},
+        "openid": {"S": follower.openid},
+    }
+    for name in ("first_scene", "follow_scene", "last_scene", "referred_by"):
+        value = getattr(follower, name)
+        if value is not None:
+            item[name] = {"S": value}
+    for name in ("first_subscribed_at", "subscribed_at", "unsubscribed_at"):
+        value = getattr(follower, name)
+        if value is not None:
+            item[name] = {"N": str(value)}
+    # Index entries exist only while the user follows, so reminders reach current followers only.
+    if follower.status is Status.SUBSCRIBED:
+        shard = shard_of(follower.openid)
+        if follower.first_scene:
+            item["first_audience"] = {"S": audience_key(follower.app, follower.first_scene, shard)}
+        if follower.last_scene:
+            item["last_audience"] = {"S": audience_key(follower.app, follower.last_scene, shard)}
+    return item
+
+
+def put_follower(follower: Follower, expected_version: int | None) -> dict[str, Any]:
+    """A TransactWriteItems Put of the profile, conditional on the version read (optimistic concurrency)."""
+    put: dict[str, Any] = {"TableName": _table(), "Item": to_item(follower)}
+    if expected_version is None:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        put["ConditionExpression"] = "version = :v"
+        put["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+    return {"Put": put}
+
+
+def touch_update(app: str, openid: str, scene: str, at: int) -> dict[str, Any]:
+    """An UpdateItem recording that the user came through `scene` (the reminder opt-in), counting repeats."""
+    return {
+        "TableName": _table(),
+        "Key": touch_key(app, openid, scene),
+        "UpdateExpression": "SET scene = :s, app = :a, openid = :o, last_at = :t, touch_audience = :aud, "
+        "first_at = if_not_exists(first_at, :t) ADD touches :one",
+        "ExpressionAttributeValues": {
+            ":s": {"S": scene},
+            ":a": {"S": app},
+            ":o": {"S": openid},
+            ":t": {"N": str(at)},
+            ":aud": {"S": audience_key(app, scene, shard_of(openid))},
+            ":one": {"N": "1"},
+        },
+    }
+
+
+def record_touch(app: str, openid: str, scene: str, at: int) -> None:
+    """A touch on its own (a Mini Program user's card opt-in, which no follow transaction carries)."""
+    dynamodb().update_item(**touch_update(app, openid, scene, at))
+
+
+def get_follower(app: str, openid: str) -> Follower | None:
+    item = (
+        dynamodb().get_item(TableName=_table(), Key=profile_key(app, openid), ConsistentRead=True).get("Item")
+    )
+    return from_item(item) if item else None
+
+
+def erase(app: str, openid: str) -> None:
+    """Delete every item stored about the user (profile and touches)."""
+    query = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": f"{app}#{openid}"}},
+        "ProjectionExpression": "pk, sk",
+    }
+    for item in query_all(query):
+        dynamodb().delete_item(TableName=_table(), Key={"pk": item["pk"], "sk": item["sk"]})
+
+
+@dataclass(frozen=True, slots=True)
+class AudiencePage:
+    openids: list[str]
+    cursor: Any  # where the next page starts, or None when the shard is done
+
+
+def audience_page(app: str, scene: str, touch: Touch, shard: int, cursor: Any = None) -> AudiencePage:
+    """One page (≤ PAGE_SIZE) of the followers of `scene` by `touch` in one audience shard."""
+    index, attribute = INDEXES[touch]
+    query: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": index,
+        "KeyConditionExpression": "#k = :k",
+        "ExpressionAttributeNames": {"#k": attribute},
+        "ExpressionAttributeValues": {":k": {"S": audience_key(app, scene, shard)}},
+        "Limit": PAGE_SIZE,
+    }
+    if cursor:
+        query["ExclusiveStartKey"] = cursor
+    result = dynamodb().query(**query)
+    openids = list(dict.fromkeys(entry["pk"]["S"].split("#", 1)[1] for entry in result["Items"]))
+    return AudiencePage(openids, result.get("LastEvaluatedKey"))
