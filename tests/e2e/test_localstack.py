@@ -195,9 +195,12 @@ def test_an_unknown_route_or_method_is_missing_authentication_token(
     assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
 
-def test_a_url_outside_the_stage_is_forbidden(stack: LocalStack) -> None:
+@pytest.mark.parametrize(
+    "stage", ["v2", "Stage"]
+)  # "Stage": SAM's extra stage, not deployed (OpenApiVersion)
+def test_a_url_outside_the_stage_is_forbidden(stack: LocalStack, stage: str) -> None:
     root = stack.url.rsplit("/", 1)[0]
-    status, _, body = call(f"{root}/v2/wechat/demo-oa")
+    status, _, body = call(f"{root}/{stage}/wechat/demo-oa")
     assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
 
 

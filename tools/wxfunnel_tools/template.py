@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import sys
@@ -44,6 +45,36 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValueError(f"{path} is not a CloudFormation template")
     return document
+
+
+def translate(parameters: Mapping[str, str] | None = None, path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml as SAM's transform hands it to CloudFormation: the RestApi's OpenAPI body with each method's
+    integration, the stages, event source mappings, roles. What API Gateway, Lambda and IAM actually receive.
+
+    Local CodeUri/ContentUri are replaced by S3 placeholders, as `sam validate` does; no AWS call is made.
+    `parameters` are the values CloudFormation would pass to the transform (SAM resolves some Refs with them).
+    """
+    return copy.deepcopy(_translated(tuple(sorted((parameters or {}).items())), path))
+
+
+@cache
+def _translated(parameters: tuple[tuple[str, str], ...], path: Path) -> dict[str, Any]:
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    document = yaml_parse(path.read_text(encoding="utf-8"))
+    for resource in document.get("Resources", {}).values():
+        properties = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = "s3://local-placeholder/" + properties[key].strip("/")
+    # The region only fills AWS::Region/AWS::Partition; the template names managed policies by ARN, so the
+    # translator never needs IAM's list of them.
+    translator = Translator({}, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    translated: dict[str, Any] = translator.translate(document, dict(parameters), get_managed_policy_map=dict)
+    return translated
 
 
 @dataclass(frozen=True, slots=True)
