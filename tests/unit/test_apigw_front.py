@@ -226,19 +226,49 @@ def test_an_iam_route_event_carries_the_identity() -> None:
         _event(found, path="/admin")
 
 
+PNG_RESULT = {
+    "statusCode": 200,
+    "headers": {"Content-Type": "image/png"},
+    "body": base64.b64encode(b"\x89PNG").decode(),
+    "isBase64Encoded": True,
+}
+
+
 def test_a_response_is_status_merged_headers_and_decoded_body() -> None:
     status, headers, body = shape_response(
-        {
-            "statusCode": 200,
-            "headers": {"Content-Type": "image/png"},
-            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "content-type": ["ignored"]},
-            "body": base64.b64encode(b"\x89PNG").decode(),
-            "isBase64Encoded": True,
-        }
+        {**PNG_RESULT, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "content-type": ["ignored"]}},
+        accept="image/png",
+        binary_types=("image/png",),
     )
     assert status == 200 and body == b"\x89PNG"
     assert headers == [("Content-Type", "image/png"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
     assert shape_response({"statusCode": 204})[1] == [("Content-Type", "application/json")]
+
+
+@pytest.mark.parametrize(
+    ("accept", "binary_types"),
+    [
+        ("image/jpeg", ("image/jpeg", "image/png")),  # the response's own type (png) does not count
+        ("image/png;q=0.9, application/json", ("image/png",)),
+        ("IMAGE/PNG", ("image/png",)),
+        ("image/png", ("image/*",)),
+        ("application/json", ("*/*",)),
+    ],
+)
+def test_base64_is_decoded_when_the_first_accept_type_is_binary(
+    accept: str, binary_types: tuple[str, ...]
+) -> None:
+    assert shape_response(PNG_RESULT, accept=accept, binary_types=binary_types)[2] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [None, "", "application/json", "application/json, image/png", "*/*", "image/*", "image/webp,image/png"],
+)
+def test_base64_text_is_passed_as_is_unless_the_first_accept_type_is_binary(accept: str | None) -> None:
+    """What a REST API does: `Accept: application/json` (the CLI's old header) gets the base64 text."""
+    body = shape_response(PNG_RESULT, accept=accept, binary_types=("image/jpeg", "image/png"))[2]
+    assert body == PNG_RESULT["body"].encode()
 
 
 @pytest.mark.parametrize(
@@ -253,5 +283,5 @@ def test_a_response_is_status_merged_headers_and_decoded_body() -> None:
 )
 def test_a_malformed_lambda_response_is_a_502(result: object) -> None:
     with pytest.raises(GatewayAnswer) as answer:
-        shape_response(result)
+        shape_response(result, accept="image/png", binary_types=("image/png",))
     assert (answer.value.status, answer.value.message) == (502, "Internal server error")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -259,8 +260,20 @@ def build_event(
     return event
 
 
-def shape_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    """(status, headers, body) of a Lambda proxy result; a malformed one is a 502, as in API Gateway."""
+def converts_to_binary(accept: str | None, binary_types: Iterable[str]) -> bool:
+    """Whether API Gateway (REST) decodes a proxy response with isBase64Encoded into binary: only when the
+    request's first Accept media type matches one of the API's binary media types (which may hold wildcards);
+    otherwise the client receives the base64 text as is. The response's own Content-Type does not count.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html"""
+    first = (accept or "").split(",")[0].split(";")[0].strip().lower()
+    return bool(first) and any(fnmatch.fnmatchcase(first, pattern.lower()) for pattern in binary_types)
+
+
+def shape_response(
+    result: Any, *, accept: str | None = None, binary_types: Iterable[str] = ()
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of a Lambda proxy result for a request whose Accept header is `accept`; a malformed
+    result is a 502, as in API Gateway."""
     if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
         raise GatewayAnswer(502, "Internal server error", detail="malformed Lambda proxy response")
     headers: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
@@ -272,7 +285,7 @@ def shape_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     body = result.get("body")
     if body is None:
         payload = b""
-    elif result.get("isBase64Encoded"):
+    elif result.get("isBase64Encoded") and converts_to_binary(accept, binary_types):
         try:
             payload = base64.b64decode(str(body), validate=True)
         except (binascii.Error, ValueError):
@@ -405,7 +418,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise GatewayAnswer(502, "Internal server error", detail=str(exc)) from None
             except InvocationFailed as exc:
                 raise GatewayAnswer(502, "Internal server error", detail=str(exc)) from None
-            status, headers, payload = shape_response(result)
+            status, headers, payload = shape_response(
+                result, accept=self.headers.get("Accept"), binary_types=front.binary_types
+            )
             log.info(
                 "%s %s -> %s %d", self.command, self.path.split("?")[0], match.function.logical_id, status
             )
