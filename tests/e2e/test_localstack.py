@@ -359,7 +359,7 @@ def _address(stack: LocalStack) -> tuple[str, int]:
 def test_each_sqs_triggered_function_has_a_poller_with_its_batch_size(stack: LocalStack) -> None:
     pollers = {poller.function.spec.logical_id: poller for poller in stack.pollers}
     assert pollers["SenderFunction"].queue_url == stack.queue_url("OutboxQueue")
-    assert pollers["SenderFunction"].batch_size == 10
+    assert pollers["SenderFunction"].batch_size == 5
     assert pollers["FanoutFunction"].batch_size == 5
     stack.drain(timeout=10)
 
