@@ -35,8 +35,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_dir
 
 
-def test_cfn_lint_is_clean() -> None:
-    result = _run(str(BIN / "cfn-lint"), str(TEMPLATE))
+def test_cfn_lint_is_clean_informational_checks_included() -> None:
+    result = _run(str(BIN / "cfn-lint"), str(TEMPLATE), "--include-checks", "I")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

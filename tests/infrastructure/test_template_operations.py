@@ -3,9 +3,10 @@ dashboard, the egress options, per-stack configuration."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from wxfunnel_tools.template import load_template
+from wxfunnel_tools.template import ROOT, load_template
 
 # One WeChat call at its worst (the layer's client): 2 s connect + 5 s read, after a 2 s failed connect to the
 # primary base before failing over to the backup.
@@ -50,3 +51,46 @@ def test_a_sender_batch_of_worst_case_calls_ends_well_within_the_timeout() -> No
 def test_every_consumer_reports_partial_batch_failures() -> None:
     for name, _, event in _sqs_events():
         assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+
+
+# --- follower data ----------------------------------------------------------------------------------------------
+
+RETAINED = {"SubscriptionsTable", "ChannelsTable"}
+# The properties whose change makes CloudFormation replace an AWS::DynamoDB::Table, as they are. A replaced
+# retained table is not deleted, but the functions move to the new, empty one: change these only with a migration.
+REPLACING_PROPERTIES = {
+    "SubscriptionsTable": {
+        "TableName": None,
+        "LocalSecondaryIndexes": None,
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    },
+    "ChannelsTable": {
+        "TableName": None,
+        "LocalSecondaryIndexes": None,
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    },
+}
+
+
+def test_no_template_change_replaces_a_retained_table() -> None:
+    resources = _resources()
+    assert {name for name, r in resources.items() if r.get("DeletionPolicy") == "Retain"} == RETAINED
+    for name, pinned in REPLACING_PROPERTIES.items():
+        properties = resources[name]["Properties"]
+        assert {key: properties.get(key) for key in pinned} == pinned, name
+        types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
+        assert {types[key["AttributeName"]] for key in pinned["KeySchema"]} == {"S"}, name
+
+
+def test_the_stack_policy_refuses_to_replace_or_remove_the_retained_tables() -> None:
+    policy = json.loads((ROOT / "stack-policy.json").read_text(encoding="utf-8"))
+    [allow, deny] = policy["Statement"]
+    assert (allow["Effect"], allow["Action"], allow["Resource"]) == ("Allow", "Update:*", "*")
+    assert deny["Effect"] == "Deny" and set(deny["Action"]) == {"Update:Replace", "Update:Delete"}
+    assert {resource.removeprefix("LogicalResourceId/") for resource in deny["Resource"]} == RETAINED

@@ -108,3 +108,18 @@ def test_both_queue_consumers_have_a_concurrency_cap(translated: dict[str, Any])
         assert scaling is not None, f"{function} has no ScalingConfig"
         parameter = translated["Parameters"][scaling["MaximumConcurrency"]["Ref"]]
         assert 2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 1000, function
+
+
+def test_retained_tables_are_deletion_protected(translated: dict[str, Any]) -> None:
+    tables = resources(translated, "AWS::DynamoDB::Table")
+    retained = {name for name, table in tables.items() if table.get("DeletionPolicy") == "Retain"}
+    assert retained == {"SubscriptionsTable", "ChannelsTable"}
+    for name in retained:
+        assert tables[name]["Properties"].get("DeletionProtectionEnabled") is True, name
+        assert tables[name]["UpdateReplacePolicy"] == "Retain", name
+        assert tables[name]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+
+
+def test_the_dedupe_table_can_be_restored_to_a_point_in_time(translated: dict[str, Any]) -> None:
+    dedupe = resources(translated, "AWS::DynamoDB::Table")["DedupeTable"]["Properties"]
+    assert dedupe["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
