@@ -4,9 +4,10 @@ dashboard, the egress options, per-stack configuration."""
 from __future__ import annotations
 
 import json
+import tomllib
 from typing import Any
 
-from wxfunnel_tools.template import ROOT, load_template
+from wxfunnel_tools.template import LOCAL_STACK_NAME, ROOT, apps_parameter_prefix, load_template
 
 # One WeChat call at its worst (the layer's client): 2 s connect + 5 s read, after a 2 s failed connect to the
 # primary base before failing over to the backup.
@@ -94,3 +95,36 @@ def test_the_stack_policy_refuses_to_replace_or_remove_the_retained_tables() -> 
     assert (allow["Effect"], allow["Action"], allow["Resource"]) == ("Allow", "Update:*", "*")
     assert deny["Effect"] == "Deny" and set(deny["Action"]) == {"Update:Replace", "Update:Delete"}
     assert {resource.removeprefix("LogicalResourceId/") for resource in deny["Resource"]} == RETAINED
+
+
+# --- one stack, one set of apps ---------------------------------------------------------------------------------
+
+
+def test_each_stack_reads_its_own_apps_prefix_by_default() -> None:
+    """Two stacks in one account (staging, prod) sharing a prefix would share secrets and refresh each other's
+    access tokens; the functions, their permission and the output the CLI reads all use the same prefix."""
+    template = load_template()
+    parameter = template["Parameters"]["AppsParameterPrefix"]
+    assert parameter["Default"] == ""
+    assert template["Conditions"]["StackAppsPrefix"] == {"Fn::Equals": [{"Ref": "AppsParameterPrefix"}, ""]}
+    expression = {
+        "Fn::If": ["StackAppsPrefix", {"Fn::Sub": "/${AWS::StackName}/apps/"}, {"Ref": "AppsParameterPrefix"}]
+    }
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["APPS_PARAMETER_PREFIX"] == expression
+    assert template["Outputs"]["AppsParameterPrefix"]["Value"] == expression
+    [statement] = template["Resources"]["AppsParameterReadPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    arn, names = statement["Resource"]["Fn::Sub"]
+    assert arn.endswith(":parameter${Prefix}*") and names == {"Prefix": expression}
+    assert apps_parameter_prefix("wxfunnel-staging") == "/wxfunnel-staging/apps/"
+
+
+def test_samconfig_deploys_the_readmes_stack_whose_apps_are_where_they_always_were() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    stack_name = config["default"]["global"]["parameters"]["stack_name"]
+    assert stack_name == LOCAL_STACK_NAME == "wxfunnel"
+    assert f"--stack-name {stack_name}" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert apps_parameter_prefix(stack_name) == "/wxfunnel/apps/"  # the former default: nothing moves
+    assert config["default"]["deploy"]["parameters"]["capabilities"] == "CAPABILITY_IAM"

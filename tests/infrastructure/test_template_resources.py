@@ -73,15 +73,19 @@ CALLS = {
 def _resource(value: Any) -> str:
     if "Fn::GetAtt" in value:
         return str(value["Fn::GetAtt"][0])
-    text = str(value["Fn::Sub"])
-    if ":parameter${AppsParameterPrefix}*" in text:
+    sub = value["Fn::Sub"]
+    text = str(sub if isinstance(sub, str) else sub[0])
+    if text.endswith(":parameter${Prefix}*"):
         return "apps"
     return text.replace("${", "").replace(".Arn}", "")
 
 
 def granted(logical_id: str) -> set[tuple[str, str]]:
+    """What the function's role allows: its inline statements and the stack's managed policies it names."""
     pairs = set()
-    for policy in load_template()["Resources"][logical_id]["Properties"].get("Policies", []):
+    resources = load_template()["Resources"]
+    for named in resources[logical_id]["Properties"].get("Policies", []):
+        policy = resources[named["Ref"]]["Properties"]["PolicyDocument"] if "Ref" in named else named
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
             resources = (
