@@ -4,6 +4,7 @@ dashboard, the egress options, per-stack configuration."""
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -128,3 +129,138 @@ def test_samconfig_deploys_the_readmes_stack_whose_apps_are_where_they_always_we
     assert f"--stack-name {stack_name}" in (ROOT / "README.md").read_text(encoding="utf-8")
     assert apps_parameter_prefix(stack_name) == "/wxfunnel/apps/"  # the former default: nothing moves
     assert config["default"]["deploy"]["parameters"]["capabilities"] == "CAPABILITY_IAM"
+
+
+# --- alarms and the dashboard -----------------------------------------------------------------------------------
+
+# alarm -> (namespace, metric, the resource or value of its one dimension that is not the stage)
+ALARMS = {
+    "CallbackErrorsAlarm": ("AWS/Lambda", "Errors", {"Ref": "CallbackFunction"}),
+    "CallbackThrottlesAlarm": ("AWS/Lambda", "Throttles", {"Ref": "CallbackFunction"}),
+    "CallbackLatencyAlarm": ("AWS/Lambda", "Duration", {"Ref": "CallbackFunction"}),
+    "ApiServerErrorsAlarm": ("AWS/ApiGateway", "5XXError", {"Ref": "AWS::StackName"}),
+    "OutboxAgeAlarm": (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        {"Fn::GetAtt": ["OutboxQueue", "QueueName"]},
+    ),
+    "OutboxDeadLetterAlarm": ("wxfunnel", "JobsDeadLettered", "wxfunnel"),
+    "FanoutDeadLetterAlarm": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"Fn::GetAtt": ["FanoutDeadLetterQueue", "QueueName"]},
+    ),
+    "SenderErrorsAlarm": ("AWS/Lambda", "Errors", {"Ref": "SenderFunction"}),
+    "FanoutErrorsAlarm": ("AWS/Lambda", "Errors", {"Ref": "FanoutFunction"}),
+}
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {n: r["Properties"] for n, r in _resources().items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def _watched(alarm: dict[str, Any]) -> tuple[str, str, Any]:
+    """(namespace, metric, first dimension's value) of an alarm on a metric or on an expression of one metric."""
+    if "Metrics" in alarm:
+        [metric] = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    else:
+        metric = alarm
+    return metric["Namespace"], metric["MetricName"], metric["Dimensions"][0]["Value"]
+
+
+def emitted_metrics() -> tuple[str, str, set[str]]:
+    """(namespace, service, metric names) the layer publishes (Powertools EMF), read from its source."""
+    source = "\n".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "layers" / "wxfunnel").rglob("*.py")
+    )
+    [(namespace, service)] = set(re.findall(r'Metrics\(namespace="(\w+)", service="(\w+)"\)', source))
+    names = {
+        name
+        for call in re.findall(r"add_metric\(\s*name=(.*?),\s*unit=", source)
+        for name in re.findall(r'"(\w+)"', call)
+    }
+    return namespace, service, names
+
+
+def test_the_alarms_watch_the_callback_the_api_the_outbox_and_dead_letters() -> None:
+    alarms = _alarms()
+    assert set(alarms) == set(ALARMS)
+    for name, expected in ALARMS.items():
+        assert _watched(alarms[name]) == expected, name
+
+
+def test_every_alarm_resets_when_its_condition_ends() -> None:
+    """A DLQ's depth stays above 0 until someone empties the queue: an alarm on it stays in ALARM and says nothing
+    about the next incident. Counts per period and the depth's growth (DIFF) reset."""
+    for name, alarm in _alarms().items():
+        assert alarm["TreatMissingData"] == "notBreaching", name
+        if alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible":
+            raise AssertionError(f"{name} alarms on a queue's depth")
+    [arrived] = [m for m in _alarms()["FanoutDeadLetterAlarm"]["Metrics"] if m.get("ReturnData")]
+    assert arrived["Expression"] == "DIFF(FILL(depth, 0))"
+
+
+def test_the_callback_alarms_before_wechat_gives_up_after_5_seconds() -> None:
+    latency = _alarms()["CallbackLatencyAlarm"]
+    assert latency["ExtendedStatistic"] == "p99" and latency["Threshold"] == 4000
+    assert _resources()["CallbackFunction"]["Properties"]["Timeout"] == 5
+
+
+def test_alarms_and_the_dashboard_use_only_metrics_the_code_emits() -> None:
+    namespace, service, names = emitted_metrics()
+    assert {"Pushes", "JobsDone", "JobsDeadLettered"} <= names
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert (variables["POWERTOOLS_METRICS_NAMESPACE"], variables["POWERTOOLS_SERVICE_NAME"]) == (
+        namespace,
+        service,
+    )
+    for name, alarm in _alarms().items():
+        if _watched(alarm)[0] == namespace:
+            assert alarm["Dimensions"] == [{"Name": "service", "Value": service}], name
+            assert alarm["MetricName"] in names, name
+    for metric in _dashboard_metrics():
+        if metric[0] == namespace:
+            assert metric[2:4] == ["service", service] and metric[1] in names, metric
+
+
+def _dashboard() -> dict[str, Any]:
+    """The dashboard's body with every ${...} replaced by a sample value, checked to name a parameter, a resource
+    (or its attribute) or a pseudo parameter."""
+    template = load_template()
+    text = template["Resources"]["FunnelDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    known = set(template["Parameters"]) | set(template["Resources"]) | {"AWS::Region", "AWS::StackName"}
+    for name in re.findall(r"\$\{([^}]+)\}", text):
+        assert name.split(".")[0] in known, name
+    numbers = {f"${{{name}}}" for name, p in template["Parameters"].items() if p["Type"] == "Number"}
+    body = re.sub(r"\$\{[^}]+\}", lambda m: "1800" if m[0] in numbers else "sample", text)
+    return dict(json.loads(body))
+
+
+def _dashboard_metrics() -> list[list[Any]]:
+    """Every metric line with "." filled in from the line before, as CloudWatch reads them."""
+    lines = []
+    for widget in _dashboard()["widgets"]:
+        previous: list[Any] = []
+        for line in widget["properties"].get("metrics", []):
+            names = [item for item in line if not isinstance(item, dict)]
+            names = [previous[i] if item == "." else item for i, item in enumerate(names)]
+            lines.append(names)
+            previous = names
+    return lines
+
+
+def test_the_dashboard_shows_pushes_replies_outbox_depth_and_age_sends_and_dead_letters() -> None:
+    shown = {(line[0], line[1]) for line in _dashboard_metrics()}
+    assert {
+        ("wxfunnel", "Pushes"),
+        ("AWS/Lambda", "Invocations"),  # the callback's replies
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("wxfunnel", "JobsDone"),
+        ("wxfunnel", "JobsDeadLettered"),
+        ("AWS/ApiGateway", "5XXError"),
+    } <= shown
+    [alarm_widget] = [w for w in _dashboard()["widgets"] if w["type"] == "alarm"]
+    assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS)
+    text = load_template()["Resources"]["FunnelDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert {f"${{{name}.Arn}}" for name in ALARMS} <= set(re.findall(r"\$\{\w+\.Arn\}", text))

@@ -1,5 +1,5 @@
 """template.yaml: each function's role grants the calls its code makes, follower data outlives the stack, and the
-dead-letter alarms reach an operator when a topic is given."""
+alarms reach an operator when a topic is given."""
 
 from __future__ import annotations
 
@@ -121,14 +121,14 @@ def test_follower_data_is_kept_when_the_stack_or_the_table_goes() -> None:
         assert resources[table]["UpdateReplacePolicy"] == "Retain", table
 
 
-def test_the_dead_letter_alarms_notify_the_alarm_topic_when_one_is_given() -> None:
+def test_every_alarm_notifies_the_alarm_topic_when_one_is_given() -> None:
     template = load_template()
     assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
     assert template["Conditions"]["NotifyAlarms"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
     alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    assert len(alarms) == 2
+    assert alarms
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == {
             "Fn::If": ["NotifyAlarms", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
