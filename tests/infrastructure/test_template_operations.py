@@ -264,3 +264,21 @@ def test_the_dashboard_shows_pushes_replies_outbox_depth_and_age_sends_and_dead_
     assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS)
     text = load_template()["Resources"]["FunnelDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     assert {f"${{{name}.Arn}}" for name in ALARMS} <= set(re.findall(r"\$\{\w+\.Arn\}", text))
+
+
+# --- optional access logs -----------------------------------------------------------------------------------------
+
+
+def test_api_access_logs_are_optional_json_lines_without_query_strings() -> None:
+    """The callback's query string carries WeChat's signatures and, in safe mode, the user's openid."""
+    template = load_template()
+    assert template["Parameters"]["EnableApiAccessLogs"]["Default"] == "false"
+    setting = template["Resources"]["WxfunnelApi"]["Properties"]["AccessLogSetting"]
+    condition, enabled, disabled = setting["Fn::If"]
+    assert (condition, disabled) == ("ApiAccessLogs", {"Ref": "AWS::NoValue"})
+    assert enabled["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert template["Resources"]["ApiAccessLogGroup"]["Condition"] == "ApiAccessLogs"
+    line = json.loads(enabled["Format"])
+    assert {"requestId", "caller", "route", "status", "latencyMs"} <= set(line)
+    assert all(value.startswith("$context.") for value in line.values())
+    assert not [value for value in line.values() if "querystring" in value.lower() or "body" in value.lower()]

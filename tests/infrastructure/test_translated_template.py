@@ -123,3 +123,20 @@ def test_retained_tables_are_deletion_protected(translated: dict[str, Any]) -> N
 def test_the_dedupe_table_can_be_restored_to_a_point_in_time(translated: dict[str, Any]) -> None:
     dedupe = resources(translated, "AWS::DynamoDB::Table")["DedupeTable"]["Properties"]
     assert dedupe["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+@pytest.mark.parametrize("mode", ["Disabled", "Active"])
+def test_tracing_is_all_or_nothing_and_only_active_roles_may_write_to_x_ray(mode: str) -> None:
+    translated = translate({"Tracing": mode})
+    functions = resources(translated, "AWS::Lambda::Function")
+    assert len(functions) == 6
+    for name, function in functions.items():
+        role = translated["Resources"][f"{name}Role"]["Properties"]["ManagedPolicyArns"]
+        xray = [arn for arn in role if "AWSXrayWriteOnlyAccess" in str(arn)]
+        if mode == "Active":
+            assert function["Properties"]["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}, name
+            assert xray, name
+        else:
+            assert "TracingConfig" not in function["Properties"] and not xray, name
+    [stage] = resources(translated, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["TracingEnabled"] == {"Fn::If": ["TracingActive", True, False]}
