@@ -8,7 +8,7 @@ import re
 import tomllib
 from typing import Any
 
-from wxfunnel_tools.template import LOCAL_STACK_NAME, ROOT, apps_parameter_prefix, load_template
+from wxfunnel_tools.template import LOCAL_STACK_NAME, ROOT, apps_parameter_prefix, conditions, load_template
 
 # One WeChat call at its worst (the layer's client): 2 s connect + 5 s read, after a 2 s failed connect to the
 # primary base before failing over to the backup.
@@ -282,3 +282,92 @@ def test_api_access_logs_are_optional_json_lines_without_query_strings() -> None
     assert {"requestId", "caller", "route", "status", "latencyMs"} <= set(line)
     assert all(value.startswith("$context.") for value in line.values())
     assert not [value for value in line.values() if "querystring" in value.lower() or "body" in value.lower()]
+
+
+# --- static egress ------------------------------------------------------------------------------------------------
+
+
+def _deployed(parameters: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The EC2 resources and outputs CloudFormation would create with `parameters`, their Fn::If resolved."""
+    holds = conditions(parameters)
+
+    def resolved(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Fn::If"}:
+                name, when_true, when_false = value["Fn::If"]
+                return resolved(when_true if holds[name] else when_false)
+            return {key: resolved(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolved(item) for item in value]
+        return value
+
+    template = load_template()
+    entries = {
+        name: r
+        for name, r in template["Resources"].items()
+        if r["Type"].startswith("AWS::EC2::") and holds.get(r.get("Condition", ""), True)
+    }
+    outputs = {
+        f"Output.{n}": o for n, o in template["Outputs"].items() if holds.get(o.get("Condition", ""), True)
+    }
+    return {name: resolved(entry) for name, entry in {**entries, **outputs}.items()}
+
+
+def _of_type(deployed: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r["Properties"] for name, r in deployed.items() if r.get("Type") == kind}
+
+
+def _zone_of_nat(deployed: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """NAT gateway -> the index of the availability zone (Fn::GetAZs) its public subnet is in."""
+    subnets = _of_type(deployed, "AWS::EC2::Subnet")
+    return {
+        name: subnets[nat["SubnetId"]["Ref"]]["AvailabilityZone"]["Fn::Select"][0]
+        for name, nat in _of_type(deployed, "AWS::EC2::NatGateway").items()
+    }
+
+
+def _nat_of_private_subnet(deployed: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Private subnet -> the NAT gateway its route table's default route goes to."""
+    tables = {
+        a["SubnetId"]["Ref"]: a["RouteTableId"]["Ref"]
+        for a in _of_type(deployed, "AWS::EC2::SubnetRouteTableAssociation").values()
+    }
+    routes = {
+        r["RouteTableId"]["Ref"]: r["NatGatewayId"]["Ref"]
+        for r in _of_type(deployed, "AWS::EC2::Route").values()
+        if "NatGatewayId" in r
+    }
+    return {subnet: routes[table] for subnet, table in tables.items() if table in routes}
+
+
+def test_without_static_egress_nothing_is_deployed_in_ec2() -> None:
+    assert _of_type(_deployed({}), "AWS::EC2::NatGateway") == {}
+    assert "Output.EgressIp" not in _deployed({})
+
+
+def test_one_nat_gateway_serves_both_private_subnets_from_one_zone() -> None:
+    deployed = _deployed({"EnableStaticEgress": "true"})
+    assert set(_of_type(deployed, "AWS::EC2::EIP")) == {"EgressIp"}
+    assert _nat_of_private_subnet(deployed) == {
+        "EgressPrivateSubnetA": "EgressNatGateway",
+        "EgressPrivateSubnetB": "EgressNatGateway",
+    }
+    assert {n for n in deployed if n.startswith("Output.Egress")} == {"Output.EgressIp"}
+
+
+def test_two_nat_gateways_let_each_zone_leave_through_its_own_ip() -> None:
+    """An outage of one zone leaves the other's functions, NAT gateway and IP working; WeChat whitelists both."""
+    deployed = _deployed({"EnableStaticEgress": "true", "EgressNatGateways": "2"})
+    nats = _of_type(deployed, "AWS::EC2::NatGateway")
+    assert {nat["AllocationId"]["Fn::GetAtt"][0] for nat in nats.values()} == {"EgressIp", "EgressIpB"}
+    zones = _zone_of_nat(deployed)
+    assert sorted(zones.values()) == [0, 1]
+    subnets = _of_type(deployed, "AWS::EC2::Subnet")
+    for private, nat in _nat_of_private_subnet(deployed).items():
+        assert subnets[private]["AvailabilityZone"]["Fn::Select"][0] == zones[nat], private
+    assert len(set(_nat_of_private_subnet(deployed).values())) == 2
+    [endpoint] = _of_type(deployed, "AWS::EC2::VPCEndpoint").values()
+    assert len(endpoint["RouteTableIds"]) == 2
+    assert {n for n in deployed if n.startswith("Output.Egress")} == {"Output.EgressIp", "Output.EgressIpB"}
+    cidrs = [s["CidrBlock"]["Fn::Select"][0] for s in subnets.values()]
+    assert sorted(cidrs) == [0, 1, 2, 3]

@@ -24,7 +24,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -266,6 +266,13 @@ def environment(
     return {key: str(resolver.value(value)) for key, value in _variables(template).items()}
 
 
+def conditions(parameters: Mapping[str, str] | None = None) -> dict[str, bool]:
+    """Each of the template's Conditions, with `parameters` given as at deploy time (the defaults otherwise)."""
+    template = load_template()
+    resolver = _Resolver(template, {}, LOCAL_STACK_NAME, parameters)
+    return {name: resolver.condition(value) for name, value in template.get("Conditions", {}).items()}
+
+
 def apps_parameter_prefix(stack_name: str = LOCAL_STACK_NAME) -> str:
     """The SSM prefix of the apps of a stack deployed with the template's defaults (the local stack's by default)."""
     template = load_template()
@@ -280,8 +287,15 @@ class _Resolver:
     """The intrinsic functions the Globals environment uses: Ref, Fn::Sub, Fn::If and the conditions' Fn::Equals,
     Fn::Not, Fn::And, Fn::Or. Anything else is a ValueError (the local stack would otherwise guess)."""
 
-    def __init__(self, template: Mapping[str, Any], physical: Mapping[str, str], stack_name: str) -> None:
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        physical: Mapping[str, str],
+        stack_name: str,
+        parameters: Mapping[str, str] | None = None,
+    ) -> None:
         self.parameters = template.get("Parameters", {})
+        self.values = dict(parameters or {})
         self.conditions = template.get("Conditions", {})
         self.physical = physical
         self.stack_name = stack_name
@@ -291,6 +305,8 @@ class _Resolver:
             return self.stack_name
         if name in self.physical:
             return self.physical[name]
+        if name in self.values:
+            return self.values[name]
         if name in self.parameters:
             return str(self.parameters[name].get("Default", ""))
         raise ValueError(f"cannot resolve Ref {name} locally")
