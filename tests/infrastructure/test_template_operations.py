@@ -3,12 +3,20 @@ dashboard, the egress options, per-stack configuration."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import tomllib
 from typing import Any
 
-from wxfunnel_tools.template import LOCAL_STACK_NAME, ROOT, apps_parameter_prefix, conditions, load_template
+from wxfunnel_tools.template import (
+    LOCAL_STACK_NAME,
+    ROOT,
+    apps_parameter_prefix,
+    conditions,
+    functions,
+    load_template,
+)
 
 # One WeChat call at its worst (the layer's client): 2 s connect + 5 s read, after a 2 s failed connect to the
 # primary base before failing over to the backup.
@@ -371,3 +379,27 @@ def test_two_nat_gateways_let_each_zone_leave_through_its_own_ip() -> None:
     assert {n for n in deployed if n.startswith("Output.Egress")} == {"Output.EgressIp", "Output.EgressIpB"}
     cidrs = [s["CidrBlock"]["Fn::Select"][0] for s in subnets.values()]
     assert sorted(cidrs) == [0, 1, 2, 3]
+
+
+# --- the README's operator policy -----------------------------------------------------------------------------------
+
+
+def _operator_policy() -> dict[str, Any]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", readme, flags=re.DOTALL)
+    [policy] = [json.loads(block) for block in blocks if "execute-api:Invoke" in block]
+    return dict(policy)
+
+
+def test_the_readmes_operator_policy_invokes_every_admin_route_and_nothing_else() -> None:
+    """What the README tells operators to hold: execute-api:Invoke on the admin routes (the functions are invoked by
+    API Gateway itself), not the WeChat routes, and no other action."""
+    [statement] = _operator_policy()["Statement"]
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "execute-api:Invoke")
+    patterns = [arn.split(":<api-id>/", 1)[1] for arn in statement["Resource"]]
+    stage = load_template()["Parameters"]["StageName"]["Default"]
+    for spec in functions():
+        for route in spec.routes:
+            concrete = f"{stage}/{route.method}" + re.sub(r"\{[^}]+\}", "x", route.path)
+            allowed = any(fnmatch.fnmatchcase(concrete, pattern) for pattern in patterns)
+            assert allowed == (route.auth == "AWS_IAM"), (route, patterns)
