@@ -65,3 +65,11 @@ def test_config_put_has_no_kms_key_option() -> None:
     """The functions may decrypt SecureStrings under aws/ssm only: another key would lock them out."""
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["config", "put", "demo-oa", "app.json", "--kms-key-id", "alias/x"])
+
+
+def test_config_get_reads_the_local_stacks_apps_without_naming_a_stack(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS_ENDPOINT_URL on 127.0.0.1 (as `wxfunnel local` prints it): the local stack's prefix is the default."""
+    assert cli.main(["config", "get", "demo-oa"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["token"] == "wx****"

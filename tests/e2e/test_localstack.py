@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -11,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -19,6 +21,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from wxfunnel_tools import cli
 from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS, AdminClient
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.localstack import LocalFunction, LocalStack, Poller, drain
@@ -195,9 +198,12 @@ def test_an_unknown_route_or_method_is_missing_authentication_token(
     assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
 
-def test_a_url_outside_the_stage_is_forbidden(stack: LocalStack) -> None:
+@pytest.mark.parametrize(
+    "stage", ["v2", "Stage"]
+)  # "Stage": SAM's extra stage, not deployed (OpenApiVersion)
+def test_a_url_outside_the_stage_is_forbidden(stack: LocalStack, stage: str) -> None:
     root = stack.url.rsplit("/", 1)[0]
-    status, _, body = call(f"{root}/v2/wechat/demo-oa")
+    status, _, body = call(f"{root}/{stage}/wechat/demo-oa")
     assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
 
 
@@ -220,6 +226,24 @@ def test_a_sigv4_signed_request_reaches_an_iam_function_with_the_caller(stack: L
     real = client.request("GET", "/qrcodes", query={"app": "demo-oa"}, raise_for_status=False)
     assert real.status == 200, real.body
     assert real.json()["items"] == []
+
+
+def test_the_qr_image_reaches_the_admin_client_and_the_cli_as_an_image(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """API Gateway decodes the function's base64 only for a binary first Accept type (as the front does)."""
+    client = AdminClient(stack.url)
+    channel = {"app": "demo-oa", "scene": "accept-header", "channel": {"name": "Accept"}}
+    client.request("POST", "/qrcodes", json_body=channel)
+    path = "/qrcodes/demo-oa/accept-header/image"
+    image = client.request("GET", path)
+    assert image.body.startswith(b"\x89PNG\r\n"), image.body[:40]  # the sandbox draws PNGs, WeChat JPEGs
+    as_json = client.request("GET", path, accept="application/json")
+    assert base64.b64decode(as_json.body, validate=True) == image.body
+    out = tmp_path / "qr.png"
+    argv = ["qr", "image", "--app", "demo-oa", "--scene", "accept-header", "--out", str(out)]
+    assert cli.main([*argv, "--admin-url", stack.url]) == 0, capsys.readouterr().err
+    assert out.read_bytes() == image.body
 
 
 def _signed(url: str, credentials: Credentials, *, method: str = "GET", body: bytes = b"") -> dict[str, str]:
@@ -335,7 +359,7 @@ def _address(stack: LocalStack) -> tuple[str, int]:
 def test_each_sqs_triggered_function_has_a_poller_with_its_batch_size(stack: LocalStack) -> None:
     pollers = {poller.function.spec.logical_id: poller for poller in stack.pollers}
     assert pollers["SenderFunction"].queue_url == stack.queue_url("OutboxQueue")
-    assert pollers["SenderFunction"].batch_size == 10
+    assert pollers["SenderFunction"].batch_size == 5
     assert pollers["FanoutFunction"].batch_size == 5
     stack.drain(timeout=10)
 

@@ -1,5 +1,5 @@
 """template.yaml: each function's role grants the calls its code makes, follower data outlives the stack, and the
-dead-letter alarms reach an operator when a topic is given."""
+alarms reach an operator when a topic is given."""
 
 from __future__ import annotations
 
@@ -73,15 +73,19 @@ CALLS = {
 def _resource(value: Any) -> str:
     if "Fn::GetAtt" in value:
         return str(value["Fn::GetAtt"][0])
-    text = str(value["Fn::Sub"])
-    if ":parameter${AppsParameterPrefix}*" in text:
+    sub = value["Fn::Sub"]
+    text = str(sub if isinstance(sub, str) else sub[0])
+    if text.endswith(":parameter${Prefix}*"):
         return "apps"
     return text.replace("${", "").replace(".Arn}", "")
 
 
 def granted(logical_id: str) -> set[tuple[str, str]]:
+    """What the function's role allows: its inline statements and the stack's managed policies it names."""
     pairs = set()
-    for policy in load_template()["Resources"][logical_id]["Properties"].get("Policies", []):
+    resources = load_template()["Resources"]
+    for named in resources[logical_id]["Properties"].get("Policies", []):
+        policy = resources[named["Ref"]]["Properties"]["PolicyDocument"] if "Ref" in named else named
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
             resources = (
@@ -117,14 +121,14 @@ def test_follower_data_is_kept_when_the_stack_or_the_table_goes() -> None:
         assert resources[table]["UpdateReplacePolicy"] == "Retain", table
 
 
-def test_the_dead_letter_alarms_notify_the_alarm_topic_when_one_is_given() -> None:
+def test_every_alarm_notifies_the_alarm_topic_when_one_is_given() -> None:
     template = load_template()
     assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
     assert template["Conditions"]["NotifyAlarms"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
     alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    assert len(alarms) == 2
+    assert alarms
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == {
             "Fn::If": ["NotifyAlarms", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]

@@ -19,6 +19,9 @@ from botocore.credentials import Credentials
 LOCAL_REGION = "us-east-1"
 # What signs for the local stack (whose front verifies signatures with them): real credentials never go there.
 LOCAL_CREDENTIALS = Credentials("AKIDLOCALADMIN", "local-secret")
+# API Gateway turns the QR route's base64 answer into the image only when the request's FIRST Accept type is one of
+# the API's binary media types (image/jpeg, image/png); `Accept: application/json` gets the base64 text.
+IMAGE_ACCEPT = "image/jpeg, image/png"
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 
@@ -57,6 +60,11 @@ def region_from_url(url: str) -> str | None:
     """The region of an execute-api URL (https://abc.execute-api.eu-west-1.amazonaws.com/v1), else None."""
     found = _EXECUTE_API_HOST.match(urlsplit(url).hostname or "")
     return found.group(1) if found else None
+
+
+def accept_for(path: str) -> str:
+    """The Accept header for an admin path: the image types for the QR image route, else JSON."""
+    return IMAGE_ACCEPT if urlsplit(path).path.rstrip("/").endswith("/image") else "application/json"
 
 
 def stack_output(stack_name: str, key: str, session: boto3.session.Session | None = None) -> str:
@@ -111,13 +119,15 @@ class AdminClient:
         query: dict[str, Any] | None = None,
         json_body: Any = None,
         raise_for_status: bool = True,
+        accept: str | None = None,
     ) -> AdminResponse:
-        """Sign and send one request; `path` is relative to the stage (e.g. "/qrcodes")."""
+        """Sign and send one request; `path` is relative to the stage (e.g. "/qrcodes"); `accept` defaults to
+        `accept_for(path)`."""
         url = self.base_url + "/" + path.lstrip("/")
         pairs = {k: str(v) for k, v in (query or {}).items() if v is not None}
         if pairs:
             url += "?" + urlencode(pairs, quote_via=quote)
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept or accept_for(path)}
         data: bytes | None = None
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")

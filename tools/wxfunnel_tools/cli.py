@@ -20,7 +20,6 @@ from typing import Any
 
 from wxfunnel_tools.template import use_layer
 
-DEFAULT_PREFIX = "/wxfunnel/apps/"
 DEFAULT_LOCAL_PORT = 8900
 DEFAULT_SANDBOX_PORT = 8901
 SECRET_FIELDS = frozenset({"secret", "token", "encoding_aes_key", "previous_encoding_aes_key"})
@@ -230,13 +229,23 @@ def mask(document: Any) -> Any:
 
 
 def _prefix(args: argparse.Namespace, session: Any) -> str:
-    if args.prefix:
-        return str(args.prefix)
-    if args.stack_name:
-        from wxfunnel_tools.admin_client import stack_output
+    """The SSM prefix of the stack the command is about. Each stack has its own (/<stack name>/apps/ by default), so
+    a deployed stack must be named: its AppsParameterPrefix output, or --prefix (which must then agree with it).
+    Against the local stack (AWS_ENDPOINT_URL on 127.0.0.1) the local stack's prefix is the default."""
+    from wxfunnel_tools.admin_client import is_loopback, stack_output
+    from wxfunnel_tools.template import apps_parameter_prefix
 
-        return stack_output(args.stack_name, "AppsParameterPrefix", session)
-    return DEFAULT_PREFIX
+    stack_prefix = stack_output(args.stack_name, "AppsParameterPrefix", session) if args.stack_name else None
+    if args.prefix and stack_prefix and args.prefix != stack_prefix:
+        raise Failure(f"--prefix {args.prefix} is not stack {args.stack_name}'s prefix ({stack_prefix})")
+    if args.prefix or stack_prefix:
+        return str(args.prefix or stack_prefix)
+    if is_loopback(os.environ.get("AWS_ENDPOINT_URL", "")):
+        return apps_parameter_prefix()
+    raise Failure(
+        "name the stack: --stack-name <stack> (its AppsParameterPrefix output, /<stack>/apps/ by default) or "
+        "--prefix; each stack keeps its own apps"
+    )
 
 
 def _config_validate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -255,7 +264,7 @@ def _config_put_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app", help="the app's name, the last part of its callback URL (/wechat/<app>)")
     parser.add_argument("file", help="the app's JSON configuration")
     parser.add_argument(
-        "--prefix", help=f"SSM path prefix (default: the stack's output, else {DEFAULT_PREFIX})"
+        "--prefix", help="SSM path prefix (default: the --stack-name's output; the local stack's locally)"
     )
     _stack_options(parser)
 
@@ -276,7 +285,7 @@ def run_config_put(args: argparse.Namespace) -> int:
 def _config_get_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app", help="the app's name")
     parser.add_argument(
-        "--prefix", help=f"SSM path prefix (default: the stack's output, else {DEFAULT_PREFIX})"
+        "--prefix", help="SSM path prefix (default: the --stack-name's output; the local stack's locally)"
     )
     _stack_options(parser)
 

@@ -119,6 +119,7 @@ class Demo:
             "operator", f"POST /qrcodes → ticket {record['ticket'][:16]}…, image {record['image_url'][:60]}…"
         )
         image = self.admin.request("GET", "/qrcodes/demo-oa/spring-poster/image")
+        check(image.body.startswith((b"\x89PNG", b"\xff\xd8\xff")), "QR image is binary, not base64 text")
         self.say("operator", f"GET …/image → {len(image.body)} bytes of QR image")
         text = self.follow("o-oa-alice", "spring-poster")
         self.say("wechat", f"o-oa-alice scans and follows → reply: {text}")

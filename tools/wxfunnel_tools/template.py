@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -44,6 +46,36 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValueError(f"{path} is not a CloudFormation template")
     return document
+
+
+def translate(parameters: Mapping[str, str] | None = None, path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml as SAM's transform hands it to CloudFormation: the RestApi's OpenAPI body with each method's
+    integration, the stages, event source mappings, roles. What API Gateway, Lambda and IAM actually receive.
+
+    Local CodeUri/ContentUri are replaced by S3 placeholders, as `sam validate` does; no AWS call is made.
+    `parameters` are the values CloudFormation would pass to the transform (SAM resolves some Refs with them).
+    """
+    return copy.deepcopy(_translated(tuple(sorted((parameters or {}).items())), path))
+
+
+@cache
+def _translated(parameters: tuple[tuple[str, str], ...], path: Path) -> dict[str, Any]:
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    document = yaml_parse(path.read_text(encoding="utf-8"))
+    for resource in document.get("Resources", {}).values():
+        properties = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = "s3://local-placeholder/" + properties[key].strip("/")
+    # The region only fills AWS::Region/AWS::Partition; the template names managed policies by ARN, so the
+    # translator never needs IAM's list of them.
+    translator = Translator({}, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    translated: dict[str, Any] = translator.translate(document, dict(parameters), get_managed_policy_map=dict)
+    return translated
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +198,14 @@ def _table_kwargs(name: str, props: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def provision(dynamodb: Any, sqs: Any, prefix: str = "wxfunnel-local") -> dict[str, str]:
+# The stack the local stack and the tests stand for: the README's and samconfig.toml's, so the development apps live
+# where that stack's apps would (its AppsParameterPrefix default, /wxfunnel/apps/).
+LOCAL_STACK_NAME = "wxfunnel"
+
+
+def provision(
+    dynamodb: Any, sqs: Any, prefix: str = "wxfunnel-local", stack_name: str = LOCAL_STACK_NAME
+) -> dict[str, str]:
     """Create the template's DynamoDB tables and SQS queues; return the Globals environment, resolved."""
     template = load_template()
     physical: dict[str, str] = {}
@@ -211,23 +250,96 @@ def provision(dynamodb: Any, sqs: Any, prefix: str = "wxfunnel-local") -> dict[s
         queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-    return _resolve_environment(template, physical)
+    return environment(physical, stack_name=stack_name, template=template)
 
 
-def _resolve_environment(template: Mapping[str, Any], physical: Mapping[str, str]) -> dict[str, str]:
-    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    parameters = template.get("Parameters", {})
-    env: dict[str, str] = {}
-    for key, value in variables.items():
-        if isinstance(value, dict) and "Ref" in value:
-            ref = value["Ref"]
-            if ref in physical:
-                env[key] = physical[ref]
-            elif ref in parameters:
-                env[key] = str(parameters[ref].get("Default", ""))
-        else:
-            env[key] = str(value)
-    return env
+def environment(
+    physical: Mapping[str, str],
+    *,
+    stack_name: str = LOCAL_STACK_NAME,
+    template: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The Globals environment of the functions with the parameters' defaults, `physical` names for resources
+    and `stack_name` for AWS::StackName, resolved as CloudFormation would."""
+    template = template or load_template()
+    resolver = _Resolver(template, physical, stack_name)
+    return {key: str(resolver.value(value)) for key, value in _variables(template).items()}
+
+
+def conditions(parameters: Mapping[str, str] | None = None) -> dict[str, bool]:
+    """Each of the template's Conditions, with `parameters` given as at deploy time (the defaults otherwise)."""
+    template = load_template()
+    resolver = _Resolver(template, {}, LOCAL_STACK_NAME, parameters)
+    return {name: resolver.condition(value) for name, value in template.get("Conditions", {}).items()}
+
+
+def apps_parameter_prefix(stack_name: str = LOCAL_STACK_NAME) -> str:
+    """The SSM prefix of the apps of a stack deployed with the template's defaults (the local stack's by default)."""
+    template = load_template()
+    return str(_Resolver(template, {}, stack_name).value(_variables(template)["APPS_PARAMETER_PREFIX"]))
+
+
+def _variables(template: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+
+
+class _Resolver:
+    """The intrinsic functions the Globals environment uses: Ref, Fn::Sub, Fn::If and the conditions' Fn::Equals,
+    Fn::Not, Fn::And, Fn::Or. Anything else is a ValueError (the local stack would otherwise guess)."""
+
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        physical: Mapping[str, str],
+        stack_name: str,
+        parameters: Mapping[str, str] | None = None,
+    ) -> None:
+        self.parameters = template.get("Parameters", {})
+        self.values = dict(parameters or {})
+        self.conditions = template.get("Conditions", {})
+        self.physical = physical
+        self.stack_name = stack_name
+
+    def ref(self, name: str) -> str:
+        if name == "AWS::StackName":
+            return self.stack_name
+        if name in self.physical:
+            return self.physical[name]
+        if name in self.values:
+            return self.values[name]
+        if name in self.parameters:
+            return str(self.parameters[name].get("Default", ""))
+        raise ValueError(f"cannot resolve Ref {name} locally")
+
+    def value(self, value: Any) -> Any:
+        if not (isinstance(value, Mapping) and len(value) == 1):
+            return value
+        [(function, argument)] = value.items()
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            local = {name: str(self.value(item)) for name, item in variables.items()}
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m[1]) or self.ref(m[1]), text)
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            return self.value(when_true if self.condition(self.conditions[name]) else when_false)
+        raise ValueError(f"cannot resolve {function} locally")
+
+    def condition(self, value: Any) -> bool:
+        [(function, argument)] = value.items()
+        if function == "Fn::Equals":
+            left, right = (str(self.value(item)) for item in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self.condition(argument[0])
+        if function == "Fn::And":
+            return all(self.condition(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self.condition(item) for item in argument)
+        if function == "Condition":
+            return self.condition(self.conditions[argument])
+        raise ValueError(f"cannot resolve condition {function} locally")
 
 
 def queue_url_for(env: Mapping[str, str], logical_id: str) -> str:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import base64
+import json
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from samtranslator.yaml_helper import yaml_parse
 
 from wxfunnel_tools.localstack.front import (
+    Front,
     GatewayAnswer,
-    binary_media_types,
     build_event,
     caller_identity,
+    rest_api,
     shape_response,
-    stage_name,
 )
 from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
-from wxfunnel_tools.template import FunctionSpec, Route, functions
+from wxfunnel_tools.localstack.runtime import LocalFunction
+from wxfunnel_tools.template import TEMPLATE, FunctionSpec, Route, functions, translate
 
 
 def spec(name: str, *routes: tuple[str, str], auth: str = "NONE") -> FunctionSpec:
@@ -103,9 +108,57 @@ def test_the_templates_routes_resolve_to_their_functions() -> None:
     assert isinstance(table.match("PUT", "/wechat/demo-oa"), NoRoute)
 
 
-def test_stage_and_binary_media_types_come_from_the_template() -> None:
-    assert stage_name() == "v1"
-    assert set(binary_media_types()) == {"image/jpeg", "image/png"}
+def test_the_front_serves_the_deployed_apis_one_stage_binary_types_and_invocation() -> None:
+    api = rest_api()
+    assert api.stages == ("v1",)
+    assert set(api.binary_media_types) == {"image/jpeg", "image/png"}
+    assert api.caller_credentials == frozenset()
+
+
+def _with_sams_defaults(tmp_path: Path) -> Path:
+    """template.yaml without OpenApiVersion and InvokeRole, the two settings that override SAM's defaults."""
+    document = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
+    assert document["Globals"].pop("Api") == {"OpenApiVersion": "2.0"}
+    assert document["Resources"]["WxfunnelApi"]["Properties"]["Auth"].pop("InvokeRole") == "NONE"
+    path = tmp_path / "template.json"  # JSON is YAML
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_sams_defaults_would_add_a_stage_and_invoke_admin_routes_as_the_caller(tmp_path: Path) -> None:
+    api = rest_api(translate(path=_with_sams_defaults(tmp_path)))
+    assert api.stages == ("v1", "Stage")
+    assert ("POST", "/qrcodes") in api.caller_credentials
+    assert ("GET", "/qrcodes/{app}/{scene}/image") in api.caller_credentials
+    assert not {path for _, path in api.caller_credentials} & {"/wechat/{app}"}
+
+
+def test_a_route_invoked_with_the_callers_credentials_is_a_500_for_a_least_privileged_operator() -> None:
+    admin = spec("Admin", ("GET", "/admin"), auth="AWS_IAM")
+    front = Front([LocalFunction(admin)], port=0)
+    try:
+        found = front.routes.match("GET", "/admin")
+        assert isinstance(found, Match)
+        front.check_invocation(found)  # the template's API: API Gateway invokes with its own permission
+        front.api = replace(front.api, caller_credentials=frozenset({("GET", "/admin")}))
+        with pytest.raises(GatewayAnswer) as answer:
+            front.check_invocation(found)
+        assert (answer.value.status, answer.value.message) == (500, "Internal server error")
+    finally:
+        front.server_close()
+
+
+def test_only_the_apis_stages_are_served() -> None:
+    front = Front([LocalFunction(spec("Items", ("GET", "/items")))], port=0)
+    try:
+        match, stage, path, query = front.resolve("GET", "/v1/items?a=1")
+        assert (match.function.logical_id, stage, path, query) == ("Items", "v1", "/items", "a=1")
+        for outside in ("/Stage/items", "/items", "/", "/v2/items"):
+            with pytest.raises(GatewayAnswer) as answer:
+                front.resolve("GET", outside)
+            assert (answer.value.status, answer.value.message) == (403, "Forbidden")
+    finally:
+        front.server_close()
 
 
 def test_an_iam_route_without_authorization_is_missing_authentication_token() -> None:
@@ -173,19 +226,49 @@ def test_an_iam_route_event_carries_the_identity() -> None:
         _event(found, path="/admin")
 
 
+PNG_RESULT = {
+    "statusCode": 200,
+    "headers": {"Content-Type": "image/png"},
+    "body": base64.b64encode(b"\x89PNG").decode(),
+    "isBase64Encoded": True,
+}
+
+
 def test_a_response_is_status_merged_headers_and_decoded_body() -> None:
     status, headers, body = shape_response(
-        {
-            "statusCode": 200,
-            "headers": {"Content-Type": "image/png"},
-            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "content-type": ["ignored"]},
-            "body": base64.b64encode(b"\x89PNG").decode(),
-            "isBase64Encoded": True,
-        }
+        {**PNG_RESULT, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "content-type": ["ignored"]}},
+        accept="image/png",
+        binary_types=("image/png",),
     )
     assert status == 200 and body == b"\x89PNG"
     assert headers == [("Content-Type", "image/png"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
     assert shape_response({"statusCode": 204})[1] == [("Content-Type", "application/json")]
+
+
+@pytest.mark.parametrize(
+    ("accept", "binary_types"),
+    [
+        ("image/jpeg", ("image/jpeg", "image/png")),  # the response's own type (png) does not count
+        ("image/png;q=0.9, application/json", ("image/png",)),
+        ("IMAGE/PNG", ("image/png",)),
+        ("image/png", ("image/*",)),
+        ("application/json", ("*/*",)),
+    ],
+)
+def test_base64_is_decoded_when_the_first_accept_type_is_binary(
+    accept: str, binary_types: tuple[str, ...]
+) -> None:
+    assert shape_response(PNG_RESULT, accept=accept, binary_types=binary_types)[2] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [None, "", "application/json", "application/json, image/png", "*/*", "image/*", "image/webp,image/png"],
+)
+def test_base64_text_is_passed_as_is_unless_the_first_accept_type_is_binary(accept: str | None) -> None:
+    """What a REST API does: `Accept: application/json` (the CLI's old header) gets the base64 text."""
+    body = shape_response(PNG_RESULT, accept=accept, binary_types=("image/jpeg", "image/png"))[2]
+    assert body == PNG_RESULT["body"].encode()
 
 
 @pytest.mark.parametrize(
@@ -200,5 +283,5 @@ def test_a_response_is_status_merged_headers_and_decoded_body() -> None:
 )
 def test_a_malformed_lambda_response_is_a_502(result: object) -> None:
     with pytest.raises(GatewayAnswer) as answer:
-        shape_response(result)
+        shape_response(result, accept="image/png", binary_types=("image/png",))
     assert (answer.value.status, answer.value.message) == (502, "Internal server error")

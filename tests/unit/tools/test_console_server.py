@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from wxfunnel_tools.admin_client import IMAGE_ACCEPT
 from wxfunnel_tools.console import ConsoleServer, serve
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -278,7 +279,27 @@ def test_passes_the_qr_image_through_byte_for_byte(console: ConsoleServer, upstr
     assert got.status == 200
     assert got.headers["content-type"] == "image/jpeg"
     assert got.body == JPEG
-    assert upstream.seen[0].headers["Accept"] == "image/jpeg"
+    assert upstream.seen[0].headers["Accept"] == IMAGE_ACCEPT
+
+
+@pytest.mark.parametrize("accept", [None, "image/avif,image/webp,image/apng,*/*;q=0.8", "application/json"])
+def test_an_image_is_asked_for_with_a_binary_first_accept_type(
+    console: ConsoleServer, upstream: Upstream, accept: str | None
+) -> None:
+    """API Gateway sends the image only when the first Accept type is binary; else the base64 text."""
+    upstream.answer = lambda seen: (200, {"Content-Type": "image/jpeg"}, JPEG)
+
+    call(console, "GET", "/api/qrcodes/demo-oa/123/image", headers={"Accept": accept} if accept else {})
+
+    assert upstream.seen[0].headers["Accept"].split(",")[0] == "image/jpeg"
+
+
+def test_a_json_route_keeps_the_pages_accept(console: ConsoleServer, upstream: Upstream) -> None:
+    upstream.answer = lambda seen: (200, {"Content-Type": "application/json"}, b"{}")
+
+    call(console, "GET", "/api/qrcodes/demo-oa/123", headers={"Accept": "application/json"})
+
+    assert upstream.seen[0].headers["Accept"] == "application/json"
 
 
 def test_a_gone_image_stays_gone(console: ConsoleServer, upstream: Upstream) -> None:

@@ -1,12 +1,15 @@
 """The local API Gateway: an HTTP server on 127.0.0.1 that turns requests into REST proxy events for the
 template's functions and their answers back into HTTP, with API Gateway's own error answers. AWS_IAM routes take
 only requests SigV4-signed with the local credentials (admin_client.LOCAL_CREDENTIALS), as a deployed API takes only
-signatures of real credentials: `make dev` behind a tunnel does not open the admin API."""
+signatures of real credentials: `make dev` behind a tunnel does not open the admin API. The stages, the binary media
+types and how API Gateway invokes each method come from SAM's translation of the template (`RestApi`), so SAM's
+defaults behave here as on AWS."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -14,6 +17,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +33,7 @@ from wxfunnel_tools.apigw import proxy_event
 from wxfunnel_tools.httpbody import BodyRefused, read_body
 from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
 from wxfunnel_tools.localstack.runtime import ACCOUNT_ID, FunctionTimedOut, InvocationFailed, LocalFunction
-from wxfunnel_tools.template import load_template
+from wxfunnel_tools.template import translate
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 INTEGRATION_TIMEOUT_SECONDS = 29.0
@@ -59,19 +63,52 @@ def _missing_token(detail: str) -> GatewayAnswer:
     return GatewayAnswer(403, "Missing Authentication Token", "MissingAuthenticationTokenException", detail)
 
 
-def stage_name(template: Mapping[str, Any] | None = None) -> str:
-    template = template or load_template()
-    return str(template.get("Parameters", {}).get("StageName", {}).get("Default", "v1"))
+@dataclass(frozen=True, slots=True)
+class RestApi:
+    """What API Gateway does with a request before and after the function, as the deployed API is configured:
+    read from SAM's translation of the template (what CloudFormation hands API Gateway), not from the template's
+    own words, so SAM's defaults (an extra stage, caller credentials) show up here as they would on AWS."""
+
+    stages: tuple[str, ...]  # the template's StageName first
+    binary_media_types: tuple[str, ...]
+    # (METHOD, resource) whose integration has `credentials: arn:aws:iam::*:user/*`: invoked as the caller
+    caller_credentials: frozenset[tuple[str, str]]
 
 
-def binary_media_types(template: Mapping[str, Any] | None = None) -> tuple[str, ...]:
-    """The API's BinaryMediaTypes ("image~1png" in the template is "image/png")."""
-    template = template or load_template()
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Api":
-            types = resource["Properties"].get("BinaryMediaTypes", [])
-            return tuple(str(item).replace("~1", "/").lower() for item in types)
-    return ()
+def rest_api(translated: Mapping[str, Any] | None = None) -> RestApi:
+    translated = translated or translate()
+    parameters = translated.get("Parameters", {})
+
+    def value(item: Any) -> str:
+        if isinstance(item, Mapping) and "Ref" in item:
+            return str(parameters[item["Ref"]]["Default"])
+        return str(item)
+
+    resources = translated["Resources"].values()
+    [api] = [r for r in resources if r["Type"] == "AWS::ApiGateway::RestApi"]
+    body = api["Properties"]["Body"]
+    stages = [value(r["Properties"]["StageName"]) for r in resources if r["Type"] == "AWS::ApiGateway::Stage"]
+    stages += [
+        value(r["Properties"]["StageName"])
+        for r in resources
+        if r["Type"] == "AWS::ApiGateway::Deployment" and "StageName" in r["Properties"]
+    ]
+    caller = frozenset(
+        ("ANY" if method == "x-amazon-apigateway-any-method" else method.upper(), path)
+        for path, item in body.get("paths", {}).items()
+        for method, operation in item.items()
+        if isinstance(operation, Mapping)
+        and str(operation.get("x-amazon-apigateway-integration", {}).get("credentials", "")).endswith(
+            ":iam::*:user/*"
+        )
+    )
+    return RestApi(
+        stages=tuple(stages),
+        binary_media_types=tuple(
+            str(t).lower() for t in body.get("x-amazon-apigateway-binary-media-types", [])
+        ),
+        caller_credentials=caller,
+    )
 
 
 def caller_identity(authorization: str | None) -> dict[str, Any]:
@@ -223,8 +260,20 @@ def build_event(
     return event
 
 
-def shape_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    """(status, headers, body) of a Lambda proxy result; a malformed one is a 502, as in API Gateway."""
+def converts_to_binary(accept: str | None, binary_types: Iterable[str]) -> bool:
+    """Whether API Gateway (REST) decodes a proxy response with isBase64Encoded into binary: only when the
+    request's first Accept media type matches one of the API's binary media types (which may hold wildcards);
+    otherwise the client receives the base64 text as is. The response's own Content-Type does not count.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html"""
+    first = (accept or "").split(",")[0].split(";")[0].strip().lower()
+    return bool(first) and any(fnmatch.fnmatchcase(first, pattern.lower()) for pattern in binary_types)
+
+
+def shape_response(
+    result: Any, *, accept: str | None = None, binary_types: Iterable[str] = ()
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of a Lambda proxy result for a request whose Accept header is `accept`; a malformed
+    result is a 502, as in API Gateway."""
     if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
         raise GatewayAnswer(502, "Internal server error", detail="malformed Lambda proxy response")
     headers: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
@@ -236,7 +285,7 @@ def shape_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     body = result.get("body")
     if body is None:
         payload = b""
-    elif result.get("isBase64Encoded"):
+    elif result.get("isBase64Encoded") and converts_to_binary(accept, binary_types):
         try:
             payload = base64.b64decode(str(body), validate=True)
         except (binascii.Error, ValueError):
@@ -266,8 +315,10 @@ class Front(ThreadingHTTPServer):
         self.functions = {function.spec.logical_id: function for function in functions}
         self.credentials = credentials
         self.routes = RouteTable(function.spec for function in self.functions.values())
-        self.stage = stage or stage_name()
-        self.binary_types = binary_media_types()
+        self.api = rest_api()
+        self.stages = (stage,) if stage else self.api.stages
+        self.stage = self.stages[0]
+        self.binary_types = self.api.binary_media_types
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
 
@@ -291,17 +342,31 @@ class Front(ThreadingHTTPServer):
             self._thread = None
         self.server_close()
 
-    def resolve(self, method: str, target: str) -> tuple[Match, str, str]:
-        """(match, path without the stage, raw query) for a request target, or GatewayAnswer."""
+    def resolve(self, method: str, target: str) -> tuple[Match, str, str, str]:
+        """(match, stage, path without the stage, raw query) for a request target, or GatewayAnswer."""
         parts = urlsplit(target)
-        prefix = f"/{self.stage}"
-        if parts.path != prefix and not parts.path.startswith(prefix + "/"):
-            raise GatewayAnswer(403, "Forbidden", "ForbiddenException", f"URLs start with /{self.stage}/")
-        path = parts.path[len(prefix) :] or "/"
+        stage = parts.path.split("/")[1] if parts.path.startswith("/") else ""
+        if stage not in self.stages:
+            served = " or ".join(f"/{name}/" for name in self.stages)
+            raise GatewayAnswer(403, "Forbidden", "ForbiddenException", f"URLs start with {served}")
+        path = parts.path[len(stage) + 1 :] or "/"
         found = self.routes.match(method, path)
         if isinstance(found, NoRoute):
             raise _missing_token(found.reason)
-        return found, path, parts.query
+        return found, stage, path, parts.query
+
+    def check_invocation(self, match: Match) -> None:
+        """GatewayAnswer (500) when API Gateway would invoke the function with the caller's credentials: the local
+        credentials stand for the least-privileged operator (execute-api:Invoke on the admin routes, nothing
+        else), who may not call lambda:InvokeFunction, so API Gateway answers 500 before the function runs
+        ("Execution failed due to configuration error: Invalid permissions on Lambda function")."""
+        if (match.route.method, match.route.path) in self.api.caller_credentials:
+            raise GatewayAnswer(
+                500,
+                "Internal server error",
+                detail="API Gateway invokes this function with the caller's credentials (SAM's default for "
+                "AWS_IAM; set Auth.InvokeRole: NONE): an operator with only execute-api:Invoke gets a 500",
+            )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -329,11 +394,12 @@ class _Handler(BaseHTTPRequestHandler):
         front = self.server
         try:
             body = self._read_body()
-            match, path, query = front.resolve(self.command, self.path)
+            match, stage, path, query = front.resolve(self.command, self.path)
             if match.route.auth == "AWS_IAM":
                 verify_signature(
                     self.command, self.path, self.headers.items(), body, credentials=front.credentials
                 )
+            front.check_invocation(match)
             event = build_event(
                 match,
                 method=self.command,
@@ -341,7 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
                 query=query,
                 headers=self.headers.items(),
                 body=body,
-                stage=front.stage,
+                stage=stage,
                 binary_types=front.binary_types,
                 source_ip=self.client_address[0],
             )
@@ -352,7 +418,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise GatewayAnswer(502, "Internal server error", detail=str(exc)) from None
             except InvocationFailed as exc:
                 raise GatewayAnswer(502, "Internal server error", detail=str(exc)) from None
-            status, headers, payload = shape_response(result)
+            status, headers, payload = shape_response(
+                result, accept=self.headers.get("Accept"), binary_types=front.binary_types
+            )
             log.info(
                 "%s %s -> %s %d", self.command, self.path.split("?")[0], match.function.logical_id, status
             )
