@@ -79,7 +79,8 @@ def imported(path: Path, name: str) -> set[str]:
             found.update(f"{base}.{alias.name}" for alias in node.names)
     known = {module for module, _ in modules()}
     resolved = set()
-    for target in found:
+    for wanted in found:
+        target = wanted
         while target and target not in known:
             target = target.rpartition(".")[0]
         # A submodule's own packages (`from wxfunnel.client import http` runs client/__init__) are not its
@@ -131,7 +132,11 @@ def aws_requests(path: Path) -> list[str]:
     a call such as `dynamodb()` / `sqs()` or a name bound to a client)."""
     calls = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in AWS_REQUESTS:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in AWS_REQUESTS
+        ):
             receiver = node.func.value
             if isinstance(receiver, ast.Call) or (isinstance(receiver, ast.Name) and receiver.id == "client"):
                 calls.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.func.attr}")
@@ -141,7 +146,9 @@ def aws_requests(path: Path) -> list[str]:
 def test_only_the_store_sends_dynamodb_or_sqs_requests() -> None:
     outside = [call for name, path in modules() if layer_of(name) != "store" for call in aws_requests(path)]
     assert outside == []
-    assert any(aws_requests(path) for name, path in modules() if layer_of(name) == "store"), "the check sees calls"
+    assert any(aws_requests(path) for name, path in modules() if layer_of(name) == "store"), (
+        "the check sees calls"
+    )
 
 
 _IMPORTS = """
@@ -159,7 +166,11 @@ def imports_of(function: str) -> set[str]:
         text=True,
         check=True,
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT / "tools"), "AWS_DEFAULT_REGION": "us-east-1", "PATH": os.environ["PATH"]},
+        env={
+            "PYTHONPATH": str(ROOT / "tools"),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PATH": os.environ["PATH"],
+        },
         timeout=120,
     )
     return set(json.loads(result.stdout))

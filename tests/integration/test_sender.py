@@ -537,3 +537,29 @@ def test_a_job_whose_reminder_is_no_longer_stored_is_still_recorded_done(sender,
     assert completion(aws)["outcome"]["S"] == "sent"
     assert sender.invoke(event) == {"batchItemFailures": []}
     assert wechat.count(SUBSCRIBE) == 1
+
+
+def test_records_are_not_started_without_time_for_one_more_job_and_come_back_at_once(sender, wechat, aws):
+    """A batch of slow WeChat calls must end within the function's timeout: with less than one worst-case job of
+    the invocation left, the rest of the batch is failed untouched and made visible again at once."""
+    import time
+
+    from wxfunnel.entry.sender import DEFERRED_BACKOFF_SECONDS, RECORD_BUDGET_MS
+
+    outbox.enqueue([text_job(key="k1"), text_job(key="k2", openid="o-user-2")])
+    event = sender.receive()
+    assert event is not None and len(event["Records"]) == 2
+    context = lambda_context("SenderFunction")
+    context.get_remaining_time_in_millis = lambda: RECORD_BUDGET_MS - 1  # type: ignore[method-assign]
+    response = sender.handler(event, context)
+    assert sorted(failure["itemIdentifier"] for failure in response["batchItemFailures"]) == sorted(
+        record["messageId"] for record in event["Records"]
+    )
+    assert wechat.count(CUSTOM) == 0
+    time.sleep(DEFERRED_BACKOFF_SECONDS + 0.2)
+    again = sender.receive()
+    assert (
+        again is not None and len(again["Records"]) == 2
+    )  # back long before any backoff or visibility timeout
+    sender.invoke(again)
+    assert wechat.count(CUSTOM) == 2

@@ -36,11 +36,13 @@ from wxfunnel.store.completions import Counted
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 900
 DEFERRED_BACKOFF_SECONDS = 1
-# What one record takes when WeChat is slow: a token refresh and the call itself, each up to 2 s connect (twice
-# with failover) + 5 s read. A record is only started with this much of the invocation left, so a batch of slow
-# calls ends in time instead of being cut off by the timeout (which would cost every record of the batch an attempt
-# and keep them invisible for the queue's whole visibility timeout); the rest come back at once.
-RECORD_BUDGET_MS = 20_000
+# What one job takes at worst when WeChat is slow: an image download (3 s connect + 10 s read) and up to four WeChat
+# calls (two tokens, the QR on the OA, the send on the MP), each 9 s (a failed 2 s connect to the primary, 2 s
+# connect + 5 s read to the backup), and its DynamoDB writes. A record is only started with this much of the
+# invocation (Timeout 90 s) left, so a batch of slow calls ends in time instead of being cut off by the timeout,
+# which would cost every record of the batch an attempt and keep them invisible for the queue's whole visibility
+# timeout; the records not started come back at once (they still lose one receive: SQS counts every receive).
+RECORD_BUDGET_MS = 50_000
 
 
 class CountPending(Exception):
@@ -183,7 +185,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         process_record(record)
 
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-    # Report an all-failed batch like any other, so each record gets its backoff (not the visibility timeout).
+    # Report an all-failed batch like any other, so each record gets its backoff (not the 540 s visibility timeout).
     processor.raise_on_entire_batch_failure = False
     response = dict(
         process_partial_response(
