@@ -204,6 +204,7 @@ _NOTIFY_OK = {
     "data": {"thing1": "now"},
 }
 _DEEP = "[" * 5000 + "]" * 5000
+_DEEPER = "[" * 100_000 + "]" * 100_000  # beyond what json.loads can recurse into (RecursionError)
 _LONG_SCENE = "s" * 2000  # DynamoDB refuses a sort key over 1024 bytes (moto does not check it)
 _SURROGATE = "\ud800"  # a lone surrogate: valid JSON (\\ud800), no UTF-8
 
@@ -357,6 +358,7 @@ CASES: dict[str, Case] = {
     "QR: JSON array": Case("qrcodes", 400, _qr("[1, 2, 3]")),
     "QR: empty body": Case("qrcodes", 400, _qr(None)),
     "QR: nested 5000 deep": Case("qrcodes", 422, _qr('{"app":' + _DEEP + "}")),
+    "QR: nested 100000 deep": Case("qrcodes", 400, _qr('{"app":' + _DEEPER + "}")),
     "QR: body of 1 MB": Case(
         "qrcodes", 422, _qr(json.dumps({**_QR_OK, "channel": {"name": "x" * 1_000_000}}))
     ),
@@ -411,6 +413,7 @@ CASES: dict[str, Case] = {
     "notify: body not JSON": Case("notify", 400, _notify("not json")),
     "notify: JSON number": Case("notify", 400, _notify("12")),
     "notify: nested 5000 deep": Case("notify", 422, _notify('{"scenes":' + _DEEP + "}")),
+    "notify: nested 100000 deep": Case("notify", 400, _notify('{"scenes":' + _DEEPER + "}")),
     "notify: 10000 scenes": Case(
         "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "scenes": [f"s{i}" for i in range(10_000)]}))
     ),

@@ -358,6 +358,27 @@ def test_an_image_rule_downloads_the_image_and_sends_it_as_temporary_media(sende
     assert wechat.media(media_id).content.startswith(b"\x89PNG")
 
 
+def test_a_rules_image_is_downloaded_and_uploaded_once_for_every_reply_that_sends_it(sender, wechat):
+    """The sender remembers the media_id of a rule's image by its URL: the next reply neither downloads it from
+    the image host nor uploads it again while the temporary media lives."""
+    from wxfunnel.entry.wechat import client_for
+
+    image_url = client_for(OA).create_qrcode("poster", permanent=False, expire_seconds=600).image_url
+    image = {"message": {"type": "image", "image_url": image_url}}
+    outbox.enqueue(
+        [job("custom_message", MP, image, key="k1"), job("custom_message", MP, image, key="k2", openid="o-2")]
+    )
+    assert sender.run_once()[1] == []
+    downloads = wechat.count("showqrcode")
+    if wechat.count(CUSTOM) != 2:
+        assert sender.run_once()[1] == []
+    assert wechat.count(CUSTOM) == 2
+    assert wechat.count("media/upload") == 1
+    assert wechat.count("showqrcode") == downloads == 1
+    first, second = (call.payload["image"]["media_id"] for call in wechat.calls(CUSTOM))
+    assert first == second
+
+
 def test_an_unreachable_image_is_dead_lettered_with_the_reason(sender, wechat):
     missing = f"{wechat.mp_base}/cgi-bin/showqrcode?ticket=unknown"
     outbox.enqueue([job("custom_message", MP, {"message": {"type": "image", "image_url": missing}})])
