@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from wxfunnel.protocol.limits import scene_segment
+
 pytestmark = [pytest.mark.xdist_group("browser")]
 
 
@@ -36,7 +38,7 @@ def create_channel(page: Any, scene: str, name: str, **extra: str) -> None:
 def record(console: Any, scene: str) -> dict[str, Any]:
     """The channel record, read through the console server as the page reads it."""
     request = urllib.request.Request(
-        f"{console.url}api/qrcodes/demo-oa/{scene}", headers={"X-Wxfunnel-Console": "1"}
+        f"{console.url}api/qrcodes/demo-oa/{scene_segment(scene)}", headers={"X-Wxfunnel-Console": "1"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         result: dict[str, Any] = json.loads(response.read())
@@ -125,6 +127,26 @@ def test_follows_through_the_callback_change_the_chart_and_the_totals(
 
     page.driver.refresh()
     page.wait(lambda d: totals(page).get("new_followers") == "3")
+
+
+def test_a_channel_named_in_chinese_with_a_slash_is_created_followed_and_counted(
+    page: Any, console: Any, wechat: Any
+) -> None:
+    """The scenes Chinese operators write (店铺A/二楼) are scenes like any other: created from the form, attributed
+    when followed through, counted on the channel's page."""
+    scene = f"店铺A/二楼 {uuid.uuid4().hex[:4]}"
+    create_channel(page, scene, "店铺A 二楼收银台", welcome="欢迎光临二楼！")
+    assert page.js("return location.hash").startswith("#/channel/demo-oa/~")  # the scene in its URL form
+    assert scene in page.text_of(".details")
+    ticket = record(console, scene)["ticket"]
+    for who in (wechat.new_openid(), wechat.new_openid()):
+        wechat.follow(who, scene, ticket)
+    wechat.settle()
+    show_stats(page)
+    assert totals(page)["new_followers"] == "2"
+    page.driver.refresh()
+    page.wait(lambda d: totals(page).get("new_followers") == "2")
+    page.screenshot("channel-cjk")
 
 
 def test_a_validation_error_shows_next_to_its_field(page: Any) -> None:

@@ -25,6 +25,7 @@ from wxfunnel_tools import cli
 from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS, AdminClient
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.localstack import LocalFunction, LocalStack, Poller, drain
+from wxfunnel_tools.pushes import message, signed_push
 from wxfunnel_tools.template import FunctionSpec, Route, functions
 
 pytestmark = pytest.mark.xdist_group("localstack")
@@ -144,8 +145,6 @@ def test_wechat_url_verification_reaches_the_real_verify_function(stack: LocalSt
 
 
 def test_a_signed_push_reaches_the_real_callback_function(stack: LocalStack) -> None:
-    from wxfunnel_tools.pushes import message, signed_push
-
     app = DEV_APPS["demo-oa"]
     fields = message("text", openid="o_e2e_user", to_user=app["original_id"], Content="hello", msg_id=7001)
     query, body = signed_push(app, fields, mode="safe")
@@ -244,6 +243,39 @@ def test_the_qr_image_reaches_the_admin_client_and_the_cli_as_an_image(
     argv = ["qr", "image", "--app", "demo-oa", "--scene", "accept-header", "--out", str(out)]
     assert cli.main([*argv, "--admin-url", stack.url]) == 0, capsys.readouterr().err
     assert out.read_bytes() == image.body
+
+
+@pytest.mark.parametrize("scene", ["春节海报", "spring poster", "店铺A/二楼"])
+def test_the_cli_creates_downloads_and_counts_channels_whose_scenes_operators_write(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str], scene: str
+) -> None:
+    """Chinese, spaces and "/" in a scene: created, its image downloaded and its statistics read by the CLI over
+    HTTP (API Gateway's routing sees the scene's URL form, never a raw "/" or "%2F")."""
+    admin = ["--admin-url", stack.url]
+    create = ["qr", "create", "--app", "demo-oa", "--scene", scene, "--name", f"渠道 {scene}"]
+    assert cli.main([*create, *admin]) == 0, capsys.readouterr().err
+    created = printed(capsys.readouterr().out)
+    assert created["scene"] == scene and created["links"]["self"].startswith("/qrcodes/demo-oa/")
+    out = tmp_path / "qr.png"
+    assert cli.main(["qr", "image", "--app", "demo-oa", "--scene", scene, "--out", str(out), *admin]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+    gh = DEV_APPS["demo-oa"]["original_id"]
+    follow = message(
+        "event", openid=f"o-cli-{len(scene)}", to_user=gh, Event="subscribe", EventKey=f"qrscene_{scene}"
+    )
+    query, body = signed_push(DEV_APPS["demo-oa"], follow)
+    assert call(f"{stack.callback_url('demo-oa')}?{urlencode(query)}", method="POST", body=body)[0] == 200
+    assert cli.main(["stats", "--app", "demo-oa", "--scene", scene, *admin]) == 0
+    report = printed(capsys.readouterr().out)
+    assert (report["scene"], report["totals"]["new_followers"]) == (scene, 1)
+
+
+def printed(out: str) -> Any:
+    """The JSON document a command printed (indented), among the in-process functions' one-line log records."""
+    lines = out.splitlines()
+    start = max(index for index, line in enumerate(lines) if line == "{")
+    return json.loads("\n".join(lines[start:]))
 
 
 def _signed(url: str, credentials: Credentials, *, method: str = "GET", body: bytes = b"") -> dict[str, str]:

@@ -58,6 +58,7 @@ def test_every_documented_subcommand_parses():
         ["stats", "--app", "demo-oa"],
         ["qr", "create", "--app", "demo-oa", "--scene", "1", "--name", "n"],
         ["qr", "list", "--app", "demo-oa"],
+        ["migrate", "stats-day-index", "--table", "t"],
         ["qr", "image", "--app", "demo-oa", "--scene", "1", "--out", "x.jpg"],
         ["notify", "--app", "demo-oa", "--request-id", "r", "--scene", "s", "--template-id", "t"],
         ["config", "validate", "x.json"],

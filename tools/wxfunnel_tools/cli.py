@@ -329,7 +329,15 @@ def _print_json(document: Any) -> None:
 
 
 def _scene(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+def _scene_segment(scene: str) -> str:
+    """A scene in an admin API path (`~<base64url>` unless plain ASCII: a "/" or "%" in a scene stays in it)."""
+    use_layer()
+    from wxfunnel.protocol.limits import scene_segment
+
+    return scene_segment(scene)
 
 
 def _qr_create_arguments(parser: argparse.ArgumentParser) -> None:
@@ -395,9 +403,7 @@ def _qr_image_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_qr_image(args: argparse.Namespace) -> int:
-    from urllib.parse import quote
-
-    response = admin_client(args).request("GET", f"/qrcodes/{args.app}/{quote(args.scene, safe='')}/image")
+    response = admin_client(args).request("GET", f"/qrcodes/{args.app}/{_scene_segment(args.scene)}/image")
     with open(args.out, "wb") as handle:
         handle.write(response.body)
     print(f"{args.out}: {len(response.body)} bytes")
@@ -413,12 +419,10 @@ def _stats_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from urllib.parse import quote
-
     path = (
         f"/channels/{args.app}/stats"
         if not args.scene
-        else f"/channels/{args.app}/{quote(args.scene, safe='')}/stats"
+        else f"/channels/{args.app}/{_scene_segment(args.scene)}/stats"
     )
     _print_json(admin_client(args).request("GET", path, query={"from": args.start, "to": args.end}).json())
     return 0
@@ -501,6 +505,44 @@ def run_demo(args: argparse.Namespace) -> int:
     return demo_main()
 
 
+# --- migrations ------------------------------------------------------------------------------------------
+
+
+def _migrate_arguments(parser: argparse.ArgumentParser) -> None:
+    _stack_options(parser)
+    parser.add_argument(
+        "--table", help="the ChannelsTable's name (default: the stack's, or the local stack's)"
+    )
+
+
+def _channels_table(args: argparse.Namespace, session: Any) -> str:
+    from wxfunnel_tools.admin_client import is_loopback
+    from wxfunnel_tools.template import local_table_name
+
+    if args.table:
+        return str(args.table)
+    if args.stack_name:
+        resource = session.client("cloudformation").describe_stack_resource(
+            StackName=args.stack_name, LogicalResourceId="ChannelsTable"
+        )
+        return str(resource["StackResourceDetail"]["PhysicalResourceId"])
+    if is_loopback(os.environ.get("AWS_ENDPOINT_URL", "")):
+        return local_table_name("ChannelsTable")
+    raise Failure("name the stack: --stack-name <stack> (or --table <ChannelsTable name>)")
+
+
+def run_migrate_stats_day_index(args: argparse.Namespace) -> int:
+    """Counter items written before the ByDay index get its key, so app-wide statistics see their days."""
+    session = _session(args)
+    table = _channels_table(args, session)
+    use_layer()
+    from wxfunnel.store.counters import backfill_day_index
+
+    updated = backfill_day_index(session.client("dynamodb"), table)
+    print(f"{table}: {updated} statistics counter(s) given their day index key (0 when already done)")
+    return 0
+
+
 # --- the table -------------------------------------------------------------------------------------------
 
 
@@ -520,6 +562,7 @@ GROUPS = {
     "config": "an app's configuration in SSM Parameter Store",
     "qr": "channel QR codes (admin API)",
     "events": "WeChat pushes as API Gateway events",
+    "migrate": "one-shot data migrations after an upgrade (idempotent)",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -534,6 +577,12 @@ COMMANDS: tuple[Command, ...] = (
         "sign (and encrypt) a push as an API Gateway event",
         run_events_sign,
         _events_sign_arguments,
+    ),
+    Command(
+        ("migrate", "stats-day-index"),
+        "give statistics counters written before the ByDay index their day key",
+        run_migrate_stats_day_index,
+        _migrate_arguments,
     ),
     Command(("local",), "run the local stack until Ctrl-C", run_local, _local_arguments),
     Command(("console",), "serve the operator console on 127.0.0.1", run_console, _console_arguments),

@@ -203,8 +203,16 @@ def _table_kwargs(name: str, props: Mapping[str, Any]) -> dict[str, Any]:
 LOCAL_STACK_NAME = "wxfunnel"
 
 
+LOCAL_RESOURCE_PREFIX = "wxfunnel-local"
+
+
+def local_table_name(logical_id: str, prefix: str = LOCAL_RESOURCE_PREFIX) -> str:
+    """The name `provision` gives a table of the template (the local stack's and the tests')."""
+    return f"{prefix}-{logical_id}"
+
+
 def provision(
-    dynamodb: Any, sqs: Any, prefix: str = "wxfunnel-local", stack_name: str = LOCAL_STACK_NAME
+    dynamodb: Any, sqs: Any, prefix: str = LOCAL_RESOURCE_PREFIX, stack_name: str = LOCAL_STACK_NAME
 ) -> dict[str, str]:
     """Create the template's DynamoDB tables and SQS queues; return the Globals environment, resolved."""
     template = load_template()
@@ -213,7 +221,7 @@ def provision(
     resources = template["Resources"]
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::DynamoDB::Table":
-            name = f"{prefix}-{logical_id}"
+            name = local_table_name(logical_id, prefix)
             dynamodb.create_table(**_table_kwargs(name, resource["Properties"]))
             ttl = resource["Properties"].get("TimeToLiveSpecification")
             if ttl:

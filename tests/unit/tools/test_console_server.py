@@ -464,3 +464,22 @@ def test_refuses_chunked_bodies(console: ConsoleServer, upstream: Upstream) -> N
 
     assert got.status == 411
     assert upstream.seen == []
+
+
+def test_the_consoles_scene_hints_state_the_grammar_of_protocol_limits() -> None:
+    """The form's hint says what the API will accept: the same bounds as protocol.limits, in both languages."""
+    from wxfunnel.protocol import limits
+    from wxfunnel_tools.template import ROOT
+
+    text = (ROOT / "tools" / "wxfunnel_tools" / "console" / "static" / "i18n.js").read_text(encoding="utf-8")
+    hints = [line for line in text.splitlines() if '"new.scene.hint"' in line]
+    assert len(hints) == 2
+    chinese_characters = limits.SCENE_STR_MAX_BYTES // 3
+    for hint in hints:
+        for bound in (
+            limits.TEMPORARY_SCENE_ID_MAX,
+            limits.PERMANENT_SCENE_ID_MAX,
+            limits.SCENE_STR_MAX_BYTES,
+        ):
+            assert str(bound) in hint
+        assert str(chinese_characters) in hint and limits.SCENE_URL_MARK in hint

@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 from wxfunnel_tools.devapps import DEV_APPS, seed_apps
 from wxfunnel_tools.localstack.runtime import REGION
 from wxfunnel_tools.moto_dynamodb import atomic_dynamodb
-from wxfunnel_tools.template import provision
+from wxfunnel_tools.template import LOCAL_RESOURCE_PREFIX, provision
 
 # Dummy credentials: moto accepts any, and real ones must never be sent to a local endpoint.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
@@ -68,7 +68,7 @@ class EmbeddedAws:
         )
 
     def provision(
-        self, apps: Mapping[str, Mapping[str, Any]] | None = None, prefix: str = "wxfunnel-local"
+        self, apps: Mapping[str, Mapping[str, Any]] | None = None, prefix: str = LOCAL_RESOURCE_PREFIX
     ) -> dict[str, str]:
         """Create the template's tables and queues, seed the apps; return the Globals environment."""
         self.reset()

@@ -106,9 +106,11 @@
     return !record.permanent && record.expires_at && Date.parse(record.expires_at) < Date.now();
   }
 
-  function channelHref(app, scene, query) {
+  // A channel's page: the admin API's own path of the channel (links.self, its scene in URL form), so a scene
+  // with "/" or "%" or Chinese characters is never put into a URL by the console itself.
+  function channelHref(links, query) {
     const search = query ? `?${new URLSearchParams(query)}` : "";
-    return `#/channel/${enc(app)}/${enc(scene)}${search}`;
+    return `#${links.self.replace(/^\/qrcodes\//, "/channel/")}${search}`;
   }
 
   function announce(message) {
@@ -597,7 +599,7 @@
       h(
         "h2",
         { class: "card-title" },
-        h("a", { href: channelHref(record.app, record.scene) }, channel.name || t("channel.unnamed")),
+        h("a", { href: channelHref(record.links) }, channel.name || t("channel.unnamed")),
         " ",
         kindBadge(record),
       ),
@@ -708,7 +710,7 @@
         const { data } = await api("POST", "/qrcodes", body);
         save(STORAGE.app, data.app);
         announce(data.reused ? t("new.reused") : t("new.created"));
-        go(channelHref(data.app, data.scene, { [data.reused ? "reused" : "created"]: "1" }));
+        go(channelHref(data.links, { [data.reused ? "reused" : "created"]: "1" }));
       } catch (error) {
         showError(form, error);
       } finally {
@@ -723,7 +725,7 @@
     const status = figure.querySelector(".qr-status");
     const image = figure.querySelector("img");
     const download = figure.querySelector(".qr-download");
-    const path = `/qrcodes/${enc(record.app)}/${enc(record.scene)}/image`;
+    const path = record.links.image;
     let response;
     try {
       response = await request("GET", path, undefined, "image/jpeg");
@@ -757,14 +759,14 @@
     status.replaceChildren();
   }
 
-  async function viewChannel(main, params, app, scene) {
+  async function viewChannel(main, params, app, segment) {
     const loading = h("p", { class: "muted" }, t("loading"));
     main.append(loading);
     let record;
     try {
-      record = (await api("GET", `/qrcodes/${enc(app)}/${enc(scene)}`)).data;
+      record = (await api("GET", `/qrcodes/${enc(app)}/${enc(segment)}`)).data;
     } catch (error) {
-      main.replaceChildren(heading(scene), errorBox(error));
+      main.replaceChildren(heading(segment), errorBox(error));
       return;
     }
     const channel = record.channel || {};
@@ -815,7 +817,7 @@
     );
     const statsBox = h("div", { class: "stats", id: "stats", "aria-live": "polite" });
     const period = periodFrom(params);
-    const statsPath = `/channels/${enc(record.app)}/${enc(record.scene)}/stats`;
+    const statsPath = record.links.stats;
 
     async function loadStats(chosen, form) {
       if (form) clearErrors(form);
@@ -912,7 +914,7 @@
             h(
               "tr",
               {},
-              h("th", { scope: "row" }, h("a", { href: channelHref(app, row.scene) }, row.name || row.scene), " ", h("code", {}, row.scene)),
+              h("th", { scope: "row" }, row.links ? h("a", { href: channelHref(row.links) }, row.name || row.scene) : row.name || row.scene, " ", h("code", {}, row.scene)),
               keys.map((k) => h("td", { class: "num" }, formatNumber((row.totals || {})[k]))),
             ),
           ),

@@ -150,13 +150,14 @@ def _official_account(app: str) -> None:
 # --- views -------------------------------------------------------------------------------------------------
 
 
-def _links(channel: Channel) -> dict[str, str]:
-    """The admin API's paths of this channel, its scene in URL form (limits.scene_segment)."""
-    base = f"/qrcodes/{channel.app}/{limits.scene_segment(channel.scene)}"
+def links(app: str, scene: str) -> dict[str, str]:
+    """The admin API's paths of a channel, its scene in URL form (limits.scene_segment): clients follow these
+    instead of putting a scene into a URL themselves."""
+    segment = limits.scene_segment(scene)
     return {
-        "self": base,
-        "image": f"{base}/image",
-        "stats": f"/channels/{channel.app}/{limits.scene_segment(channel.scene)}/stats",
+        "self": f"/qrcodes/{app}/{segment}",
+        "image": f"/qrcodes/{app}/{segment}/image",
+        "stats": f"/channels/{app}/{segment}/stats",
     }
 
 
@@ -168,7 +169,7 @@ def view(channel: Channel, now: float | None = None) -> dict[str, Any]:
         "app": channel.app,
         "scene": channel.scene,
         "scene_type": channel.scene_type,
-        "links": _links(channel),
+        "links": links(channel.app, channel.scene),
         "permanent": channel.permanent,
         "kind": channel.kind,
         "status": channel.status(now),

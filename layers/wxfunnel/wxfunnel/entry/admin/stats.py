@@ -13,7 +13,7 @@ from typing import Any
 
 from wxfunnel.domain import stats
 from wxfunnel.entry.admin.errors import invalid
-from wxfunnel.entry.admin.qrcodes import known_app, scene_param
+from wxfunnel.entry.admin.qrcodes import known_app, links, scene_param
 from wxfunnel.store import channels, counters
 
 STATS_DEFAULT_DAYS = 30
@@ -77,7 +77,12 @@ def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
         "totals": result.period.totals.as_dict(),
         "days": result.period.days(),
         "channels": [
-            {"scene": entry.scene, "name": entry.name, "totals": entry.totals.as_dict()}
+            {
+                "scene": entry.scene,
+                "name": entry.name,
+                "totals": entry.totals.as_dict(),
+                "links": links(app, entry.scene),
+            }
             for entry in result.channels
         ],
         "referrers": [
