@@ -81,7 +81,8 @@ def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
                 "scene": entry.scene,
                 "name": entry.name,
                 "totals": entry.totals.as_dict(),
-                "links": links(app, entry.scene),
+                # Paths of a channel that exists (the direct follows and deleted channels have none).
+                **({"links": links(app, entry.scene)} if entry.name is not None else {}),
             }
             for entry in result.channels
         ],
