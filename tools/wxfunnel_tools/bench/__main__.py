@@ -16,7 +16,7 @@ from wxfunnel_tools.bench import machine
 from wxfunnel_tools.bench.report import Section
 from wxfunnel_tools.template import ROOT, use_layer
 
-SECTIONS = ("processing", "imports", "dynamodb", "tokens", "layer", "localstack")
+SECTIONS = ("processing", "imports", "dynamodb", "statistics", "tokens", "layer", "localstack")
 FUNCTIONS = (
     "CallbackFunction",
     "VerifyFunction",
@@ -51,12 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     use_layer()  # the functions import the layer as Lambda does: from /opt/python
     header = machine.describe()
-    from wxfunnel_tools.bench import dynamo, imports, layer, processing, throughput, tokens
+    from wxfunnel_tools.bench import dynamo, imports, layer, processing, statistics, throughput, tokens
 
     plan: list[tuple[str, Callable[[], list[Section]]]] = [
         ("processing", lambda: [processing.run(args.iterations, args.moto_iterations)]),
         ("imports", lambda: list(imports.run(list(FUNCTIONS), args.import_runs))),
         ("dynamodb", lambda: [dynamo.run()]),
+        ("statistics", lambda: [statistics.run()]),
         ("tokens", lambda: [tokens.run([int(n) for n in args.waves.split(",") if n.strip()])]),
         ("layer", lambda: [layer.run()]),
         ("localstack", lambda: [throughput.run(args.pushes, args.threads)]),

@@ -102,8 +102,27 @@ def capacity(calls: list[dict[str, Any]], reader: Any) -> tuple[float, float]:
                 size = item_size(body["Item"]) if kind == "Put" else current(body["TableName"], body["Key"])
                 wcu += 2 * max(1, math.ceil(size / 1024))
         elif op == "Query":
-            rcu += 1
+            rcu += query_capacity(params, reader)
     return rcu, wcu
+
+
+def query_capacity(params: dict[str, Any], reader: Any) -> float:
+    """RCU of one Query page: the size of every item its key condition reads (a filter does not make a read
+    cheaper), rounded up to 4 KB, halved unless strongly consistent."""
+    replay = {key: value for key, value in params.items() if key not in ("FilterExpression",)}
+    names = dict(params.get("ExpressionAttributeNames") or {})
+    condition = str(params.get("KeyConditionExpression", ""))
+    used = {name for name in names if name in condition}
+    if names:
+        replay["ExpressionAttributeNames"] = {k: v for k, v in names.items() if k in used} or None
+        if not replay["ExpressionAttributeNames"]:
+            del replay["ExpressionAttributeNames"]
+    values = dict(params.get("ExpressionAttributeValues") or {})
+    replay["ExpressionAttributeValues"] = {k: v for k, v in values.items() if k in condition}
+    replay.pop("ProjectionExpression", None)
+    page = reader.query(**replay)
+    size = sum(item_size(item) for item in page.get("Items", []))
+    return max(1, math.ceil(size / 4096)) * (1.0 if params.get("ConsistentRead") else 0.5)
 
 
 def run() -> Section:
