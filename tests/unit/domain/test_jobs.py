@@ -7,32 +7,28 @@ import json
 
 import pytest
 
+from wxfunnel.config.rules import ImageAction, LinkAction, MiniProgramPageAction, TemplateSpec, TextAction
 from wxfunnel.domain.jobs import (
     CustomMessage,
     EraseUser,
-    ImageSpec,
     InvalidJob,
     Job,
     JobKind,
-    LinkSpec,
-    MiniProgramPageSpec,
     QrCode,
     Reminder,
     Tag,
-    TemplateFallback,
-    TextSpec,
     UnknownJobKind,
 )
 
-FALLBACK = TemplateFallback("TPL", {"thing1": "Poster"}, url=None, page="pages/a?id=1")
+FALLBACK = TemplateSpec("TPL", {"thing1": "Poster"}, url=None, page="pages/a?id=1")
 PAYLOADS = [
-    (JobKind.CUSTOM_MESSAGE, CustomMessage(TextSpec("hi"))),
+    (JobKind.CUSTOM_MESSAGE, CustomMessage(TextAction("hi"))),
     (
         JobKind.CUSTOM_MESSAGE,
-        CustomMessage(LinkSpec("t", "d", "https://e.example", "https://e.example/t"), FALLBACK),
+        CustomMessage(LinkAction("t", "d", "https://e.example", "https://e.example/t"), FALLBACK),
     ),
-    (JobKind.CUSTOM_MESSAGE, CustomMessage(ImageSpec("https://e.example/p.jpg"))),
-    (JobKind.CUSTOM_MESSAGE, CustomMessage(MiniProgramPageSpec("t", "pages/a", None, None, "MEDIA"))),
+    (JobKind.CUSTOM_MESSAGE, CustomMessage(ImageAction("https://e.example/p.jpg"))),
+    (JobKind.CUSTOM_MESSAGE, CustomMessage(MiniProgramPageAction("t", "pages/a", None, None, "MEDIA"))),
     (JobKind.FOLLOW_QR, QrCode("demo-oa", "春节海报", 604_800, "image", "Follow")),
     (JobKind.CARD_QR, QrCode("demo-oa", "live.live_id=1", 86_400, "link", "T", "D", None, "on", FALLBACK)),
     (JobKind.TAG, Tag("spring")),
@@ -66,8 +62,8 @@ V1_BODIES = {
 def test_jobs_queued_by_the_previous_deploy_still_decode() -> None:
     custom = Job.from_wire(V1_BODIES["custom_message"])
     assert custom.payload == CustomMessage(
-        LinkSpec("Order 1", "", "https://shop.example/o/1", "https://shop.example/t.png"),
-        TemplateFallback("TPL_ORDER", {"character_string1": "1"}, None, "pages/order/index?id=1"),
+        LinkAction("Order 1", "", "https://shop.example/o/1", "https://shop.example/t.png"),
+        TemplateSpec("TPL_ORDER", {"character_string1": "1"}, None, "pages/order/index?id=1"),
     )
     card = Job.from_wire(V1_BODIES["card_qr"])
     assert (card.kind, card.payload) == (

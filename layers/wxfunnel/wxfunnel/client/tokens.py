@@ -65,7 +65,17 @@ class TokenTable(Protocol):
 
     def read(self, appid: str) -> tuple[StoredToken | None, float | None]: ...
     def acquire(self, appid: str, holder: str, expected: str | None, now: float, until: float) -> bool: ...
-    def store(self, appid: str, holder: str, token: AccessToken, fetched_at: float, source: str) -> bool: ...
+    def store(
+        self,
+        appid: str,
+        holder: str,
+        *,
+        value: str,
+        expires_at: float,
+        refresh_at: float,
+        fetched_at: float,
+        source: str,
+    ) -> bool: ...
     def release(self, appid: str, holder: str) -> None: ...
 
 
@@ -166,7 +176,16 @@ class TokenLease:
             raise
         expires_at = started + expires_in
         token = AccessToken(value, expires_at, expires_at - min(REFRESH_AHEAD, expires_in / 2))
-        if not self._table.store(self._app.appid, self._holder, token, started, self._app.token_endpoint):
+        stored = self._table.store(
+            self._app.appid,
+            self._holder,
+            value=token.value,
+            expires_at=token.expires_at,
+            refresh_at=token.refresh_at,
+            fetched_at=started,
+            source=self._app.token_endpoint,
+        )
+        if not stored:
             # Our lease ran out and someone else took it; our token is still valid, theirs will be stored.
             logger.warning("token lease lost before the new token was stored", extra={"app": self._app.name})
         logger.info(

@@ -58,7 +58,7 @@ class TemplateSpec:
     url: str | None = None
     page: str | None = None
 
-    def to_payload(self) -> dict[str, Any]:
+    def to_wire(self) -> dict[str, Any]:
         return {"template_id": self.template_id, "data": dict(self.data), "url": self.url, "page": self.page}
 
 

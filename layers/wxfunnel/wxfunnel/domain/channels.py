@@ -7,7 +7,7 @@ before WeChat is asked for it (store.channels) and is pending (no ticket) until 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -36,11 +36,11 @@ class Channel:
     scene_type: SceneType
     permanent: bool
     kind: ChannelKind
-    ticket: str  # "" while a permanent code is reserved but not yet created
-    url: str
-    image_url: str
-    expire_seconds: int | None
-    expires_at: int | None  # epoch seconds; None for a permanent code
+    ticket: str = ""  # "" while a permanent code is reserved but not yet created
+    url: str = ""
+    image_url: str = ""
+    expire_seconds: int | None = None
+    expires_at: int | None = None  # epoch seconds; None for a permanent code
     name: str
     welcome_message: str | None = None
     tag: str | None = None
@@ -66,6 +66,21 @@ class Channel:
         if self.expires_at is None or not self.expire_seconds:
             return 1.0
         return max(0.0, (self.expires_at - now) / self.expire_seconds)
+
+    def with_code(
+        self, ticket: str, url: str, image_url: str, now: float, expire_seconds: int | None = None
+    ) -> Channel:
+        """This channel holding the code WeChat issued at `now`: permanent, or expiring `expire_seconds` later (from
+        our own request's time: WeChat's answer says nothing about when it counts from)."""
+        return replace(
+            self,
+            ticket=ticket,
+            url=url,
+            image_url=image_url,
+            expire_seconds=expire_seconds,
+            expires_at=int(now) + expire_seconds if expire_seconds else None,
+            updated_at=timestamp(now),
+        )
 
     def reusable(self, now: float, min_remaining_share: float) -> bool:
         """A code to hand out again: created, and permanent or with more than this share of its life left."""

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from wxfunnel.config.rules import ImageAction, LinkAction, MiniProgramPageAction, TemplateSpec, TextAction
+
 WIRE_VERSION = 1
 _GROUP_ID = re.compile(r"[!-~]{1,128}")  # SQS: 1-128 characters, letters, digits and punctuation
 
@@ -73,44 +75,16 @@ def _integer(data: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
-# --- what a customer-service message says ---------------------------------------------------------------------
+# --- what a customer-service message says: the rule's own reply types, placeholders filled -----------------------
 
-
-@dataclass(frozen=True, slots=True)
-class TextSpec:
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class LinkSpec:
-    title: str
-    description: str
-    url: str
-    thumb_url: str
-
-
-@dataclass(frozen=True, slots=True)
-class ImageSpec:
-    image_url: str  # downloaded and uploaded as temporary media by the sender
-
-
-@dataclass(frozen=True, slots=True)
-class MiniProgramPageSpec:
-    title: str
-    page_path: str
-    appid: str | None = None  # None: the sending Mini Program's own appid
-    thumb_url: str | None = None
-    thumb_media_id: str | None = None
-
-
-MessageSpec = TextSpec | LinkSpec | ImageSpec | MiniProgramPageSpec
+MessageSpec = TextAction | LinkAction | ImageAction | MiniProgramPageAction
 
 
 def message_to_wire(spec: MessageSpec) -> dict[str, Any]:
     match spec:
-        case TextSpec():
+        case TextAction():
             return {"type": "text", "content": spec.content}
-        case LinkSpec():
+        case LinkAction():
             return {
                 "type": "link",
                 "title": spec.title,
@@ -118,9 +92,9 @@ def message_to_wire(spec: MessageSpec) -> dict[str, Any]:
                 "url": spec.url,
                 "thumb_url": spec.thumb_url,
             }
-        case ImageSpec():
+        case ImageAction():
             return {"type": "image", "image_url": spec.image_url}
-        case MiniProgramPageSpec():
+        case MiniProgramPageAction():
             return {
                 "type": "miniprogrampage",
                 "title": spec.title,
@@ -136,18 +110,18 @@ def message_from_wire(data: Any) -> MessageSpec:
         raise InvalidJob("message must be an object")
     kind = data.get("type")
     if kind == "text":
-        return TextSpec(_text(data, "content"))
+        return TextAction(_text(data, "content"))
     if kind == "link":
-        return LinkSpec(
+        return LinkAction(
             _text(data, "title"),
             _optional(data, "description") or "",
             _text(data, "url"),
             _optional(data, "thumb_url") or "",
         )
     if kind == "image":
-        return ImageSpec(_text(data, "image_url"))
+        return ImageAction(_text(data, "image_url"))
     if kind == "miniprogrampage":
-        return MiniProgramPageSpec(
+        return MiniProgramPageAction(
             title=_text(data, "title"),
             page_path=_text(data, "page_path"),
             appid=_optional(data, "appid"),
@@ -157,34 +131,19 @@ def message_from_wire(data: Any) -> MessageSpec:
     raise InvalidJob(f"unknown message type {kind!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateFallback:
-    """Sent instead when the 48 h window is closed: a template message (OA, opens `url`) or a subscribe message
-    (MP, opens `page`)."""
-
-    template_id: str
-    data: Mapping[str, str]
-    url: str | None = None
-    page: str | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"template_id": self.template_id, "data": dict(self.data), "url": self.url, "page": self.page}
-
-    @classmethod
-    def from_wire(cls, data: Any) -> TemplateFallback | None:
-        if not data:
-            return None
-        if not isinstance(data, Mapping):
-            raise InvalidJob("window_closed_template must be an object")
-        return cls(
-            _text(data, "template_id"),
-            _strings(data, "data"),
-            _optional(data, "url"),
-            _optional(data, "page"),
-        )
+def template_from_wire(data: Any) -> TemplateSpec | None:
+    """A job's window-closed fallback (a rule's template, texts filled): a template message on an OA (opens
+    `url`), a subscribe message on an MP (opens `page`)."""
+    if not data:
+        return None
+    if not isinstance(data, Mapping):
+        raise InvalidJob("window_closed_template must be an object")
+    return TemplateSpec(
+        _text(data, "template_id"), _strings(data, "data"), _optional(data, "url"), _optional(data, "page")
+    )
 
 
-def _fallback_wire(fallback: TemplateFallback | None) -> dict[str, Any] | None:
+def _fallback_wire(fallback: TemplateSpec | None) -> dict[str, Any] | None:
     return fallback.to_wire() if fallback is not None else None
 
 
@@ -194,7 +153,7 @@ def _fallback_wire(fallback: TemplateFallback | None) -> dict[str, Any] | None:
 @dataclass(frozen=True, slots=True)
 class CustomMessage:
     message: MessageSpec
-    window_closed_template: TemplateFallback | None = None
+    window_closed_template: TemplateSpec | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -206,7 +165,7 @@ class CustomMessage:
     def from_wire(cls, data: Mapping[str, Any]) -> CustomMessage:
         return cls(
             message_from_wire(data.get("message")),
-            TemplateFallback.from_wire(data.get("window_closed_template")),
+            template_from_wire(data.get("window_closed_template")),
         )
 
 
@@ -222,7 +181,7 @@ class QrCode:
     description: str = ""
     thumb_url: str | None = None
     opt_in_text: str | None = None  # CARD_QR: the welcome stored on the card's channel record
-    window_closed_template: TemplateFallback | None = None
+    window_closed_template: TemplateSpec | None = None
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
@@ -253,7 +212,7 @@ class QrCode:
             description=_optional(data, "description") or "",
             thumb_url=_optional(data, "thumb_url"),
             opt_in_text=_optional(data, "opt_in_text"),
-            window_closed_template=TemplateFallback.from_wire(data.get("window_closed_template")),
+            window_closed_template=template_from_wire(data.get("window_closed_template")),
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import requests
 
@@ -18,24 +18,26 @@ from wxfunnel import client as wechat
 from wxfunnel.client import errors
 from wxfunnel.config.base import AccountKind
 from wxfunnel.config.loader import load_app
-from wxfunnel.config.rules import DEFAULT_FOLLOW_TITLE
+from wxfunnel.config.rules import (
+    DEFAULT_FOLLOW_TITLE,
+    ImageAction,
+    LinkAction,
+    MiniProgramPageAction,
+    TemplateSpec,
+    TextAction,
+)
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.followers import Status
 from wxfunnel.domain.jobs import (
     CustomMessage,
     EraseUser,
-    ImageSpec,
     Job,
     JobKind,
-    LinkSpec,
     MessageSpec,
-    MiniProgramPageSpec,
     QrCode,
     Reminder,
     Tag,
-    TemplateFallback,
-    TextSpec,
 )
 from wxfunnel.entry.wechat import client_for
 from wxfunnel.protocol import limits
@@ -109,13 +111,13 @@ def _upload(client: wechat.WeChatClient, url: str) -> str:
 def _message(client: wechat.WeChatClient, spec: MessageSpec) -> wechat.CustomMessage:
     """A job's message as the client's outbound message; media uploaded on the way."""
     match spec:
-        case TextSpec():
+        case TextAction():
             return wechat.TextMessage(spec.content)
-        case LinkSpec():
+        case LinkAction():
             return wechat.LinkMessage(spec.title, spec.description, spec.url, spec.thumb_url)
-        case ImageSpec():
+        case ImageAction():
             return wechat.ImageMessage(_upload(client, spec.image_url))
-        case MiniProgramPageSpec():
+        case MiniProgramPageAction():
             thumb = spec.thumb_media_id or _upload(client, spec.thumb_url or "")
             return wechat.MiniProgramPageMessage(
                 spec.title, spec.appid or client.app.appid, spec.page_path, thumb
@@ -127,7 +129,7 @@ def client_msg_id(job: Job) -> str:
     return hashlib.sha256(job.key.encode("utf-8")).hexdigest()[:32]
 
 
-def _template_fallback(job: Job, template: TemplateFallback, client: wechat.WeChatClient) -> Done:
+def _template_fallback(job: Job, template: TemplateSpec, client: wechat.WeChatClient) -> Done:
     """45015/45047: send the rule's template instead: a template message on an OA, a subscribe message on an MP
     (delivered only while the user has a grant left for that template, else 43101, which is permanent)."""
     data = dict(template.data)
@@ -142,7 +144,7 @@ def _template_fallback(job: Job, template: TemplateFallback, client: wechat.WeCh
 
 def _send(
     job: Job,
-    fallback: TemplateFallback | None,
+    fallback: TemplateSpec | None,
     message: Callable[[wechat.WeChatClient], wechat.CustomMessage],
 ) -> Done:
     client = client_for(job.app)
@@ -176,15 +178,7 @@ def _qr_channel(job: Job, qr: QrCode) -> Channel:
         existing.scene_value if existing else qr.scene, permanent=False, expire_seconds=qr.expire_seconds
     )
     if existing is not None:  # an expiring code: keep the operator's name, welcome, tag and referrer
-        channel = replace(
-            existing,
-            ticket=code.ticket,
-            url=code.url,
-            image_url=code.image_url,
-            expire_seconds=qr.expire_seconds,
-            expires_at=now + qr.expire_seconds,
-            updated_at=timestamp(now),
-        )
+        channel = existing
     else:
         card = job.kind is JobKind.CARD_QR
         channel = Channel(
@@ -193,17 +187,13 @@ def _qr_channel(job: Job, qr: QrCode) -> Channel:
             scene_type="str",
             permanent=False,
             kind="card" if card else "channel",
-            ticket=code.ticket,
-            url=code.url,
-            image_url=code.image_url,
-            expire_seconds=qr.expire_seconds,
-            expires_at=now + qr.expire_seconds,
             name=f"{'card' if card else 'follow'} {qr.scene}",
             welcome_message=qr.opt_in_text if card else None,
             notes=f"created by wxfunnel for {job.app}",
             created_at=timestamp(now),
             updated_at=timestamp(now),
         )
+    channel = channel.with_code(code.ticket, code.url, code.image_url, now, qr.expire_seconds)
     channels.put(channel)
     return channel
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from wxfunnel.config.base import AccountKind
-from wxfunnel.domain.jobs import CustomMessage, JobKind, TextSpec
+from wxfunnel.config.rules import TextAction
+from wxfunnel.domain.jobs import CustomMessage, JobKind
 from wxfunnel.flows.base import NOTHING, Context, Decision
 from wxfunnel.protocol.replies import TextReply, TransferCustomerService
 
@@ -17,7 +18,7 @@ def fallback(context: Context) -> Decision:
         if context.app.kind is AccountKind.OFFICIAL_ACCOUNT:
             return Decision(reply=TextReply(rule.text))
         # A Mini Program cannot answer passively: the text goes out as a customer-service message.
-        return Decision(jobs=(context.job(JobKind.CUSTOM_MESSAGE, CustomMessage(TextSpec(rule.text))),))
+        return Decision(jobs=(context.job(JobKind.CUSTOM_MESSAGE, CustomMessage(TextAction(rule.text))),))
     return NOTHING
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from wxfunnel.config.base import AccountKind
 from wxfunnel.config.rules import (
@@ -23,30 +24,18 @@ from wxfunnel.config.rules import (
     TextAction,
     fill,
 )
-from wxfunnel.domain.jobs import (
-    CustomMessage,
-    ImageSpec,
-    JobKind,
-    LinkSpec,
-    MessageSpec,
-    MiniProgramPageSpec,
-    QrCode,
-    TemplateFallback,
-    TextSpec,
-)
+from wxfunnel.domain.jobs import CustomMessage, JobKind, MessageSpec, QrCode
 from wxfunnel.flows.base import Context, Decision
 from wxfunnel.flows.handoff import fallback
 from wxfunnel.protocol.messages import TextMessage
 from wxfunnel.protocol.replies import Article, NewsReply, TextReply
 
 
-def template_fallback(
-    spec: TemplateSpec | None, match: re.Match[str] | None = None
-) -> TemplateFallback | None:
+def template_fallback(spec: TemplateSpec | None, match: re.Match[str] | None = None) -> TemplateSpec | None:
     """A rule's window-closed template, its texts filled from the rule's regex groups like the reply's."""
     if spec is None:
         return None
-    return TemplateFallback(
+    return TemplateSpec(
         template_id=spec.template_id,
         data={
             key: fill(value["value"] if isinstance(value, Mapping) else value, match)
@@ -60,23 +49,19 @@ def template_fallback(
 def outbound(action: Action, match: re.Match[str] | None) -> MessageSpec:
     """A rule's reply as a customer-service message, placeholders filled."""
     if isinstance(action, TextAction):
-        return TextSpec(fill(action.content, match))
+        return TextAction(fill(action.content, match))
     if isinstance(action, LinkAction):
-        return LinkSpec(
+        return replace(
+            action,
             title=fill(action.title, match),
             description=fill(action.description, match),
             url=fill(action.url, match, url=True),
-            thumb_url=action.thumb_url,
         )
     if isinstance(action, ImageAction):
-        return ImageSpec(fill(action.image_url, match, url=True))
+        return ImageAction(fill(action.image_url, match, url=True))
     if isinstance(action, MiniProgramPageAction):
-        return MiniProgramPageSpec(
-            title=fill(action.title, match),
-            page_path=fill(action.page_path, match, url=True),
-            appid=action.appid,
-            thumb_url=action.thumb_url,
-            thumb_media_id=action.thumb_media_id,
+        return replace(
+            action, title=fill(action.title, match), page_path=fill(action.page_path, match, url=True)
         )
     raise TypeError(f"{type(action).__name__} is not a customer-service message")
 

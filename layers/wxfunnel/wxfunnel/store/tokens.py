@@ -9,7 +9,7 @@ holder may store a token or give the lease back. The rules of the lease itself l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
@@ -23,15 +23,6 @@ class TokenRecord:
     value: str = field(repr=False)
     expires_at: float
     refresh_at: float
-
-
-class TokenValue(Protocol):
-    @property
-    def value(self) -> str: ...
-    @property
-    def expires_at(self) -> float: ...
-    @property
-    def refresh_at(self) -> float: ...
 
 
 def _key(appid: str) -> dict[str, Any]:
@@ -79,7 +70,17 @@ class TokenTable:
             }
         )
 
-    def store(self, appid: str, holder: str, token: TokenValue, fetched_at: float, source: str) -> bool:
+    def store(
+        self,
+        appid: str,
+        holder: str,
+        *,
+        value: str,
+        expires_at: float,
+        refresh_at: float,
+        fetched_at: float,
+        source: str,
+    ) -> bool:
         """Store a new token and end the lease → False when the lease was lost to someone else meanwhile."""
         return update_if(
             {
@@ -92,12 +93,12 @@ class TokenTable:
                 "ConditionExpression": "lease_holder = :me",
                 "ExpressionAttributeNames": {"#token": "token", "#ttl": "ttl", "#source": "source"},
                 "ExpressionAttributeValues": {
-                    ":token": {"S": token.value},
-                    ":exp": {"N": repr(token.expires_at)},
-                    ":ref": {"N": repr(token.refresh_at)},
+                    ":token": {"S": value},
+                    ":exp": {"N": repr(expires_at)},
+                    ":ref": {"N": repr(refresh_at)},
                     ":now": {"N": repr(fetched_at)},
                     ":source": {"S": source},
-                    ":ttl": {"N": str(int(token.expires_at) + TTL_AFTER_EXPIRY)},
+                    ":ttl": {"N": str(int(expires_at) + TTL_AFTER_EXPIRY)},
                     ":me": {"S": holder},
                 },
             }

@@ -248,11 +248,6 @@ def _new_channel(request: QrRequest, now: float, existing: Channel | None) -> Ch
         scene_type="int" if isinstance(request.scene, int) else "str",
         permanent=request.permanent,
         kind="channel",
-        ticket="",
-        url="",
-        image_url="",
-        expire_seconds=None,
-        expires_at=None,
         name=info.name,
         welcome_message=info.welcome_message,
         tag=info.tag,
@@ -263,14 +258,14 @@ def _new_channel(request: QrRequest, now: float, existing: Channel | None) -> Ch
     )
 
 
-def _complete_permanent(pending: Channel, restore: Channel | None) -> Channel:
+def _complete_permanent(pending: Channel, restore: Channel | None, now: float) -> Channel:
     """Ask WeChat for the reserved permanent code; give the reservation back if WeChat refuses."""
     try:
         qr = client_for(pending.app).create_qrcode(pending.scene_value, permanent=True)
     except wechat.WeChatError:
         channels.release_permanent(pending, restore)
         raise
-    channel = replace(pending, ticket=qr.ticket, url=qr.url, image_url=qr.image_url)
+    channel = pending.with_code(qr.ticket, qr.url, qr.image_url, now)
     channels.put(channel)
     return channel
 
@@ -291,7 +286,7 @@ def _create_permanent(request: QrRequest, now: float, existing: Channel | None) 
             "scene: another request is creating this scene right now; retry", field="scene"
         ) from None
     logger.info("permanent QR code reserved", extra={"app": request.app, "scene": request.scene_key})
-    return _complete_permanent(pending, existing)
+    return _complete_permanent(pending, existing, now)
 
 
 def _create_temporary(request: QrRequest, now: float, existing: Channel | None) -> Channel:
@@ -299,14 +294,7 @@ def _create_temporary(request: QrRequest, now: float, existing: Channel | None) 
         request.scene, permanent=False, expire_seconds=request.expire_seconds
     )
     seconds = qr.expire_seconds or request.expire_seconds or limits.QR_DEFAULT_EXPIRE_SECONDS
-    channel = replace(
-        _new_channel(request, now, existing),
-        ticket=qr.ticket,
-        url=qr.url,
-        image_url=qr.image_url,
-        expire_seconds=seconds,
-        expires_at=int(now) + seconds,  # from our own request time: WeChat's answer says nothing about when
-    )
+    channel = _new_channel(request, now, existing).with_code(qr.ticket, qr.url, qr.image_url, now, seconds)
     channels.put(channel)
     return channel
 
@@ -324,7 +312,7 @@ def create(body: Any, now: float | None = None) -> tuple[dict[str, Any], bool]:
                 raise Conflict(
                     "scene: another request is creating this scene right now; retry", field="scene"
                 )
-            channel = _complete_permanent(_with_info(existing, request.channel, now), None)
+            channel = _complete_permanent(_with_info(existing, request.channel, now), None, now)
             return {**view(channel, now), "reused": False}, True
         if existing.permanent or _reusable(existing, request, now):
             channel = _with_info(existing, request.channel, now)
