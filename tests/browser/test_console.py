@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import urllib.request
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -100,7 +101,9 @@ def test_follows_through_the_callback_change_the_chart_and_the_totals(
     )
     page.visible("#stats-chart")
     assert totals(page)["new_followers"] == "0"
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime(
+        "%Y-%m-%d"
+    )  # the account's day, not the browser's
     before = page.css('[data-series="new_followers"] path').get_attribute("d")
 
     ticket = record(console, scene)["ticket"]
@@ -123,6 +126,8 @@ def test_follows_through_the_callback_change_the_chart_and_the_totals(
     assert page.css('[data-series="new_followers"] path').get_attribute("d") != before
     last_point = page.all('[data-series="new_followers"] circle')[-1]
     assert page.js("return arguments[0].textContent", last_point).startswith(f"{today} · 新关注: 3")
+    assert "Asia/Shanghai" in page.text_of("#stats-zone")
+    assert page.css("#period-to").get_attribute("value") == today
     page.screenshot("channel-stats")
 
     page.driver.refresh()

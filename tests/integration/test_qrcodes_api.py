@@ -19,6 +19,7 @@ from wxfunnel_tools.pushes import message
 from wxfunnel_tools.template import load_handler
 from wxfunnel_tools.testing import cold_start, lambda_context, table_items
 
+BEIJING = "Asia/Shanghai"  # the dev apps name no time zone: the default
 OA = "demo-oa"
 OA_APPID = DEV_APPS[OA]["appid"]
 OA_GH = DEV_APPS[OA]["original_id"]
@@ -458,7 +459,7 @@ def test_statistics_follow_a_scripted_sequence_of_pushes(api: Api, callback: Any
     ]
     for push in script:
         assert callback.push(OA, push).status == 200
-    days = sorted({day_of(start + 1), day_of(start + 8)})
+    days = sorted({day_of(start + 1, BEIJING), day_of(start + 8, BEIJING)})
     query = {"from": days[0], "to": days[-1]}
 
     status, spring = api.channel_stats("spring", **query)
@@ -505,12 +506,35 @@ def test_statistics_follow_a_scripted_sequence_of_pushes(api: Api, callback: Any
     assert len(shards) > 1  # different followers' counts land on different items
 
 
+def test_a_follow_at_one_in_the_morning_in_beijing_counts_on_that_beijing_day(
+    api: Api, callback: Any, aws: Any
+) -> None:
+    """Days are the account's local days (time_zone, default Asia/Shanghai), not UTC days starting at 08:00."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    beijing = ZoneInfo(BEIJING)
+    one_am = datetime.now(beijing).replace(hour=1, minute=0, second=0, microsecond=0)
+    if one_am.timestamp() > time.time():
+        one_am -= timedelta(days=1)
+    at = int(one_am.timestamp())
+    assert api.create(scene="night")[0] == 201
+    assert callback.push(OA, subscribe("o-night", at, "night")).status == 200
+    local_day, utc_day = one_am.date().isoformat(), (one_am - timedelta(hours=8)).date().isoformat()
+    assert local_day != utc_day  # 01:00 in Beijing is 17:00 the day before in UTC
+    status, report = api.channel_stats("night", **{"from": utc_day, "to": local_day})
+    assert status == 200 and report["time_zone"] == BEIJING
+    assert {day["date"]: day["new_followers"] for day in report["days"]} == {utc_day: 0, local_day: 1}
+    _, overall = api.app_stats(**{"from": local_day, "to": local_day})
+    assert overall["totals"]["new_followers"] == 1 and overall["time_zone"] == BEIJING
+
+
 def test_statistics_default_to_the_last_30_days_and_check_the_period(api: Api) -> None:
     status, empty = api.channel_stats("spring")
     assert status == 200
     assert len(empty["days"]) == 30
     assert empty["totals"]["net"] == 0
-    assert empty["to"] == day_of(int(time.time()))
+    assert empty["to"] == day_of(int(time.time()), BEIJING)
     for query, field in (
         ({"from": "2026-02-30"}, "from"),
         ({"from": "2026-01-02", "to": "2026-01-01"}, "from"),

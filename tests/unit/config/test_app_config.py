@@ -134,3 +134,10 @@ def test_an_app_without_an_aes_key_is_in_plaintext_mode() -> None:
 def test_a_wrong_message_mode_is_refused_with_its_reason(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidAppConfig, match=message):
         config_app.parse_app_config("a", _document(**changes))
+
+
+def test_an_account_counts_days_in_its_time_zone_beijing_unless_told_otherwise() -> None:
+    assert config_app.parse_app_config("a", _document()).time_zone == "Asia/Shanghai"
+    assert config_app.parse_app_config("a", _document(time_zone="Europe/Berlin")).time_zone == "Europe/Berlin"
+    with pytest.raises(InvalidAppConfig, match="field 'time_zone' must be an IANA time zone"):
+        config_app.parse_app_config("a", _document(time_zone="Beijing"))

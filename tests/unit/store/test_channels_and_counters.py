@@ -98,9 +98,12 @@ def test_followers_spread_over_every_shard() -> None:
     assert max(spread.values()) < 2 * min(spread.values())
 
 
-def test_a_day_is_the_utc_date() -> None:
-    assert day_of(1_763_683_199) == "2025-11-20"
-    assert day_of(1_763_683_200) == "2025-11-21"
+def test_a_day_is_the_date_in_the_accounts_time_zone() -> None:
+    assert day_of(1_763_683_199, "UTC") == "2025-11-20"
+    assert day_of(1_763_683_200, "UTC") == "2025-11-21"
+    # 2025-11-20 17:00 UTC is 01:00 on the 21st in Beijing: a follow at 01:00 Beijing time counts on the 21st.
+    assert day_of(1_763_658_000, "Asia/Shanghai") == "2025-11-21"
+    assert day_of(1_763_654_399, "Asia/Shanghai") == "2025-11-20"  # 23:59:59 Beijing time
 
 
 def test_a_period_lists_every_day_and_nets_unfollows() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wxfunnel.config.base import AccountKind, InvalidAppConfig, invalid_field
 from wxfunnel.config.rules import Rules, parse_rules
@@ -27,6 +28,7 @@ CORE_KEYS: Final = frozenset(
         "original_id",
         "token_endpoint",
         "message_mode",
+        "time_zone",
     }
 )
 # WeChat's 消息加解密方式. In compatible and safe mode every push carries the encrypted envelope and msg_signature, so
@@ -34,6 +36,7 @@ CORE_KEYS: Final = frozenset(
 # one request could replay with a body of their choosing.
 MESSAGE_MODES: Final = ("plaintext", "compatible", "safe")
 TOKEN_ENDPOINTS: Final = ("stable", "classic")
+DEFAULT_TIME_ZONE: Final = "Asia/Shanghai"  # statistics days start at midnight in the account's time zone
 SECRET_MAX_CHARS: Final = 128
 
 
@@ -49,6 +52,7 @@ class AppConfig:
     original_id: str | None = None
     token_endpoint: str = "stable"
     message_mode: str = "plaintext"
+    time_zone: str = DEFAULT_TIME_ZONE
     rules: Rules = field(default_factory=Rules, repr=False)
 
     @property
@@ -105,6 +109,11 @@ def parse_app_config(name: str, data: Any) -> AppConfig:
         raise invalid_field("message_mode", f"must be one of: {', '.join(MESSAGE_MODES)}")
     if message_mode != "plaintext" and not keys["encoding_aes_key"]:
         raise invalid_field("message_mode", f"{message_mode!r} needs 'encoding_aes_key'")
+    time_zone = core.text("time_zone") or DEFAULT_TIME_ZONE
+    try:
+        ZoneInfo(time_zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise invalid_field("time_zone", "must be an IANA time zone such as Asia/Shanghai") from None
     extra = {k: v for k, v in data.items() if k not in CORE_KEYS}
     return AppConfig(
         name=name,
@@ -117,5 +126,6 @@ def parse_app_config(name: str, data: Any) -> AppConfig:
         original_id=core.text("original_id"),
         token_endpoint=token_endpoint,
         message_mode=message_mode,
+        time_zone=time_zone,
         rules=parse_rules(extra, official_account=kind is AccountKind.OFFICIAL_ACCOUNT),
     )

@@ -1,7 +1,9 @@
 """Channel statistics, purely: the counters a push moves, days, and the aggregation of counter rows into reports.
 
-A push is counted on the day of its CreateTime (UTC days, yyyy-mm-dd); the counters are stored sharded by
-follower (store.counters) and summed here. Net followers = new + returning - unfollows.
+A push is counted on the day of its CreateTime in the account's time zone (`time_zone` in the app's configuration,
+default Asia/Shanghai: an operator in Beijing sees days that start at 00:00 Beijing time); days are yyyy-mm-dd.
+Counters written before accounts had a time zone are on UTC days and are read as they are (README, "Upgrading").
+The counters are stored sharded by follower (store.counters) and summed here. Net = new + returning - unfollows.
 """
 
 from __future__ import annotations
@@ -9,17 +11,32 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from wxfunnel.domain.channels import Channel
 
 COUNTERS = ("new_followers", "returning_followers", "scans", "unfollows", "referrals")
 
 
-def day_of(epoch_seconds: int) -> str:
-    """The UTC day (yyyy-mm-dd) of a push's CreateTime."""
-    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%d")
+@cache
+def zone(name: str) -> ZoneInfo:
+    """A time zone by its IANA name (the configuration checked it exists); loaded once per container."""
+    return ZoneInfo(name)
+
+
+def day_of(epoch_seconds: int, time_zone: str) -> str:
+    """The day (yyyy-mm-dd) of a push's CreateTime in the account's time zone."""
+    return datetime.fromtimestamp(epoch_seconds, zone(time_zone)).strftime("%Y-%m-%d")
+
+
+def today(time_zone: str, now: float | None = None) -> date:
+    """The account's current day."""
+    return datetime.fromtimestamp(
+        now if now is not None else datetime.now().timestamp(), zone(time_zone)
+    ).date()
 
 
 def days_between(start: str, end: str) -> Iterator[str]:

@@ -124,7 +124,7 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
             touched_scene=transition.touched_scene,
             touched_at=message.create_time,
             counted_scene=transition.scene,
-            day=stats.day_of(message.create_time),
+            day=stats.day_of(message.create_time, app.time_zone),
             counts=counts,
         )
         written = deliveries.record_with_follower(key, reply, now, change)

@@ -6,7 +6,6 @@
   const I18N = window.WXF_I18N;
   const STORAGE = { lang: "wxfunnel.console.lang", app: "wxfunnel.console.app" };
   const DEFAULT_APP = "demo-oa";
-  const DAY_MS = 86400000;
   const POLL_MS = 1000;
   // The chart's series: the three numbers an operator watches per day. Colour and dash both tell them apart.
   const SERIES = [
@@ -80,15 +79,6 @@
 
   function enc(value) {
     return encodeURIComponent(value);
-  }
-
-  function isoDay(date) {
-    return date.toISOString().slice(0, 10);
-  }
-
-  function defaultPeriod() {
-    const today = new Date();
-    return { from: isoDay(new Date(today.getTime() - 29 * DAY_MS)), to: isoDay(today) };
   }
 
   function formatTime(iso) {
@@ -456,7 +446,13 @@
   function renderStats(box, data, period) {
     const days = data.days || [];
     const chartBox = h("div", { class: "chart-box" });
-    box.replaceChildren(totalsList(data.totals || {}), legend(data.totals || {}), chartBox, dataTable(days));
+    // The days are the account's local days: the period form shows the ones the answer covers, and the zone.
+    for (const [id, value] of [["period-from", data.from], ["period-to", data.to]]) {
+      const input = document.getElementById(id);
+      if (input && value) input.value = value;
+    }
+    const zone = data.time_zone ? h("p", { class: "muted", id: "stats-zone" }, t("stats.zone", { zone: data.time_zone })) : null;
+    box.replaceChildren(...[zone, totalsList(data.totals || {}), legend(data.totals || {}), chartBox, dataTable(days)].filter(Boolean));
     if (!days.length) {
       chartBox.append(h("p", { class: "muted" }, t("stats.empty")));
       return;
@@ -472,9 +468,13 @@
     cleanups.push(() => window.removeEventListener("resize", onResize));
   }
 
+  // The period in the address, if any; without one the API answers the account's last 30 local days.
   function periodFrom(params) {
-    const fallback = defaultPeriod();
-    return { from: params.get("from") || fallback.from, to: params.get("to") || fallback.to };
+    return { from: params.get("from") || "", to: params.get("to") || "" };
+  }
+
+  function periodQuery(period) {
+    return new URLSearchParams(Object.entries(period).filter(([, value]) => value));
   }
 
   // Keeps a view's state (period, search) in the address so a reload or a shared link shows the same thing;
@@ -821,12 +821,11 @@
 
     async function loadStats(chosen, form) {
       if (form) clearErrors(form);
-      const qs = new URLSearchParams(chosen);
+      const qs = periodQuery(chosen);
       try {
         const { data } = await api("GET", `${statsPath}?${qs}`);
         renderStats(statsBox, data, { from: data.from || chosen.from, to: data.to || chosen.to });
-        const keep = new URLSearchParams(chosen);
-        replaceQuery(keep, main);
+        replaceQuery(qs, main);
       } catch (error) {
         if (form) showError(form, error);
         else statsBox.replaceChildren(errorBox(error));
@@ -934,11 +933,11 @@
       if (form) clearErrors(form);
       board.replaceChildren(h("p", { class: "muted" }, t("loading")));
       try {
-        const { data } = await api("GET", `/channels/${enc(app)}/stats?${new URLSearchParams(period)}`);
+        const { data } = await api("GET", `/channels/${enc(app)}/stats?${periodQuery(period)}`);
         board.replaceChildren(leaderboard(data.referrers || []));
         renderStats(statsBox, data, { from: data.from || period.from, to: data.to || period.to });
         channelsBox.replaceChildren(channelTable(app, data.channels || []) || "");
-        replaceQuery(new URLSearchParams({ app, ...period }), main);
+        replaceQuery(new URLSearchParams({ app, ...Object.fromEntries(periodQuery(period)) }), main);
       } catch (error) {
         board.replaceChildren();
         if (form) showError(form, error);

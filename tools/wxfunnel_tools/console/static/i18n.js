@@ -84,6 +84,7 @@ window.WXF_I18N = {
 
     "stats.title": "统计",
     "stats.period": "统计区间",
+    "stats.zone": "日期按公众号所在时区 {zone} 计算",
     "stats.chart": "每日新关注、扫码和取消关注",
     "stats.chart.desc": "{from} 至 {to}，共 {days} 天。",
     "stats.table": "显示数据表",
@@ -220,6 +221,7 @@ window.WXF_I18N = {
 
     "stats.title": "Statistics",
     "stats.period": "Period",
+    "stats.zone": "Days are the account's local days ({zone})",
     "stats.chart": "New followers, scans and unfollows per day",
     "stats.chart.desc": "{from} to {to}, {days} days.",
     "stats.table": "Show the data table",

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wxfunnel.client import errors as wechat
+from wxfunnel.config.app import AppConfig
 from wxfunnel.config.base import AccountKind, UnknownApp
 from wxfunnel.config.loader import load_app
 from wxfunnel.core.fields import Fields
@@ -333,8 +334,8 @@ def create(body: Any, now: float | None = None) -> tuple[dict[str, Any], bool]:
 # --- read --------------------------------------------------------------------------------------------------
 
 
-def known_app(app: str) -> None:
-    load_app(app)  # UnknownApp → 404
+def known_app(app: str) -> AppConfig:
+    return load_app(app)  # UnknownApp → 404
 
 
 def scene_param(app: str, segment: str) -> str:

@@ -1,6 +1,7 @@
 """Admin logic of statistics: a channel's days, the whole app's days, channels ranked and referrers ranked.
 
-Days are UTC days (yyyy-mm-dd); a period is at most STATS_MAX_DAYS long and defaults to the last 30 days. The cost
+Days are the account's local days (yyyy-mm-dd in its `time_zone`, named in every answer); a period is at most
+STATS_MAX_DAYS long and defaults to the last 30 days up to the account's today. The cost
 of the counter reads follows the period (store.counters), never the app's history: the app-wide report reads the
 period's counter rows through the day index, and the app's channel records for their names and referrers.
 """
@@ -8,7 +9,7 @@ period's counter rows through the day index, and the app's channel records for t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from wxfunnel.domain import stats
@@ -29,12 +30,11 @@ def _day(query: Mapping[str, str], key: str) -> date | None:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        raise invalid(key, "must be a date YYYY-MM-DD (UTC)") from None
+        raise invalid(key, "must be a date YYYY-MM-DD (the account's local day)") from None
 
 
-def period(query: Mapping[str, str], today: date | None = None) -> tuple[str, str]:
-    """The [from, to] days of a statistics query; default: the last 30 days up to today (UTC)."""
-    today = today or datetime.now(UTC).date()
+def period(query: Mapping[str, str], today: date) -> tuple[str, str]:
+    """The [from, to] days of a statistics query; default: the last 30 days up to `today` (the account's)."""
     end = _day(query, "to")
     start = _day(query, "from")
     if end is None:
@@ -49,13 +49,14 @@ def period(query: Mapping[str, str], today: date | None = None) -> tuple[str, st
 
 
 def channel_stats(app: str, segment: str, query: Mapping[str, str]) -> dict[str, Any]:
-    known_app(app)
+    time_zone = known_app(app).time_zone
     scene = scene_param(app, segment)
-    start, end = period(query)
+    start, end = period(query, stats.today(time_zone))
     result = stats.channel_period(counters.scene_rows(app, scene, start, end), scene, start, end)
     return {
         "app": app,
         "scene": scene,
+        "time_zone": time_zone,
         "from": start,
         "to": end,
         "days": result.days(),
@@ -64,14 +65,15 @@ def channel_stats(app: str, segment: str, query: Mapping[str, str]) -> dict[str,
 
 
 def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
-    known_app(app)
-    start, end = period(query)
+    time_zone = known_app(app).time_zone
+    start, end = period(query, stats.today(time_zone))
     rows = counters.app_rows(app, start, end)
     # Every channel record: names for the period's rows, and every referrer ranked (0 when they brought nobody).
     records = {channel.scene: channel for channel in channels.with_prefix(app, "")}
     result = stats.app_report(rows, records, start, end)
     return {
         "app": app,
+        "time_zone": time_zone,
         "from": start,
         "to": end,
         "totals": result.period.totals.as_dict(),
