@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from wxfunnel.domain.channels import Referrer
+from wxfunnel.domain.promoters import Referrer
 from wxfunnel.entry.admin.errors import ValidationFailed
 from wxfunnel.entry.admin.qrcodes import parse_request
 

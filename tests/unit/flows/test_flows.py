@@ -6,8 +6,9 @@ import pytest
 
 from wxfunnel.config.app import parse_app_config
 from wxfunnel.domain import followers
-from wxfunnel.domain.channels import Channel, Referrer
+from wxfunnel.domain.channels import Channel
 from wxfunnel.domain.followers import Change, Follower, Status
+from wxfunnel.domain.promoters import Referrer
 from wxfunnel.flows import Context, Decision, decide
 from wxfunnel.protocol.messages import (
     ImageMessage,

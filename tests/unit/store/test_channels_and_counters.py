@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from wxfunnel.domain.channels import Channel, Referrer
+from wxfunnel.domain.channels import Channel
+from wxfunnel.domain.promoters import Referrer
 from wxfunnel.domain.stats import Counts, Period, day_of
 from wxfunnel.store.channels import channel_key, from_item, to_item
 from wxfunnel.store.counters import STATS_SHARDS, counter_update, shard_of

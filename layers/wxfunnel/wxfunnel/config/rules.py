@@ -25,6 +25,10 @@ TEXT_MAX_CHARS = 600  # welcomes and other texts of the rules
 DEFAULT_CARD_TITLE = "扫码关注，开启提醒"
 DEFAULT_FOLLOW_TITLE = "关注公众号"
 DEFAULT_OPT_IN_TEXT = "提醒已开启：届时我们会通过本公众号通知你。"
+DEFAULT_REFERRER_NAME = "你的好友"
+DEFAULT_NAME_REPLY = "好的，你推荐的朋友会看到：{name}"
+DEFAULT_OWN_CODE_PREFIX = "my_"
+NAME_MAX_CHARS = 32  # a name a follower gives themselves (shown to the friends they bring)
 
 MatchKind = Literal["exact", "prefix", "regex"]
 SendAs = Literal["link", "image"]
@@ -40,6 +44,7 @@ OA_KEYS = frozenset(
         "keywords",
         "tag_followers_by_channel",
         "fallback",
+        "referral",
     }
 )
 MP_KEYS = frozenset({"keywords", "card", "fallback"})
@@ -181,6 +186,36 @@ class Fallback:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferralRule:
+    """A follower asks for their own code (a keyword, or a menu button's CLICK key) and shares it; the friends who
+    follow through it are told who recommended them. Credit is informational: no reward for a follow."""
+
+    keyword: str | None = None  # the text that asks for the code, e.g. 我的二维码
+    menu_key: str | None = None  # or the custom menu CLICK key, e.g. MY_CODE
+    scene_prefix: str = DEFAULT_OWN_CODE_PREFIX  # the code's scene: prefix + an opaque token of the follower
+    expire_seconds: int = (
+        limits.QR_EXPIRE_SECONDS_MAX
+    )  # a temporary code, reused while > half its life is left
+    intro_text: str | None = None  # sent before the image
+    name_keyword: str | None = None  # "我的名字 小明" names them to their friends
+    name_reply: str = DEFAULT_NAME_REPLY
+    default_name: str = DEFAULT_REFERRER_NAME  # shown when they never gave a name
+    notify_referrer: str | None = (
+        None  # told to the referrer when a friend follows, {name} and {count} filled
+    )
+
+    def asks_for_code(self, text: str) -> bool:
+        return self.keyword is not None and text.strip() == self.keyword
+
+    def name_in(self, text: str) -> str | None:
+        """The name a text gives ("我的名字 小明" → 小明), or None when it gives none."""
+        if self.name_keyword is None or not text.strip().startswith(self.name_keyword):
+            return None
+        name = text.strip()[len(self.name_keyword) :].strip()
+        return name[:NAME_MAX_CHARS] if name and name.isprintable() else None
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     keywords: tuple[KeywordRule, ...] = ()
     fallback: Fallback = Fallback()
@@ -190,6 +225,7 @@ class Rules:
     referral_text: str | None = None
     card_opt_in_text: str = DEFAULT_OPT_IN_TEXT
     tag_followers_by_channel: bool = True
+    referral: ReferralRule | None = None
     # Mini Program
     card: CardRule | None = None
 
@@ -445,6 +481,53 @@ def _card(data: Fields | None) -> CardRule | None:
     )
 
 
+def _referral(data: Fields | None) -> ReferralRule | None:
+    if data is None:
+        return None
+    data.only(
+        {
+            "keyword",
+            "menu_key",
+            "scene_prefix",
+            "expire_seconds",
+            "intro_text",
+            "name_keyword",
+            "name_reply",
+            "default_name",
+            "notify_referrer",
+        }
+    )
+    keyword = data.text("keyword", max_chars=64, blank=False)
+    menu_key = data.text("menu_key", max_bytes=limits.MENU_KEY_MAX_BYTES, blank=False)
+    if keyword is None and menu_key is None:
+        raise data.fail("keyword", "is required (or menu_key): how a follower asks for their own code")
+    prefix = data.text("scene_prefix", default=DEFAULT_OWN_CODE_PREFIX, check=limits.scene_prefix_problem)
+    assert prefix is not None
+    if len(prefix.encode("utf-8")) + 16 > limits.SCENE_STR_MAX_BYTES:
+        raise data.fail(
+            "scene_prefix",
+            f"leaves no room for the 16-character token within {limits.SCENE_STR_MAX_BYTES} bytes",
+        )
+    expire = data.integer(
+        "expire_seconds",
+        default=limits.QR_EXPIRE_SECONDS_MAX,
+        check=lambda v: limits.expire_seconds_problem(v, minimum=CARD_EXPIRE_SECONDS_MIN),
+    )
+    assert expire is not None
+    return ReferralRule(
+        keyword=keyword,
+        menu_key=menu_key,
+        scene_prefix=prefix,
+        expire_seconds=expire,
+        intro_text=data.text("intro_text", max_bytes=limits.CUSTOM_TEXT_MAX_BYTES, blank=False),
+        name_keyword=data.text("name_keyword", max_chars=32, blank=False),
+        name_reply=data.text("name_reply", max_chars=TEXT_MAX_CHARS, default=DEFAULT_NAME_REPLY) or "",
+        default_name=data.text("default_name", max_chars=32, default=DEFAULT_REFERRER_NAME)
+        or DEFAULT_REFERRER_NAME,
+        notify_referrer=data.text("notify_referrer", max_chars=TEXT_MAX_CHARS, blank=False),
+    )
+
+
 def parse_rules(extra: Mapping[str, Any], *, official_account: bool) -> Rules:
     """Validate the rule keys of one app's configuration (everything beside the core keys)."""
     allowed = OA_KEYS if official_account else MP_KEYS
@@ -472,4 +555,5 @@ def parse_rules(extra: Mapping[str, Any], *, official_account: bool) -> Rules:
         referral_text=texts["referral_text"],
         card_opt_in_text=texts["card_opt_in_text"] or DEFAULT_OPT_IN_TEXT,
         tag_followers_by_channel=rules.boolean("tag_followers_by_channel", True),
+        referral=_referral(rules.child("referral")),
     )

@@ -1,32 +1,36 @@
-"""Channels: what each parametric QR scene of an Official Account means (name, welcome, tag, referrer), purely.
+"""Channels: what each parametric QR scene of an Official Account means (name, welcome, tag, promoter), purely.
 
 A scene holds one channel. A temporary code is reused while more than a configured share of its life remains
 (`reusable`), so a scene keeps one live code rather than a new one per request; a permanent code is reserved
 before WeChat is asked for it (store.channels) and is pending (no ticket) until WeChat answers.
+
+Lifecycle (`state`): a channel is `active`; `disabled`, its followers are still attributed and counted but get the account's
+default welcome and no tag; `retired`, the same until its scene is given to a new channel. A permanent code cannot be
+re-pointed at WeChat and is never given back, so a new campaign reuses a retired scene: the new channel is the next
+*generation* of the scene and counts under its own subject (`subject`), so the old channel's history stays apart and
+readable as a past channel.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Final, Literal
+
+from wxfunnel.domain.promoters import Referrer, referrer_promoter_id
 
 SceneType = Literal["int", "str"]
-ChannelKind = Literal["channel", "card"]
+ChannelKind = Literal["channel", "card", "referral"]  # referral: a follower's own code
+ChannelState = Literal["active", "disabled", "retired"]
+STATES: Final = ("active", "disabled", "retired")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Between a scene and its generation in a counter subject: a control character, which no scene can contain.
+GENERATION_MARK: Final = "\x1f"
 
 
 def timestamp(epoch: float) -> str:
     """A record's time as stored and shown (`created_at`, `updated_at`, `expires_at`): ISO 8601, UTC, seconds."""
     return datetime.fromtimestamp(epoch, UTC).strftime(TIMESTAMP_FORMAT)
-
-
-@dataclass(frozen=True, slots=True)
-class Referrer:
-    """Who recommended followers of a channel (a name shown to them, and the referrer's openid when known)."""
-
-    name: str
-    openid: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +52,27 @@ class Channel:
     notes: str | None = None
     created_at: str
     updated_at: str
+    promoter: str | None = None  # the promoter credited for followers through it (see credited_promoter)
+    team: str | None = None  # the promoter's team when the channel was given to them
+    state: ChannelState = "active"
+    generation: int = 0  # how many channels held this scene before (a retired scene reassigned)
+
+    @property
+    def subject(self) -> str:
+        """What this channel's followers are counted under: the scene, or the scene of this generation."""
+        return subject_of(self.scene, self.generation)
+
+    @property
+    def credited_promoter(self) -> str | None:
+        """The promoter credited for its followers: its own, or the one a legacy `referrer` maps to."""
+        if self.promoter:
+            return self.promoter
+        return referrer_promoter_id(self.referrer) if self.referrer is not None else None
+
+    @property
+    def greets(self) -> bool:
+        """Whether followers through it get its own welcome and tag (a disabled or retired channel does not)."""
+        return self.state == "active"
 
     @property
     def scene_value(self) -> int | str:
@@ -86,7 +111,19 @@ class Channel:
         """A code to hand out again: created, and permanent or with more than this share of its life left."""
         return not self.pending and (self.permanent or self.remaining_share(now) > min_remaining_share)
 
-    def status(self, now: float) -> str:
+    def code_status(self, now: float) -> str:
+        """The code's own status: pending (a permanent code not yet confirmed by WeChat), expired or active."""
         if self.pending:
             return "pending"
         return "expired" if self.expired(now) else "active"
+
+
+def subject_of(scene: str, generation: int) -> str:
+    """The counter subject of a scene's channel of `generation` (the scene itself for the first one)."""
+    return scene if generation == 0 else f"{scene}{GENERATION_MARK}{generation}"
+
+
+def scene_of_subject(subject: str) -> tuple[str, int]:
+    """(scene, generation) of a counter subject."""
+    scene, _, generation = subject.partition(GENERATION_MARK)
+    return scene, int(generation) if generation.isdigit() else 0

@@ -49,14 +49,19 @@ class Follower:
     scan_count: int = 0
     referred_by: str | None = None
     version: int = 0
+    # Who the current follow counts for (the channel's promoter and team at that time): unfollows count against them.
+    follow_promoter: str | None = None
+    follow_team: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
     change: Change
     after: Follower | None  # None: the push leaves the profile untouched
-    scene: str | None  # the scene the change counts against (stats), DIRECT for plain follows
+    scene: str | None  # the subject the change counts against (stats): a scene (of its generation), or DIRECT
     touched_scene: str | None  # a QR scene this push touched (opt-in record)
+    promoter: str | None = None  # the promoter the change also counts for
+    team: str | None = None  # and their team
 
     @property
     def counts(self) -> dict[str, int]:
@@ -151,6 +156,22 @@ def unfollow(before: Follower | None, app: str, openid: str, at: int) -> Transit
         before, status=Status.UNSUBSCRIBED, status_at=at, unsubscribed_at=at, version=before.version + 1
     )
     return Transition(Change.UNFOLLOW, after, before.follow_scene or DIRECT, None)
+
+
+def attribute(transition: Transition, before: Follower | None, channel: Channel | None) -> Transition:
+    """Who a change counts for: the channel's subject (a reassigned scene counts for its new channel), its promoter
+    and team; an unfollow counts against those of the follow it ends (kept on the follower)."""
+    change, after = transition.change, transition.after
+    if change is Change.UNFOLLOW and before is not None:
+        return replace(transition, promoter=before.follow_promoter, team=before.follow_team)
+    if channel is None or after is None or change is Change.NONE:
+        return transition
+    promoter, team = channel.credited_promoter, channel.team
+    if change is Change.SCAN:
+        return replace(transition, scene=channel.subject, promoter=promoter, team=team)
+    # first_scene and last_scene stay the scene (reminders select on it); follow_scene is what unfollows count against.
+    followed = replace(after, follow_scene=channel.subject, follow_promoter=promoter, follow_team=team)
+    return replace(transition, after=followed, scene=channel.subject, promoter=promoter, team=team)
 
 
 def credit_referral(transition: Transition, channel: Channel | None, openid: str) -> Transition:

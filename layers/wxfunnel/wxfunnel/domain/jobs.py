@@ -37,6 +37,9 @@ class JobKind(StrEnum):
     ERASE_USER = "erase_user"  # delete what is stored about a follower who left
     TEMPLATE = "template"  # a reminder to an OA follower (template message)
     SUBSCRIBE_MESSAGE = "subscribe_message"  # a reminder to an MP user (subscribe message)
+    OWN_CODE = "own_code"  # a follower's own referral code, made (or reused) and sent to them as an image
+    NAME_PROMOTER = "name_promoter"  # the name a follower gave themselves, shown to the friends they bring
+    REFERRAL_NOTICE = "referral_notice"  # tell a referrer a friend followed through their code
 
 
 class InvalidJob(ValueError):
@@ -277,7 +280,53 @@ class Reminder:
         )
 
 
-Payload = CustomMessage | QrCode | Tag | EraseUser | Reminder
+@dataclass(frozen=True, slots=True)
+class OwnCode:
+    """A follower's own code: the promoter they become and the scene of their code (both from an opaque token)."""
+
+    promoter: str
+    scene: str
+    expire_seconds: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"promoter": self.promoter, "scene": self.scene, "expire_seconds": self.expire_seconds}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> OwnCode:
+        return cls(_text(data, "promoter"), _text(data, "scene"), _integer(data, "expire_seconds", 2_592_000))
+
+
+@dataclass(frozen=True, slots=True)
+class PromoterName:
+    promoter: str
+    name: str
+    scene: str  # their own code's scene: its channel names them to the friends it brings
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"promoter": self.promoter, "name": self.name, "scene": self.scene}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> PromoterName:
+        return cls(_text(data, "promoter"), _text(data, "name"), _text(data, "scene"))
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralNotice:
+    """To the referrer (the job's openid): a friend followed through their code. `{count}` is filled when sent (the
+    followers credited to them by then); `{name}` with their own name."""
+
+    promoter: str
+    text: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"promoter": self.promoter, "text": self.text}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ReferralNotice:
+        return cls(_text(data, "promoter"), _text(data, "text"))
+
+
+Payload = CustomMessage | QrCode | Tag | EraseUser | Reminder | OwnCode | PromoterName | ReferralNotice
 
 _PAYLOADS: dict[JobKind, Callable[[Mapping[str, Any]], Payload]] = {
     JobKind.CUSTOM_MESSAGE: CustomMessage.from_wire,
@@ -287,6 +336,9 @@ _PAYLOADS: dict[JobKind, Callable[[Mapping[str, Any]], Payload]] = {
     JobKind.ERASE_USER: EraseUser.from_wire,
     JobKind.TEMPLATE: Reminder.from_wire,
     JobKind.SUBSCRIBE_MESSAGE: Reminder.from_wire,
+    JobKind.OWN_CODE: OwnCode.from_wire,
+    JobKind.NAME_PROMOTER: PromoterName.from_wire,
+    JobKind.REFERRAL_NOTICE: ReferralNotice.from_wire,
 }
 
 

@@ -15,6 +15,7 @@ unsubscribe 2 (one BatchGetItem of record, follower and channel, one transaction
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wxfunnel.config.app import AppConfig
 from wxfunnel.core.observability import logger
@@ -24,9 +25,18 @@ from wxfunnel.domain.channels import Channel
 from wxfunnel.domain.followers import Follower, Transition, follow, scan, unfollow
 from wxfunnel.flows import Context, Decision, decide
 from wxfunnel.protocol.documents import BodyFormat
-from wxfunnel.protocol.messages import Message, ScanEvent, SubscribeEvent, UnsubscribeEvent, delivery_key
+from wxfunnel.protocol.messages import (
+    MenuEvent,
+    Message,
+    ScanEvent,
+    SubscribeEvent,
+    UnsubscribeEvent,
+    delivery_key,
+)
 from wxfunnel.protocol.replies import render_reply
 from wxfunnel.store import deliveries, outbox
+from wxfunnel.store import followers as followers_store
+from wxfunnel.store.counters import Kind
 from wxfunnel.store.deliveries import FollowerChange, Written
 
 _MAX_ATTEMPTS = 5
@@ -85,10 +95,21 @@ def _process_message(app: AppConfig, message: Message, fmt: BodyFormat, now: int
         if recorded is not None:  # a repeat, possibly after the queue forgot the jobs' de-duplication ids
             return Outcome(recorded.reply, duplicate=True)
         outbox.enqueue(decision.jobs)  # de-duplicated by key: a concurrent repeat enqueues nothing new
-    earlier = deliveries.record(key, reply, now)
+    earlier = deliveries.record(key, reply, now, touch=_menu_view(app, message))
     if earlier is not None:
         return Outcome(earlier.reply, duplicate=True)
     return Outcome(reply, duplicate=False)
+
+
+def _menu_view(app: AppConfig, message: Message) -> dict[str, Any] | None:
+    """A custom menu link an OA follower opened (VIEW) is recorded as a touch, in the delivery's own write."""
+    if not (app.is_official_account and isinstance(message, MenuEvent) and message.event.upper() == "VIEW"):
+        return None
+    if not message.event_key:
+        return None
+    return followers_store.menu_view_update(
+        app.name, message.openid, message.event_key, message.menu_id, message.create_time
+    )
 
 
 def _transition(app: AppConfig, message: Message, before: Follower | None) -> Transition:
@@ -105,17 +126,27 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
         state = deliveries.read_state(key, app.name, message.openid, scene)
         if state.recorded is not None:
             return Outcome(state.recorded.reply, duplicate=True)
-        before = state.follower
-        transition = followers.credit_referral(
-            _transition(app, message, before), state.channel, message.openid
-        )
-        decision = decide(_context(app, message, key, now, transition=transition, channel=state.channel))
+        before, channel = state.follower, state.channel
+        transition = followers.attribute(_transition(app, message, before), before, channel)
+        transition = followers.credit_referral(transition, channel, message.openid)
+        decision = decide(_context(app, message, key, now, transition=transition, channel=channel))
         reply = _render(decision, message, fmt, now)
         if decision.jobs:
             outbox.enqueue(decision.jobs)
         counts = dict(transition.counts)
-        if followers.referral_counted(transition, before):
+        credited = None
+        if (
+            followers.referral_counted(transition, before)
+            and channel is not None
+            and channel.referrer is not None
+        ):
             counts["referrals"] = 1
+            credited = (channel.credited_promoter or "", channel.referrer)
+        counted: list[tuple[Kind, str]] = [("channel", transition.scene)] if transition.scene else []
+        if transition.promoter:
+            counted.append(("promoter", transition.promoter))
+        if transition.team:
+            counted.append(("team", transition.team))
         change = FollowerChange(
             app=app.name,
             openid=message.openid,
@@ -123,9 +154,10 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
             expected_version=before.version if before else None,
             touched_scene=transition.touched_scene,
             touched_at=message.create_time,
-            counted_scene=transition.scene,
+            counted=tuple(counted),
             day=stats.day_of(message.create_time, app.time_zone),
             counts=counts,
+            credited=credited,
         )
         written = deliveries.record_with_follower(key, reply, now, change)
         if written is Written.DUPLICATE:

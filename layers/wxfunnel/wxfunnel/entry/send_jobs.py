@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 
@@ -35,17 +35,22 @@ from wxfunnel.domain.jobs import (
     Job,
     JobKind,
     MessageSpec,
+    OwnCode,
+    PromoterName,
     QrCode,
+    ReferralNotice,
     Reminder,
     Tag,
 )
+from wxfunnel.domain.promoters import Promoter, Referrer
 from wxfunnel.entry.wechat import client_for
 from wxfunnel.protocol import limits
-from wxfunnel.store import channels, followers
+from wxfunnel.store import channels, followers, promoters
 from wxfunnel.store.media import MediaCache
 
 _IMAGE_TIMEOUTS = (3.05, 10)
 _URL_MEDIA_SECONDS = 3 * 86400 - 3600  # temporary media lives 3 days; stop reusing it an hour before
+OWN_CODE_NAME = "粉丝"  # an unnamed follower's code, as the operator's channel list shows it
 
 
 class Retry(Exception):
@@ -166,22 +171,30 @@ def custom_message(job: Job) -> Done:
 # --- QR codes ---------------------------------------------------------------------------------------------------
 
 
-def _qr_channel(job: Job, qr: QrCode) -> Channel:
-    """The OA channel record for the job's scene with a usable QR: reused, renewed or created (OA token)."""
-    existing = channels.get(qr.oa, qr.scene)
+def live_code(app: str, scene: str, expire_seconds: int, fresh: Callable[[int], Channel]) -> Channel:
+    """The channel of `scene` holding a usable code: reused while more than the configured share of its life is
+    left, else a new temporary code (the account's token) on the stored channel or on `fresh(now)`."""
+    existing = channels.get(app, scene)
     now = _now()
     if existing is not None and existing.reusable(now, settings().qr_reuse_min_remaining_share):
         return existing
     if existing is not None and existing.permanent:
         raise Retry("the operator's permanent code for this scene is still being created")
-    code = client_for(qr.oa).create_qrcode(
-        existing.scene_value if existing else qr.scene, permanent=False, expire_seconds=qr.expire_seconds
+    code = client_for(app).create_qrcode(
+        existing.scene_value if existing else scene, permanent=False, expire_seconds=expire_seconds
     )
-    if existing is not None:  # an expiring code: keep the operator's name, welcome, tag and referrer
-        channel = existing
-    else:
-        card = job.kind is JobKind.CARD_QR
-        channel = Channel(
+    # An expiring code keeps the operator's name, welcome, tag and promoter.
+    channel = (existing or fresh(now)).with_code(code.ticket, code.url, code.image_url, now, expire_seconds)
+    channels.put(channel)
+    return channel
+
+
+def _qr_channel(job: Job, qr: QrCode) -> Channel:
+    """The OA channel record for the job's scene with a usable QR: reused, renewed or created (OA token)."""
+    card = job.kind is JobKind.CARD_QR
+
+    def fresh(now: int) -> Channel:
+        return Channel(
             app=qr.oa,
             scene=qr.scene,
             scene_type="str",
@@ -193,9 +206,8 @@ def _qr_channel(job: Job, qr: QrCode) -> Channel:
             created_at=timestamp(now),
             updated_at=timestamp(now),
         )
-    channel = channel.with_code(code.ticket, code.url, code.image_url, now, qr.expire_seconds)
-    channels.put(channel)
-    return channel
+
+    return live_code(qr.oa, qr.scene, qr.expire_seconds, fresh)
 
 
 def _qr_message(qr: QrCode, channel: Channel) -> Callable[[wechat.WeChatClient], wechat.CustomMessage]:
@@ -286,6 +298,101 @@ def subscribe_message(job: Job) -> Done:
     return Done("sent")
 
 
+# --- referrals by followers ---------------------------------------------------------------------------------
+
+
+def _promoter_of(job: Job, promoter_id: str, now: int) -> Promoter:
+    """The follower's promoter record, created on their first request (unnamed until they give a name)."""
+    stored = promoters.get(job.app, promoter_id)
+    if stored is not None:
+        return stored
+    fresh = Promoter(
+        app=job.app,
+        id=promoter_id,
+        name="",
+        openid=job.openid,
+        created_at=timestamp(now),
+        updated_at=timestamp(now),
+    )
+    if promoters.create(fresh):
+        return fresh
+    return promoters.get(job.app, promoter_id) or fresh  # created concurrently
+
+
+def own_code(job: Job) -> Done:
+    """A follower's own code: they become a promoter; their referral channel's code is made or reused and sent to
+    them as an image (an image message needs an upload: the media is cached by content)."""
+    code = job.payload
+    assert isinstance(code, OwnCode)
+    promoter = _promoter_of(job, code.promoter, _now())
+
+    def fresh(now: int) -> Channel:
+        return Channel(
+            app=job.app,
+            scene=code.scene,
+            scene_type="str",
+            permanent=False,
+            kind="referral",
+            name=f"{promoter.name or OWN_CODE_NAME}的推荐码",
+            referrer=Referrer(promoter.name, job.openid),
+            promoter=promoter.id,
+            team=promoter.team,
+            notes="a follower's own code",
+            created_at=timestamp(now),
+            updated_at=timestamp(now),
+        )
+
+    channel = live_code(job.app, code.scene, code.expire_seconds, fresh)
+    client = client_for(job.app)
+    content, _ = client.fetch_qrcode_image(channel.ticket)
+    client.send_custom(job.openid, wechat.ImageMessage(client.upload_image(content, "qrcode.jpg")))
+    return Done("sent")
+
+
+def name_promoter(job: Job) -> Done:
+    """The name a follower gave themselves: on their promoter record and on their code's channel, which shows it."""
+    named = job.payload
+    assert isinstance(named, PromoterName)
+    now = _now()
+    if not promoters.rename(job.app, named.promoter, named.name, timestamp(now)):
+        promoters.save(
+            Promoter(
+                app=job.app,
+                id=named.promoter,
+                name=named.name,
+                openid=job.openid,
+                created_at=timestamp(now),
+                updated_at=timestamp(now),
+            )
+        )
+    channel = channels.get(job.app, named.scene)
+    if channel is not None:
+        channels.put(
+            replace(
+                channel,
+                name=f"{named.name}的推荐码",
+                referrer=Referrer(named.name, job.openid),
+                updated_at=timestamp(now),
+            )
+        )
+    return Done("sent")
+
+
+def referral_notice(job: Job) -> Done:
+    """Tell a referrer a friend followed through their code; never retried when it cannot reach them (the window
+    is closed, their quota is used, they left): it is news, not an obligation."""
+    notice = job.payload
+    assert isinstance(notice, ReferralNotice)
+    promoter = promoters.get(job.app, notice.promoter)
+    count = promoter.referrals if promoter is not None else 1
+    text = notice.text.replace("{count}", str(count)).replace("{name}", promoter.name if promoter else "")
+    try:
+        client_for(job.app).send_custom(job.openid, wechat.TextMessage(text))
+    except (errors.OutsideWindow, errors.UserQuotaExhausted, errors.RecipientUnavailable):
+        return Done("skipped")
+    return Done("sent")
+
+
 HANDLERS: dict[JobKind, Callable[[Job], Done]] = {
     JobKind.CUSTOM_MESSAGE: custom_message,
     JobKind.CARD_QR: card_qr,
@@ -294,4 +401,7 @@ HANDLERS: dict[JobKind, Callable[[Job], Done]] = {
     JobKind.ERASE_USER: erase_user,
     JobKind.TEMPLATE: template,
     JobKind.SUBSCRIBE_MESSAGE: subscribe_message,
+    JobKind.OWN_CODE: own_code,
+    JobKind.NAME_PROMOTER: name_promoter,
+    JobKind.REFERRAL_NOTICE: referral_notice,
 }

@@ -2,6 +2,7 @@
 
     follow     Official Account follows, scans, unfollows: greeting per channel, referral, tag, erasure
     keywords   keyword replies (OA passive, MP through the outbox), follow-QR replies
+    referral   a follower's own code (keyword or menu CLICK) and name; other CLICK keys as keywords
     card       Mini Program card / session-from context → an OA QR, the reminder opt-in
     handoff    the fallback: a text or WeChat's customer-service system
 
@@ -11,10 +12,11 @@ Every flow is pure (`base.Context` → `base.Decision`); a push no flow handles 
 from __future__ import annotations
 
 from wxfunnel.config.base import AccountKind
-from wxfunnel.flows import card, follow, handoff, keywords
+from wxfunnel.flows import card, follow, handoff, keywords, referral
 from wxfunnel.flows.base import NOTHING, Context, Decision, Flow
 from wxfunnel.protocol.messages import (
     ImageMessage,
+    MenuEvent,
     Message,
     MiniProgramPageMessage,
     ScanEvent,
@@ -31,7 +33,8 @@ FLOWS: dict[tuple[AccountKind, type[Message]], Flow] = {
     (OA, SubscribeEvent): follow.oa_follow,
     (OA, ScanEvent): follow.oa_scan,
     (OA, UnsubscribeEvent): follow.oa_unfollow,
-    (OA, TextMessage): keywords.text_keywords,
+    (OA, TextMessage): referral.oa_text,
+    (OA, MenuEvent): referral.oa_menu,
     (MP, TextMessage): keywords.text_keywords,
     (OA, ImageMessage): handoff.other_messages,
     (MP, ImageMessage): handoff.other_messages,

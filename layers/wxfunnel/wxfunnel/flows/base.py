@@ -27,12 +27,13 @@ class Context:
     now: int = 0
     erase_on_unsubscribe: bool = False  # the deployment's EraseOnUnsubscribe
 
-    def job(self, kind: JobKind, payload: Payload, index: int = 0) -> Job:
-        """A job for the pushing user whose key derives from this delivery: WeChat's retries cannot enqueue it twice."""
+    def job(self, kind: JobKind, payload: Payload, index: int = 0, *, openid: str | None = None) -> Job:
+        """A job for the pushing user (or `openid`) whose key derives from this delivery: WeChat's retries cannot
+        enqueue it twice."""
         return Job(
             kind=kind,
             app=self.app.name,
-            openid=self.message.openid,
+            openid=openid or self.message.openid,
             key=f"{self.delivery_key}#{kind.value}#{index}",
             payload=payload,
         )

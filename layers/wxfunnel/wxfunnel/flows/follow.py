@@ -2,14 +2,16 @@
 
 The greeting of a follow or scan through a scene: the channel's welcome (or the app's default for channels), the
 card opt-in text for a mini-program card's scene, the referral text naming the referrer on a first follow, and the
-app's welcome for a first follow. Repeats and stale (out-of-order) pushes say nothing.
+app's welcome for a first follow. A disabled or retired channel greets like a scene without a channel and tags
+nobody (its followers are still attributed and counted). Repeats and stale (out-of-order) pushes say nothing. A
+referrer may be told that a friend followed through their code (the referral rule's notify_referrer).
 """
 
 from __future__ import annotations
 
-from wxfunnel.config.rules import Rules
+from wxfunnel.config.rules import DEFAULT_REFERRER_NAME, Rules
 from wxfunnel.domain.followers import Change
-from wxfunnel.domain.jobs import EraseUser, Job, JobKind, Tag
+from wxfunnel.domain.jobs import EraseUser, Job, JobKind, ReferralNotice, Tag
 from wxfunnel.flows.base import NOTHING, Context, Decision
 from wxfunnel.protocol.messages import ScanEvent, SubscribeEvent
 from wxfunnel.protocol.replies import TextReply
@@ -21,7 +23,7 @@ def _join(*parts: str | None) -> str:
 
 def greeting(context: Context, rules: Rules, *, new_follow: bool) -> str | None:
     """What a follow or scan through the scene says: channel welcome, card opt-in, referral, welcome."""
-    channel = context.channel
+    channel = context.channel if context.channel is not None and context.channel.greets else None
     message = context.message
     scene = message.scene if isinstance(message, SubscribeEvent | ScanEvent) else None
     if channel is None:
@@ -37,15 +39,33 @@ def greeting(context: Context, rules: Rules, *, new_follow: bool) -> str | None:
     referral = None
     referrer = channel.referrer
     if new_follow and referrer is not None and rules.referral_text and referrer.openid != message.openid:
-        referral = rules.referral_text.replace("{referrer}", referrer.name)
+        name = referrer.name or (rules.referral.default_name if rules.referral else DEFAULT_REFERRER_NAME)
+        referral = rules.referral_text.replace("{referrer}", name)
     return _join(welcome, referral) or None
 
 
 def _tag_jobs(context: Context, rules: Rules) -> tuple[Job, ...]:
     channel = context.channel
-    if channel is None or not channel.tag or not rules.tag_followers_by_channel:
+    if channel is None or not channel.greets or not channel.tag or not rules.tag_followers_by_channel:
         return ()
     return (context.job(JobKind.TAG, Tag(channel.tag)),)
+
+
+def _referral_notice(context: Context, rules: Rules) -> tuple[Job, ...]:
+    """A friend was credited to a referrer who follows the account: tell them, if the rules say so."""
+    channel, transition = context.channel, context.transition
+    notice = rules.referral.notify_referrer if rules.referral else None
+    credited = (
+        transition is not None and transition.change is Change.NEW_FOLLOWER and transition.after is not None
+    )
+    if not notice or channel is None or channel.referrer is None or not credited:
+        return ()
+    assert transition is not None and transition.after is not None
+    referrer = channel.referrer.openid
+    if not referrer or transition.after.referred_by is None or referrer == context.message.openid:
+        return ()
+    payload = ReferralNotice(channel.credited_promoter or "", notice)
+    return (context.job(JobKind.REFERRAL_NOTICE, payload, openid=referrer),)
 
 
 def oa_follow(context: Context) -> Decision:
@@ -54,7 +74,8 @@ def oa_follow(context: Context) -> Decision:
         return NOTHING  # a stale (out-of-order) follow changes nothing and says nothing
     rules = context.app.rules
     text = greeting(context, rules, new_follow=True)
-    return Decision(reply=TextReply(text) if text else None, jobs=_tag_jobs(context, rules))
+    jobs = _tag_jobs(context, rules) + _referral_notice(context, rules)
+    return Decision(reply=TextReply(text) if text else None, jobs=jobs)
 
 
 def oa_scan(context: Context) -> Decision:

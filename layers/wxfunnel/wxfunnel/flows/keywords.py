@@ -79,7 +79,8 @@ def follow_qr(action: FollowQrAction, template: TemplateSpec | None) -> QrCode:
     )
 
 
-def _reply(context: Context, rule: KeywordRule, match: re.Match[str] | None) -> Decision:
+def reply(context: Context, rule: KeywordRule, match: re.Match[str] | None) -> Decision:
+    """What a keyword rule answers (placeholders filled from `match`)."""
     action = rule.reply
     if isinstance(action, FollowQrAction):
         return Decision(
@@ -109,4 +110,4 @@ def text_keywords(context: Context) -> Decision:
     found = context.app.rules.keyword_for(message.content)
     if found is None:
         return fallback(context)
-    return _reply(context, *found)
+    return reply(context, *found)

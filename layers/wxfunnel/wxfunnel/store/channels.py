@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError
 
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
-from wxfunnel.domain.channels import Channel, Referrer
+from wxfunnel.domain.channels import Channel
+from wxfunnel.domain.promoters import Referrer
 from wxfunnel.protocol import limits
 from wxfunnel.store.base import cancellation_codes, number, query_all, text
 
@@ -58,6 +59,15 @@ def to_item(channel: Channel) -> dict[str, Any]:
         if channel.referrer.openid:
             referrer["openid"] = {"S": channel.referrer.openid}
         item["referrer"] = {"M": referrer}
+    # Promoters and the lifecycle (absent on channels stored before them: no promoter, active, generation 0).
+    for key in ("promoter", "team"):
+        value = getattr(channel, key)
+        if value:
+            item[key] = {"S": value}
+    if channel.state != "active":
+        item["state"] = {"S": channel.state}
+    if channel.generation:
+        item["generation"] = {"N": str(channel.generation)}
     return item
 
 
@@ -72,12 +82,13 @@ def from_item(item: Mapping[str, Any]) -> Channel:
         )
     scene_type = text(item, "scene_type")
     kind = text(item, "kind")
+    state = text(item, "state")
     return Channel(
         app=text(item, "app") or str(item["pk"]["S"]).removeprefix("channel#"),
         scene=str(item["sk"]["S"]),
         scene_type="int" if scene_type == "int" else "str",
         permanent=bool(item.get("permanent", {}).get("BOOL", False)),
-        kind="card" if kind == "card" else "channel",
+        kind="card" if kind == "card" else "referral" if kind == "referral" else "channel",
         ticket=text(item, "ticket") or "",
         url=text(item, "url") or "",
         image_url=text(item, "image_url") or "",
@@ -90,6 +101,10 @@ def from_item(item: Mapping[str, Any]) -> Channel:
         notes=text(item, "notes"),
         created_at=text(item, "created_at") or "",
         updated_at=text(item, "updated_at") or "",
+        promoter=text(item, "promoter"),
+        team=text(item, "team"),
+        state="disabled" if state == "disabled" else "retired" if state == "retired" else "active",
+        generation=number(item, "generation") or 0,
     )
 
 

@@ -1,14 +1,17 @@
-"""Channel statistics as sharded daily counters in ChannelsTable, so a viral QR code never heats one item.
+"""Statistics as sharded daily counters in ChannelsTable, so a viral QR code never heats one item.
 
-A counter item: `pk = stats#<app>#<shard>`, `sk = <scene>#<day>`, with `app`, `scene`, `day` (yyyy-mm-dd), the
-counters, and `day_scene = <day>#<scene>`. The shard (0..STATS_SHARDS-1) comes from a stable hash of the follower's
+Three kinds of subject are counted the same way: a channel (its scene, or a reassigned scene's generation:
+domain.channels.subject_of), a promoter and a team. A counter item: `pk = <kind prefix>#<app>#<shard>` (`stats`,
+`pstats`, `tstats`), `sk = <subject>#<day>`, with `app`, `scene` (the subject), `day` (yyyy-mm-dd, the account's local
+day), the counters, and `day_scene = <day>#<subject>`. The shard (0..STATS_SHARDS-1) comes from a stable hash of the follower's
 openid, so the writes of one popular scene on one day spread over STATS_SHARDS items and partitions. The callback
 adds its counts in the same transaction that records the push (`counter_update`), so a push counts exactly once.
 
-Two reads, each costing what the period holds, never what the app's history holds:
-- one scene over a period: the base table, `sk BETWEEN <scene>#<from> AND <scene>#<to>` per shard;
-- the whole app over a period: the `ByDay` index (`pk`, `day_scene`), `day_scene BETWEEN <from># AND <to>$` per
-  shard ('$' sorts right after '#', so every scene of the last day is in and the next day is out).
+Two reads, each costing what the period holds, never what the app's history holds (nor its number of followers):
+- one subject over a period: the base table, `sk BETWEEN <subject>#<from> AND <subject>#<to>` per shard;
+- every subject of a kind over a period (the app's channels, its promoters' leaderboard, its teams): the `ByDay`
+  index (`pk`, `day_scene`), `day_scene BETWEEN <from># AND <to>$` per shard ('$' sorts right after '#', so every
+  subject of the last day is in and the next day is out).
 Shards are read in parallel and summed (domain.stats). Counter items written before the index existed get their
 `day_scene` from `backfill_day_index` (`wxfunnel migrate stats-day-index`).
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
@@ -27,6 +30,8 @@ from wxfunnel.store.base import query_all
 
 STATS_SHARDS = 16
 BY_DAY_INDEX = "ByDay"
+Kind = Literal["channel", "promoter", "team"]
+_PREFIX: dict[str, str] = {"channel": "stats", "promoter": "pstats", "team": "tstats"}
 
 
 def shard_of(openid: str) -> int:
@@ -34,12 +39,14 @@ def shard_of(openid: str) -> int:
     return zlib.crc32(openid.encode("utf-8")) % STATS_SHARDS
 
 
-def _pk(app: str, shard: int) -> str:
-    return f"stats#{app}#{shard}"
+def _pk(app: str, shard: int, kind: Kind = "channel") -> str:
+    return f"{_PREFIX[kind]}#{app}#{shard}"
 
 
-def counter_update(app: str, scene: str, day: str, openid: str, counts: Mapping[str, int]) -> dict[str, Any]:
-    """A TransactWriteItems entry that adds `counts` (non-zero ones) to the scene's counter for `day`."""
+def counter_update(
+    app: str, scene: str, day: str, openid: str, counts: Mapping[str, int], *, kind: Kind = "channel"
+) -> dict[str, Any]:
+    """A TransactWriteItems entry that adds `counts` (non-zero ones) to a subject's counter for `day`."""
     unknown = sorted(set(counts) - set(COUNTERS))
     if unknown:
         raise ValueError(f"unknown counter(s): {', '.join(unknown)}")
@@ -62,7 +69,7 @@ def counter_update(app: str, scene: str, day: str, openid: str, counts: Mapping[
     return {
         "Update": {
             "TableName": settings().channels_table,
-            "Key": {"pk": {"S": _pk(app, shard_of(openid))}, "sk": {"S": f"{scene}#{day}"}},
+            "Key": {"pk": {"S": _pk(app, shard_of(openid), kind)}, "sk": {"S": f"{scene}#{day}"}},
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -78,9 +85,9 @@ def _row(item: Mapping[str, Any]) -> Row | None:
     )
 
 
-def _all_shards(app: str, query: Mapping[str, Any]) -> list[Row]:
+def _all_shards(app: str, query: Mapping[str, Any], kind: Kind) -> list[Row]:
     def shard(number: int) -> list[Row]:
-        values = {**query["ExpressionAttributeValues"], ":pk": {"S": _pk(app, number)}}
+        values = {**query["ExpressionAttributeValues"], ":pk": {"S": _pk(app, number, kind)}}
         rows = (_row(item) for item in query_all({**query, "ExpressionAttributeValues": values}))
         return [row for row in rows if row is not None]
 
@@ -88,9 +95,9 @@ def _all_shards(app: str, query: Mapping[str, Any]) -> list[Row]:
         return [row for rows in pool.map(shard, range(STATS_SHARDS)) for row in rows]
 
 
-def scene_rows(app: str, scene: str, start_day: str, end_day: str) -> list[Row]:
-    """The counter rows of one scene over [start_day, end_day] (other scenes whose name extends it included:
-    domain.stats.channel_period keeps the scene's own)."""
+def subject_rows(app: str, scene: str, start_day: str, end_day: str, kind: Kind = "channel") -> list[Row]:
+    """The counter rows of one subject over [start_day, end_day] (other subjects whose name extends it included:
+    domain.stats.channel_period keeps the subject's own)."""
     return _all_shards(
         app,
         {
@@ -101,11 +108,12 @@ def scene_rows(app: str, scene: str, start_day: str, end_day: str) -> list[Row]:
                 ":to": {"S": f"{scene}#{end_day}"},
             },
         },
+        kind,
     )
 
 
-def app_rows(app: str, start_day: str, end_day: str) -> list[Row]:
-    """Every scene's counter rows over [start_day, end_day], read through the ByDay index."""
+def app_rows(app: str, start_day: str, end_day: str, kind: Kind = "channel") -> list[Row]:
+    """Every subject's counter rows of a kind over [start_day, end_day], read through the ByDay index."""
     return _all_shards(
         app,
         {
@@ -114,6 +122,7 @@ def app_rows(app: str, start_day: str, end_day: str) -> list[Row]:
             "KeyConditionExpression": "pk = :pk AND day_scene BETWEEN :from AND :to",
             "ExpressionAttributeValues": {":from": {"S": f"{start_day}#"}, ":to": {"S": f"{end_day}$"}},
         },
+        kind,
     )
 
 
@@ -123,7 +132,8 @@ def backfill_day_index(client: Any = None, table: str | None = None) -> int:
     table = table or settings().channels_table
     scan: dict[str, Any] = {
         "TableName": table,
-        "FilterExpression": "begins_with(pk, :stats) AND attribute_not_exists(day_scene)",
+        "FilterExpression": "begins_with(pk, :stats) AND attribute_not_exists(day_scene)",  # channels only: the
+        # promoter and team counters were born with their day_scene
         "ExpressionAttributeValues": {":stats": {"S": "stats#"}},
         "ProjectionExpression": "pk, sk, #day, scene",
         "ExpressionAttributeNames": {"#day": "day"},

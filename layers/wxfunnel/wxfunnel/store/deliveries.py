@@ -1,5 +1,6 @@
 """Delivery records in DedupeTable: the proof that a push was processed, with the reply it got, and the one write
-that records a follow, scan or unfollow together with the follower, their touch and the channel's counters.
+that records a follow, scan or unfollow together with the follower, their touch, the counters of the channel (and of
+its promoter and team) and the promoter's credit.
 
 Item: `id = delivery#<app>#<delivery key>`, `reply` (the rendered plaintext, if any), `processed_at`, and
 `expiration` (TTL: longer than WeChat's retries and the replay window). The record is always written under
@@ -17,9 +18,10 @@ from botocore.exceptions import ClientError
 
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
-from wxfunnel.domain.channels import Channel
+from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.followers import Follower
-from wxfunnel.store import channels, counters, followers
+from wxfunnel.domain.promoters import Referrer
+from wxfunnel.store import channels, counters, followers, promoters
 from wxfunnel.store.base import CONDITION_FAILED, batch_get, cancellation_codes, condition_failed
 
 
@@ -57,9 +59,14 @@ class FollowerChange:
     expected_version: int | None  # the version read (None: no follower was stored)
     touched_scene: str | None  # the QR scene this push came through (the reminder opt-in)
     touched_at: int
-    counted_scene: str | None  # the scene the change counts against
+    counted: tuple[
+        tuple[counters.Kind, str], ...
+    ]  # the subjects the change counts for: channel, promoter, team
     day: str
     counts: Mapping[str, int]
+    credited: tuple[str, Referrer] | None = (
+        None  # the promoter newly credited with this follower, and who they are
+    )
 
 
 def _table() -> str:
@@ -89,15 +96,30 @@ def find(delivery: str) -> Recorded | None:
     return _recorded(item) if item else None
 
 
-def record(delivery: str, reply: bytes | None, now: int) -> Recorded | None:
-    """Record a delivery → None when this call recorded it, else the earlier record (a repeat)."""
+def record(
+    delivery: str, reply: bytes | None, now: int, touch: dict[str, Any] | None = None
+) -> Recorded | None:
+    """Record a delivery (with `touch`, an UpdateItem, in the same write) → None when this call recorded it, else
+    the earlier record (a repeat)."""
+    if touch is not None:
+        put = {**_put(delivery, reply, now), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        try:
+            dynamodb().transact_write_items(TransactItems=[{"Put": put}, {"Update": touch}])
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if codes[:1] != [CONDITION_FAILED]:
+                raise
+            reasons = exc.response.get("CancellationReasons") or [{}]
+            old: Mapping[str, Any] | None = reasons[0].get("Item")
+            return _recorded(old) if old else Recorded(reply)
+        return None
     try:
         dynamodb().put_item(**_put(delivery, reply, now), ReturnValuesOnConditionCheckFailure="ALL_OLD")
     except ClientError as exc:
         if not condition_failed(exc):
             raise
-        old: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-        return _recorded(old) if old else Recorded(reply)
+        previous: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+        return _recorded(previous) if previous else Recorded(reply)
     return None
 
 
@@ -122,19 +144,24 @@ def read_state(delivery: str, app: str, openid: str, scene: str | None) -> State
 
 
 def record_with_follower(delivery: str, reply: bytes | None, now: int, change: FollowerChange) -> Written:
-    """One transaction: the delivery record, the follower (version-checked), their touch, the channel's counter."""
+    """One transaction: the delivery record, the follower (version-checked), their touch, the counters of the
+    subjects the change counts for, and the credited promoter's count."""
     items: list[dict[str, Any]] = [{"Put": _put(delivery, reply, now)}]
     if change.after is not None:
         items.append(followers.put_follower(change.after, change.expected_version))
     if change.touched_scene:
         touch = followers.touch_update(change.app, change.openid, change.touched_scene, change.touched_at)
         items.append({"Update": touch})
-    if change.counts and change.counted_scene:
-        items.append(
-            counters.counter_update(
-                change.app, change.counted_scene, change.day, change.openid, change.counts
+    if change.counts:
+        for kind, subject in change.counted:
+            items.append(
+                counters.counter_update(
+                    change.app, subject, change.day, change.openid, change.counts, kind=kind
+                )
             )
-        )
+    if change.credited is not None:
+        promoter, referrer = change.credited
+        items.append(promoters.credit(change.app, promoter, referrer, timestamp(now)))
     try:
         dynamodb().transact_write_items(TransactItems=items)
     except ClientError as exc:

@@ -8,6 +8,7 @@ ByTouchedScene (every touch: the opt-in). The shard comes from a stable hash of 
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ def from_item(item: Mapping[str, Any]) -> Follower:
         scan_count=number(item, "scan_count") or 0,
         referred_by=text(item, "referred_by"),
         version=number(item, "version") or 0,
+        follow_promoter=text(item, "follow_promoter"),
+        follow_team=text(item, "follow_team"),
     )
 
 
@@ -82,7 +85,14 @@ def to_item(follower: Follower) -> dict[str, Any]:
         "app": {"S": follower.app},
         "openid": {"S": follower.openid},
     }
-    for name in ("first_scene", "follow_scene", "last_scene", "referred_by"):
+    for name in (
+        "first_scene",
+        "follow_scene",
+        "last_scene",
+        "referred_by",
+        "follow_promoter",
+        "follow_team",
+    ):
         value = getattr(follower, name)
         if value is not None:
             item[name] = {"S": value}
@@ -126,6 +136,29 @@ def touch_update(app: str, openid: str, scene: str, at: int) -> dict[str, Any]:
             ":aud": {"S": audience_key(app, scene, shard_of(openid))},
             ":one": {"N": "1"},
         },
+    }
+
+
+def menu_view_update(app: str, openid: str, url: str, menu_id: str | None, at: int) -> dict[str, Any]:
+    """An UpdateItem recording that the user opened a custom menu's link (`sk = view#<digest of the URL>`)."""
+    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    values: dict[str, Any] = {
+        ":u": {"S": url[:1024]},
+        ":a": {"S": app},
+        ":o": {"S": openid},
+        ":t": {"N": str(at)},
+        ":one": {"N": "1"},
+    }
+    sets = "SET #url = :u, app = :a, openid = :o, last_at = :t, first_at = if_not_exists(first_at, :t)"
+    if menu_id:
+        sets += ", menu_id = :m"
+        values[":m"] = {"S": menu_id[:64]}
+    return {
+        "TableName": _table(),
+        "Key": {"pk": {"S": f"{app}#{openid}"}, "sk": {"S": f"view#{digest}"}},
+        "UpdateExpression": f"{sets} ADD #views :one",
+        "ExpressionAttributeNames": {"#url": "url", "#views": "views"},
+        "ExpressionAttributeValues": values,
     }
 
 

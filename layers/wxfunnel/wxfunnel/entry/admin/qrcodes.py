@@ -23,7 +23,8 @@ from wxfunnel.config.loader import load_app
 from wxfunnel.core.fields import Fields
 from wxfunnel.core.observability import logger
 from wxfunnel.core.settings import settings
-from wxfunnel.domain.channels import TIMESTAMP_FORMAT, Channel, Referrer, timestamp
+from wxfunnel.domain.channels import TIMESTAMP_FORMAT, Channel, timestamp
+from wxfunnel.domain.promoters import Referrer
 from wxfunnel.entry.admin.errors import Conflict, Gone, NotFound, ValidationFailed, invalid
 from wxfunnel.entry.wechat import client_for
 from wxfunnel.protocol import limits
@@ -173,7 +174,7 @@ def view(channel: Channel, now: float | None = None) -> dict[str, Any]:
         "links": links(channel.app, channel.scene),
         "permanent": channel.permanent,
         "kind": channel.kind,
-        "status": channel.status(now),
+        "status": channel.code_status(now),
         "ticket": channel.ticket or None,
         "url": channel.url or None,
         "image_url": channel.image_url or None,

@@ -52,7 +52,7 @@ def channel_stats(app: str, segment: str, query: Mapping[str, str]) -> dict[str,
     time_zone = known_app(app).time_zone
     scene = scene_param(app, segment)
     start, end = period(query, stats.today(time_zone))
-    result = stats.channel_period(counters.scene_rows(app, scene, start, end), scene, start, end)
+    result = stats.channel_period(counters.subject_rows(app, scene, start, end), scene, start, end)
     return {
         "app": app,
         "scene": scene,
