@@ -1,4 +1,5 @@
-"""Admin API for QR codes and channels (AWS_IAM): create, list, read, image, and per-channel statistics."""
+"""Admin API for channels (AWS_IAM): QR codes (create, list, read, image, edit, disable, retire, history), statistics
+(channels, the app, promoters, teams), promoters and the followers each channel, promoter or team brought."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxfunnel.core.observability import logger, metrics
-from wxfunnel.entry.admin import qrcodes, stats
+from wxfunnel.entry.admin import followers, promoters, qrcodes, stats
 from wxfunnel.entry.admin.http import json_object, json_response, register_error_handlers
 
 app = APIGatewayRestResolver()
@@ -47,6 +48,21 @@ def get_qrcode_image(app_name: str, scene: str) -> Response[bytes]:
     )
 
 
+@app.patch("/qrcodes/<app_name>/<scene>")
+def update_qrcode(app_name: str, scene: str) -> Response[str]:
+    return json_response(200, qrcodes.update(app_name, unquote(scene), json_object(app)))
+
+
+@app.post("/qrcodes/<app_name>/<scene>/retire")
+def retire_qrcode(app_name: str, scene: str) -> Response[str]:
+    return json_response(200, qrcodes.retire(app_name, unquote(scene)))
+
+
+@app.get("/qrcodes/<app_name>/<scene>/history")
+def qrcode_history(app_name: str, scene: str) -> Response[str]:
+    return json_response(200, qrcodes.history(app_name, unquote(scene)))
+
+
 @app.get("/channels/<app_name>/stats")
 def app_stats(app_name: str) -> Response[str]:
     return json_response(200, stats.app_stats(app_name, _query()))
@@ -55,6 +71,56 @@ def app_stats(app_name: str) -> Response[str]:
 @app.get("/channels/<app_name>/<scene>/stats")
 def channel_stats(app_name: str, scene: str) -> Response[str]:
     return json_response(200, stats.channel_stats(app_name, unquote(scene), _query()))
+
+
+@app.post("/promoters")
+def create_promoter() -> Response[str]:
+    return json_response(201, promoters.create(json_object(app)))
+
+
+@app.get("/promoters")
+def list_promoters() -> Response[str]:
+    return json_response(200, promoters.list_promoters(_query()))
+
+
+@app.get("/promoters/<app_name>/ranking")
+def promoter_ranking(app_name: str) -> Response[str]:
+    return json_response(200, promoters.ranking(app_name, _query()))
+
+
+@app.get("/promoters/<app_name>/<promoter>")
+def get_promoter(app_name: str, promoter: str) -> Response[str]:
+    return json_response(200, promoters.get(app_name, promoter))
+
+
+@app.patch("/promoters/<app_name>/<promoter>")
+def update_promoter(app_name: str, promoter: str) -> Response[str]:
+    return json_response(200, promoters.update(app_name, promoter, json_object(app)))
+
+
+@app.get("/promoters/<app_name>/<promoter>/stats")
+def promoter_stats(app_name: str, promoter: str) -> Response[str]:
+    return json_response(200, promoters.stats_of(app_name, promoter, _query()))
+
+
+@app.get("/teams/<app_name>/<team>/stats")
+def team_stats(app_name: str, team: str) -> Response[str]:
+    return json_response(200, promoters.team_stats(app_name, unquote(team), _query()))
+
+
+@app.get("/followers")
+def list_followers() -> Response[str]:
+    return json_response(200, followers.list_followers(_query()))
+
+
+@app.get("/followers/export")
+def export_followers() -> Response[Any]:
+    body, details = followers.export(_query())
+    if body is None:
+        return json_response(200, details)
+    return Response(
+        status_code=200, content_type="text/csv; charset=utf-8", body=body.decode("utf-8"), headers=details
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

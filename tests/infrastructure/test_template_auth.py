@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from wxfunnel_tools.template import Route, functions, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
 
 WECHAT_FUNCTIONS = {"VerifyFunction", "CallbackFunction"}
 
@@ -36,15 +41,26 @@ def test_the_api_defaults_to_aws_iam_so_a_new_route_is_closed_unless_opened_on_p
     assert [api["Properties"]["Auth"]["DefaultAuthorizer"] for api in apis] == ["AWS_IAM"]
 
 
-def test_the_qr_code_function_serves_exactly_the_documented_routes() -> None:
-    assert {(r.method, r.path) for r in routes()["QrCodeFunction"]} == {
-        ("POST", "/qrcodes"),
-        ("GET", "/qrcodes"),
-        ("GET", "/qrcodes/{app}/{scene}"),
-        ("GET", "/qrcodes/{app}/{scene}/image"),
-        ("GET", "/channels/{app}/stats"),
-        ("GET", "/channels/{app}/{scene}/stats"),
+def _shape(path: str) -> str:
+    """A route without its parameters' names (`/qrcodes/{app}/{scene}` → `/qrcodes/{}/{}`)."""
+    return re.sub(r"\{[^}]*\}", "{}", path.split("?", 1)[0])
+
+
+def documented_routes() -> set[tuple[str, str]]:
+    """Every `METHOD /path` docs/admin-api.md gives in code (the contract operators and clients build to)."""
+    text = (ROOT / "docs" / "admin-api.md").read_text(encoding="utf-8")
+    return {(m[1], _shape(m[2])) for m in re.finditer(r"`(GET|POST|PATCH|PUT|DELETE) (/[^`\s]*)", text)}
+
+
+def test_the_admin_functions_serve_exactly_the_documented_routes() -> None:
+    served = {
+        (route.method, _shape(route.path))
+        for name, found in routes().items()
+        if name not in WECHAT_FUNCTIONS
+        for route in found
     }
+    assert served == documented_routes()
+    assert ("PATCH", "/qrcodes/{}/{}") in served  # the parser found the documentation's routes
 
 
 def test_the_api_passes_qr_images_through_as_binary() -> None:

@@ -74,6 +74,13 @@ def proxy_event(
     }
 
 
+def response_headers(response: Mapping[str, Any]) -> dict[str, str]:
+    """The headers of a Lambda proxy response (the last of each multi-value header, then the single ones)."""
+    headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v}
+    headers.update(response.get("headers") or {})
+    return headers
+
+
 def response_body(response: Mapping[str, Any]) -> bytes:
     """The bytes of a Lambda proxy response body."""
     body = response.get("body") or ""

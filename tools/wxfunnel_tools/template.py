@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,9 +213,14 @@ def local_table_name(logical_id: str, prefix: str = LOCAL_RESOURCE_PREFIX) -> st
 
 
 def provision(
-    dynamodb: Any, sqs: Any, prefix: str = LOCAL_RESOURCE_PREFIX, stack_name: str = LOCAL_STACK_NAME
+    dynamodb: Any,
+    sqs: Any,
+    prefix: str = LOCAL_RESOURCE_PREFIX,
+    stack_name: str = LOCAL_STACK_NAME,
+    s3: Any = None,
 ) -> dict[str, str]:
-    """Create the template's DynamoDB tables and SQS queues; return the Globals environment, resolved."""
+    """Create the template's DynamoDB tables, SQS queues and S3 buckets; return the Globals environment,
+    resolved. `s3` defaults to a client in the DynamoDB client's region (the endpoint from the environment)."""
     template = load_template()
     physical: dict[str, str] = {}
     queue_arns: dict[str, str] = {}
@@ -229,6 +235,17 @@ def provision(
                     TableName=name,
                     TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
                 )
+            physical[logical_id] = name
+    buckets = [lid for lid, r in resources.items() if r["Type"] == "AWS::S3::Bucket"]
+    if buckets:
+        region = dynamodb.meta.region_name
+        s3 = s3 or boto3.client("s3", region_name=region)
+        for logical_id in buckets:
+            name = local_table_name(logical_id, prefix).lower()
+            location = (
+                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
+            s3.create_bucket(Bucket=name, **location)
             physical[logical_id] = name
     # Dead-letter queues first: a redrive policy names its target by ARN.
     queues = [(lid, r) for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]

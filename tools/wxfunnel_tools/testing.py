@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from wxfunnel_tools.apigw import response_body
+from wxfunnel_tools.apigw import response_body, response_headers
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, signed_push
 from wxfunnel_tools.template import cold_start, function, load_handler
@@ -45,7 +45,7 @@ class Callback:
 
     def invoke(self, event: dict[str, Any]) -> Reply:
         response = self.handler(event, lambda_context("CallbackFunction"))
-        return Reply(response["statusCode"], response_body(response), _headers(response))
+        return Reply(response["statusCode"], response_body(response), response_headers(response))
 
     def push(
         self, app: str, fields: dict[str, Any], *, fmt: str = "xml", mode: str = "plain", **kwargs: Any
@@ -55,13 +55,7 @@ class Callback:
 
     def verify(self, event: dict[str, Any]) -> Reply:
         response = self.verify_handler(event, lambda_context("VerifyFunction"))
-        return Reply(response["statusCode"], response_body(response), _headers(response))
-
-
-def _headers(response: dict[str, Any]) -> dict[str, str]:
-    headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v}
-    headers.update(response.get("headers") or {})
-    return headers
+        return Reply(response["statusCode"], response_body(response), response_headers(response))
 
 
 class _Context:

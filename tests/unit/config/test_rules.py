@@ -359,3 +359,37 @@ def test_rules_are_parsed_once_with_their_configuration():
         },
     )
     assert other.rules.keywords[0].reply == ImageAction("https://e.example/a.png")
+
+
+def test_the_referral_rule_parses_with_its_defaults():
+    rule = oa(referral={"keyword": "我的二维码", "menu_key": "MY_CODE", "name_keyword": "我的名字"}).referral
+    assert rule is not None
+    assert (rule.keyword, rule.menu_key, rule.scene_prefix, rule.expire_seconds) == (
+        "我的二维码",
+        "MY_CODE",
+        "my_",
+        2592000,  # a temporary code's longest life: reused while more than half of it is left
+    )
+    assert rule.asks_for_code(" 我的二维码 ") and not rule.asks_for_code("我的二维码呢")
+    assert rule.name_in("我的名字  小明 ") == "小明"
+    assert rule.name_in("我的名字") is None and rule.name_in("你的名字 小明") is None
+    assert rule.default_name == "你的好友" and rule.notify_referrer is None
+
+
+@pytest.mark.parametrize(
+    ("referral", "message"),
+    [
+        ({}, "rules.referral.keyword: is required (or menu_key)"),
+        ({"keyword": "x", "bonus": 1}, "rules.referral.bonus: is not a known field"),
+        ({"menu_key": "K" * 129}, "rules.referral.menu_key"),
+        ({"keyword": "x", "scene_prefix": "p" * 49}, "rules.referral.scene_prefix: leaves no room"),
+        ({"keyword": "x", "scene_prefix": "~p"}, "rules.referral.scene_prefix"),
+        ({"keyword": "x", "expire_seconds": 2592001}, "rules.referral.expire_seconds"),
+    ],
+)
+def test_a_bad_referral_rule_is_refused_naming_the_field(referral, message):
+    assert message in refused(True, {"referral": referral})
+
+
+def test_a_mini_program_has_no_referral_rule():
+    assert "rules.referral: is not a rule of a Mini Program" in refused(False, {"referral": {"keyword": "x"}})

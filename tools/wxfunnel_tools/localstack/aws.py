@@ -70,16 +70,16 @@ class EmbeddedAws:
     def provision(
         self, apps: Mapping[str, Mapping[str, Any]] | None = None, prefix: str = LOCAL_RESOURCE_PREFIX
     ) -> dict[str, str]:
-        """Create the template's tables and queues, seed the apps; return the Globals environment."""
+        """Create the template's tables, queues and buckets, seed the apps; return the Globals environment."""
         self.reset()
-        env = provision(self.client("dynamodb"), self.client("sqs"), prefix=prefix)
+        env = provision(self.client("dynamodb"), self.client("sqs"), prefix=prefix, s3=self.client("s3"))
         seed_apps(
             self.client("ssm"),
             env["APPS_PARAMETER_PREFIX"],
             {k: dict(v) for k, v in (apps or DEV_APPS).items()},
         )
         log.info(
-            "embedded AWS at %s: tables and queues of template.yaml, apps %s",
+            "embedded AWS at %s: tables, queues and buckets of template.yaml, apps %s",
             self.endpoint_url,
             ", ".join(apps or DEV_APPS),
         )

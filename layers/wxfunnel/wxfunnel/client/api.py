@@ -24,7 +24,6 @@ from wxfunnel.core.observability import logger
 from wxfunnel.core.settings import settings
 from wxfunnel.protocol import limits
 
-MEDIA_CACHE_SECONDS = 3 * 86400 - 3600  # temporary media lives 3 days; stop reusing it an hour before
 _TAG_EXISTS = 45157
 
 
@@ -232,7 +231,7 @@ class WeChatClient:
         if not isinstance(media_id, str) or not media_id:
             raise WeChatUnavailable("media/upload answered without a media_id")
         created = float(answer.get("created_at") or time.time())
-        self._media.put(self.app.name, digest, media_id, created + MEDIA_CACHE_SECONDS)
+        self._media.put(self.app.name, digest, media_id, created + limits.MEDIA_REUSE_SECONDS)
         return media_id
 
     # --- users and tags (OA) ------------------------------------------------------------------------------

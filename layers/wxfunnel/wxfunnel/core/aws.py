@@ -24,3 +24,8 @@ def sqs() -> Any:
 @cache
 def ssm() -> Any:
     return boto3.client("ssm", config=_CONFIG)
+
+
+@cache
+def s3() -> Any:
+    return boto3.client("s3", config=_CONFIG)

@@ -18,6 +18,7 @@ class Settings:
     outbox_queue_url: str
     outbox_dlq_url: str
     fanout_queue_url: str
+    exports_bucket: str
     wechat_api_base: str
     wechat_api_backup_base: str
     wechat_mp_base: str
@@ -49,6 +50,7 @@ def settings() -> Settings:
         outbox_queue_url=env("OUTBOX_QUEUE_URL", ""),
         outbox_dlq_url=env("OUTBOX_DLQ_URL", ""),
         fanout_queue_url=env("FANOUT_QUEUE_URL", ""),
+        exports_bucket=env("EXPORTS_BUCKET", ""),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
         wechat_api_backup_base=env("WECHAT_API_BACKUP_BASE", "https://api2.weixin.qq.com").rstrip("/"),
         wechat_mp_base=env("WECHAT_MP_BASE", "https://mp.weixin.qq.com").rstrip("/"),

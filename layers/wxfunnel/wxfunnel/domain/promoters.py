@@ -55,9 +55,14 @@ class Promoter:
         return Referrer(name=self.name, openid=self.openid)
 
 
+RESERVED_IDS: Final = frozenset({"ranking"})  # a path of the admin API beside promoters' ids
+
+
 def promoter_id_problem(value: object) -> str | None:
     if not isinstance(value, str) or not PROMOTER_ID.fullmatch(value):
         return "must be 1-64 of a-z 0-9 _ -, starting with a letter or digit"
+    if value in RESERVED_IDS:
+        return f"must not be {value} (a word the admin API uses)"
     return None
 
 

@@ -16,7 +16,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wxfunnel.domain.channels import Channel
+from wxfunnel.domain.channels import Channel, scene_of_subject
+from wxfunnel.domain.promoters import Promoter, ranking_key
 
 COUNTERS = ("new_followers", "returning_followers", "scans", "unfollows", "referrals")
 
@@ -109,6 +110,7 @@ class ChannelTotals:
     scene: str
     name: str | None
     totals: Counts
+    generation: int = 0  # a reassigned scene's channels are told apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,17 +149,73 @@ def app_report(rows: Iterable[Row], channels: Mapping[str, Channel], start: str,
         if start <= row.day <= end:
             period.by_day[row.day].add(row.counts)
             per_scene[row.scene].add(row.counts)
-    totals = [
-        ChannelTotals(scene, channels[scene].name if scene in channels else None, counts)
-        for scene, counts in per_scene.items()
-    ]
-    totals.sort(key=lambda entry: (-entry.totals.new_followers, -entry.totals.net, entry.scene))
+    totals = []
+    for subject, counts in per_scene.items():
+        scene, generation = scene_of_subject(subject)
+        channel = channels.get(scene)
+        name = channel.name if channel is not None and channel.generation == generation else None
+        totals.append(ChannelTotals(scene, name, counts, generation))
+    totals.sort(
+        key=lambda entry: (-entry.totals.new_followers, -entry.totals.net, entry.scene, entry.generation)
+    )
     referrers = [
         ReferrerScore(
-            channel.referrer.name, channel.referrer.openid, scene, per_scene.get(scene, Counts()).referrals
+            channel.referrer.name,
+            channel.referrer.openid,
+            scene,
+            per_scene.get(channel.subject, Counts()).referrals,
         )
         for scene, channel in channels.items()
         if channel.referrer is not None
     ]
     referrers.sort(key=lambda score: (-score.referrals, score.name, score.scene))
     return AppStats(period, totals, referrers)
+
+
+@dataclass(frozen=True, slots=True)
+class PromoterScore:
+    promoter: Promoter
+    totals: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class TeamScore:
+    team: str
+    promoters: int
+    totals: Counts
+
+
+def totals_by_subject(rows: Iterable[Row], start: str, end: str) -> dict[str, Counts]:
+    per_subject: dict[str, Counts] = defaultdict(Counts)
+    for row in rows:
+        if start <= row.day <= end:
+            per_subject[row.scene].add(row.counts)
+    return per_subject
+
+
+def rank_promoters(
+    rows: Iterable[Row], promoters: Iterable[Promoter], start: str, end: str
+) -> list[PromoterScore]:
+    """Every promoter with their totals over the period (zeros included), best first (domain.promoters.ranking_key:
+    credited followers, then new followers, then name, then id)."""
+    per_promoter = totals_by_subject(rows, start, end)
+    scores = [PromoterScore(p, per_promoter.get(p.id, Counts())) for p in promoters]
+    scores.sort(
+        key=lambda s: ranking_key(s.promoter.id, s.promoter.name, s.totals.referrals, s.totals.new_followers)
+    )
+    return scores
+
+
+def rank_teams(rows: Iterable[Row], promoters: Iterable[Promoter], start: str, end: str) -> list[TeamScore]:
+    """Every team (of the promoters' teams, and any counted in the period) with its totals, best first."""
+    per_team = totals_by_subject(rows, start, end)
+    members: dict[str, int] = defaultdict(int)
+    for promoter in promoters:
+        if promoter.team:
+            members[promoter.team] += 1
+    teams = [
+        TeamScore(team, members.get(team, 0), per_team.get(team, Counts()))
+        for team in set(members) | set(per_team)
+    ]
+    teams.sort(key=lambda t: (-t.totals.referrals, -t.totals.new_followers, t.team))
+    return teams

@@ -49,7 +49,6 @@ from wxfunnel.store import channels, followers, promoters
 from wxfunnel.store.media import MediaCache
 
 _IMAGE_TIMEOUTS = (3.05, 10)
-_URL_MEDIA_SECONDS = 3 * 86400 - 3600  # temporary media lives 3 days; stop reusing it an hour before
 OWN_CODE_NAME = "粉丝"  # an unnamed follower's code, as the operator's channel list shows it
 
 
@@ -97,17 +96,31 @@ def _fetch_image(url: str) -> bytes:
     return response.content
 
 
-def _upload(client: wechat.WeChatClient, url: str) -> str:
-    """The media_id of a rule's image: from the cache by URL, else downloaded and uploaded (cached by content)."""
+def _cached_media(client: wechat.WeChatClient, name: str, load: Callable[[], tuple[bytes, str]]) -> str:
+    """The media_id of an image known by `name`: from the cache, else loaded (bytes, file name) and uploaded
+    (cached by content too), so a repeated reply neither downloads nor uploads it again."""
     cache = MediaCache()
-    name = "url:" + hashlib.sha256(url.encode("utf-8")).hexdigest()
     cached = cache.get(client.app.name, name)
     if cached is not None:
         return cached
-    filename = url.rsplit("/", 1)[-1].split("?", 1)[0] or "image.jpg"
-    media_id = client.upload_image(_fetch_image(url), filename if "." in filename else f"{filename}.jpg")
-    cache.put(client.app.name, name, media_id, time.time() + _URL_MEDIA_SECONDS)
+    content, filename = load()
+    media_id = client.upload_image(content, filename)
+    cache.put(client.app.name, name, media_id, time.time() + limits.MEDIA_REUSE_SECONDS)
     return media_id
+
+
+def _upload(client: wechat.WeChatClient, url: str) -> str:
+    """The media_id of a rule's image, known by its URL."""
+    filename = url.rsplit("/", 1)[-1].split("?", 1)[0] or "image.jpg"
+    name = filename if "." in filename else f"{filename}.jpg"
+    key = "url:" + hashlib.sha256(url.encode("utf-8")).hexdigest()
+    return _cached_media(client, key, lambda: (_fetch_image(url), name))
+
+
+def _qr_media(sender: wechat.WeChatClient, oa: str, ticket: str) -> str:
+    """The media_id of a QR code's image (downloaded from the OA's showqrcode), known by its ticket."""
+    key = "qr:" + hashlib.sha256(ticket.encode("utf-8")).hexdigest()
+    return _cached_media(sender, key, lambda: (client_for(oa).fetch_qrcode_image(ticket)[0], "qrcode.jpg"))
 
 
 # --- customer-service messages and their fallback ---------------------------------------------------------------
@@ -213,8 +226,7 @@ def _qr_channel(job: Job, qr: QrCode) -> Channel:
 def _qr_message(qr: QrCode, channel: Channel) -> Callable[[wechat.WeChatClient], wechat.CustomMessage]:
     def build(sender: wechat.WeChatClient) -> wechat.CustomMessage:
         if qr.send_as == "image":
-            content, _ = client_for(qr.oa).fetch_qrcode_image(channel.ticket)
-            return wechat.ImageMessage(sender.upload_image(content, "qrcode.jpg"))
+            return wechat.ImageMessage(_qr_media(sender, qr.oa, channel.ticket))
         return wechat.LinkMessage(
             qr.title or DEFAULT_FOLLOW_TITLE,
             qr.description,
@@ -344,8 +356,7 @@ def own_code(job: Job) -> Done:
 
     channel = live_code(job.app, code.scene, code.expire_seconds, fresh)
     client = client_for(job.app)
-    content, _ = client.fetch_qrcode_image(channel.ticket)
-    client.send_custom(job.openid, wechat.ImageMessage(client.upload_image(content, "qrcode.jpg")))
+    client.send_custom(job.openid, wechat.ImageMessage(_qr_media(client, job.app, channel.ticket)))
     return Done("sent")
 
 

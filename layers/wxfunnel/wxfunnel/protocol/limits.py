@@ -207,6 +207,7 @@ URL_MAX: Final = 1024
 CUSTOM_TEXT_MAX_BYTES: Final = 2048  # customer-service text; WeChat answers 45002 above this
 TITLE_MAX: Final = 64
 MEDIA_MAX_BYTES: Final = 2 * 1024 * 1024  # images uploaded as temporary media
+MEDIA_REUSE_SECONDS: Final = 3 * 86400 - 3600  # temporary media lives 3 days; stop reusing it an hour before
 NEWS_ARTICLES_MAX: Final = 8  # on events; one article when replying to a user's message
 
 

@@ -23,10 +23,10 @@ from botocore.exceptions import ClientError
 
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
-from wxfunnel.domain.channels import Channel
+from wxfunnel.domain.channels import GENERATION_MARK, Channel, scene_of_subject, timestamp
 from wxfunnel.domain.promoters import Referrer
 from wxfunnel.protocol import limits
-from wxfunnel.store.base import cancellation_codes, number, query_all, text
+from wxfunnel.store.base import CONDITION_FAILED, cancellation_codes, number, query_all, text
 
 PAGE_MAX = 100
 
@@ -84,7 +84,7 @@ def from_item(item: Mapping[str, Any]) -> Channel:
     kind = text(item, "kind")
     state = text(item, "state")
     return Channel(
-        app=text(item, "app") or str(item["pk"]["S"]).removeprefix("channel#"),
+        app=text(item, "app") or str(item["pk"]["S"]).partition("#")[2],
         scene=str(item["sk"]["S"]),
         scene_type="int" if scene_type == "int" else "str",
         permanent=bool(item.get("permanent", {}).get("BOOL", False)),
@@ -255,3 +255,57 @@ def release_permanent(reserved: Channel, restore: Channel | None = None) -> None
 def permanent_count(app: str) -> int:
     item = dynamodb().get_item(TableName=_table(), Key=quota_key(app), ConsistentRead=True).get("Item")
     return number(item, "count") or 0 if item else 0
+
+
+# --- past channels (a retired scene given to a new channel) ----------------------------------------------------
+
+
+def _past_key(app: str, scene: str, generation: int) -> dict[str, Any]:
+    """`pk = pastchannel#<app>`, `sk = <scene><GENERATION_MARK><generation>` (the first generation's 0 too, so one
+    `begins_with` finds all of a scene's past channels and no other scene's)."""
+    return {"pk": {"S": f"pastchannel#{app}"}, "sk": {"S": f"{scene}{GENERATION_MARK}{generation}"}}
+
+
+def reassign(retired: Channel, current: Channel, *, retired_at: float) -> None:
+    """Keep the retired channel as a past channel and put its scene's next generation, in one transaction; raises
+    ChannelExists when the scene changed since it was read."""
+    past = {**to_item(retired), **_past_key(retired.app, retired.scene, retired.generation)}
+    past["retired_at"] = {"S": timestamp(retired_at)}
+    past["scene"] = {"S": retired.scene}
+    items = [
+        {"Put": {"TableName": _table(), "Item": past, "ConditionExpression": "attribute_not_exists(sk)"}},
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": to_item(current),
+                "ConditionExpression": "updated_at = :seen",
+                "ExpressionAttributeValues": {":seen": {"S": retired.updated_at}},
+            }
+        },
+    ]
+    try:
+        dynamodb().transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if CONDITION_FAILED in cancellation_codes(exc):
+            raise ChannelExists(retired.scene) from None
+        raise
+
+
+def past(app: str, scene: str) -> builtins.list[tuple[Channel, str | None]]:
+    """The channels `scene` had before its current one, newest first, with when each was retired."""
+    query = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :scene)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": f"pastchannel#{app}"},
+            ":scene": {"S": f"{scene}{GENERATION_MARK}"},
+        },
+    }
+    found = []
+    for item in query_all(query):
+        if scene_of_subject(str(item["sk"]["S"]))[0] != scene:
+            continue
+        channel = from_item({**item, "sk": {"S": text(item, "scene") or scene}})
+        found.append((channel, text(item, "retired_at")))
+    found.sort(key=lambda entry: -entry[0].generation)
+    return found

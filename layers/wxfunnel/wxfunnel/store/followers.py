@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.followers import Follower, Status
-from wxfunnel.store.base import number, query_all, text
+from wxfunnel.store.base import BATCH_GET_MAX, batch_get, chunks, number, query_all, text
 
 if TYPE_CHECKING:  # the callback writes followers but never selects them: keep reminders out of its import
     from wxfunnel.domain.reminders import Touch
@@ -192,8 +192,11 @@ class AudiencePage:
     cursor: Any  # where the next page starts, or None when the shard is done
 
 
-def audience_page(app: str, scene: str, touch: Touch, shard: int, cursor: Any = None) -> AudiencePage:
-    """One page (≤ PAGE_SIZE) of the followers of `scene` by `touch` in one audience shard."""
+def audience_page(
+    app: str, scene: str, touch: Touch, shard: int, cursor: Any = None, *, limit: int = PAGE_SIZE
+) -> AudiencePage:
+    """One page (≤ `limit`) of the followers of `scene` by `touch` in one audience shard ("any": everyone who
+    came through it, following or not; "first"/"last": current followers by their first/last touch)."""
     index, attribute = INDEXES[touch]
     query: dict[str, Any] = {
         "TableName": _table(),
@@ -201,10 +204,21 @@ def audience_page(app: str, scene: str, touch: Touch, shard: int, cursor: Any = 
         "KeyConditionExpression": "#k = :k",
         "ExpressionAttributeNames": {"#k": attribute},
         "ExpressionAttributeValues": {":k": {"S": audience_key(app, scene, shard)}},
-        "Limit": PAGE_SIZE,
+        "Limit": limit,
     }
     if cursor:
         query["ExclusiveStartKey"] = cursor
     result = dynamodb().query(**query)
     openids = list(dict.fromkeys(entry["pk"]["S"].split("#", 1)[1] for entry in result["Items"]))
     return AudiencePage(openids, result.get("LastEvaluatedKey"))
+
+
+def get_many(app: str, openids: Iterable[str]) -> dict[str, Follower]:
+    """The stored followers among `openids` (BatchGetItem, 100 keys a round), by openid."""
+    found: dict[str, Follower] = {}
+    for chunk in chunks(sorted(set(openids)), BATCH_GET_MAX):
+        items = batch_get({_table(): {"Keys": [profile_key(app, openid) for openid in chunk]}})
+        for item in items.get(_table(), []):
+            follower = from_item(item)
+            found[follower.openid] = follower
+    return found

@@ -8,13 +8,13 @@ after the referrer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.promoters import Promoter, Referrer
-from wxfunnel.store.base import BATCH_GET_MAX, batch_get, chunks, number, put_new, query_all, text, update_if
+from wxfunnel.store.base import number, put_new, query_all, text, update_if
 
 
 def _table() -> str:
@@ -58,17 +58,6 @@ def from_item(item: Mapping[str, Any]) -> Promoter:
 def get(app: str, promoter: str) -> Promoter | None:
     item = dynamodb().get_item(TableName=_table(), Key=key(app, promoter), ConsistentRead=True).get("Item")
     return from_item(item) if item else None
-
-
-def get_many(app: str, ids: Iterable[str]) -> dict[str, Promoter]:
-    """The records of these promoters that exist, by id (BatchGetItem, 100 keys a round)."""
-    found: dict[str, Promoter] = {}
-    for chunk in chunks(sorted(set(ids)), BATCH_GET_MAX):
-        items = batch_get({_table(): {"Keys": [key(app, promoter) for promoter in chunk]}})
-        for item in items.get(_table(), []):
-            promoter = from_item(item)
-            found[promoter.id] = promoter
-    return found
 
 
 def create(promoter: Promoter) -> bool:

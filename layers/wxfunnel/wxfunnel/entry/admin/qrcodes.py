@@ -24,11 +24,11 @@ from wxfunnel.core.fields import Fields
 from wxfunnel.core.observability import logger
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.channels import TIMESTAMP_FORMAT, Channel, timestamp
-from wxfunnel.domain.promoters import Referrer
+from wxfunnel.domain.promoters import Referrer, promoter_id_problem
 from wxfunnel.entry.admin.errors import Conflict, Gone, NotFound, ValidationFailed, invalid
 from wxfunnel.entry.wechat import client_for
 from wxfunnel.protocol import limits
-from wxfunnel.store import channels
+from wxfunnel.store import channels, promoters
 from wxfunnel.store.channels import ChannelExists, InvalidNextToken, QuotaExhausted
 
 NAME_MAX = 64
@@ -42,7 +42,8 @@ PENDING_STALE_SECONDS = (
     60  # a reservation older than this was left by a crashed request (the timeout is 15 s)
 )
 _REQUEST_FIELDS = frozenset({"app", "scene", "permanent", "expire_seconds", "channel"})
-_CHANNEL_FIELDS = frozenset({"name", "welcome_message", "tag", "referrer", "notes"})
+_CHANNEL_FIELDS = frozenset({"name", "welcome_message", "tag", "referrer", "notes", "promoter"})
+_UPDATE_FIELDS = frozenset({"channel", "state"})
 _REFERRER_FIELDS = frozenset({"name", "openid"})
 
 
@@ -55,6 +56,7 @@ class ChannelInfo:
     tag: str | None = None
     referrer: Referrer | None = None
     notes: str | None = None
+    promoter: str | None = None  # a promoter's id: their name and openid become the channel's referrer
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ def _channel_info(body: Fields) -> ChannelInfo:
         tag=data.text("tag", check=limits.tag_name_problem),
         referrer=_referrer(data.child("referrer")),
         notes=data.text("notes", max_chars=NOTES_MAX),
+        promoter=data.text("promoter", check=promoter_id_problem),
     )
 
 
@@ -182,12 +185,16 @@ def view(channel: Channel, now: float | None = None) -> dict[str, Any]:
         "expires_at": timestamp(channel.expires_at) if channel.expires_at is not None else None,
         "created_at": channel.created_at,
         "updated_at": channel.updated_at,
+        "state": channel.state,
+        "generation": channel.generation,
         "channel": {
             "name": channel.name,
             "welcome_message": channel.welcome_message,
             "tag": channel.tag,
             "referrer": {"name": referrer.name, "openid": referrer.openid} if referrer else None,
             "notes": channel.notes,
+            "promoter": channel.credited_promoter,
+            "team": channel.team,
         },
     }
 
@@ -195,7 +202,29 @@ def view(channel: Channel, now: float | None = None) -> dict[str, Any]:
 # --- create ------------------------------------------------------------------------------------------------
 
 
+def _resolved(app: str, info: ChannelInfo) -> ChannelInfo:
+    """The info with its promoter's name and openid as the referrer (a promoter must exist; not with a referrer)."""
+    if info.promoter is None:
+        return info
+    if info.referrer is not None:
+        raise invalid(
+            "channel.referrer", "give a promoter or a referrer, not both (a promoter names the referrer)"
+        )
+    promoter = promoters.get(app, info.promoter)
+    if promoter is None:
+        raise invalid(
+            "channel.promoter", f"app '{app}' has no promoter '{info.promoter}' (POST /promoters first)"
+        )
+    return replace(info, referrer=promoter.referrer)
+
+
+def _team_of(app: str, info: ChannelInfo) -> str | None:
+    promoter = promoters.get(app, info.promoter) if info.promoter else None
+    return promoter.team if promoter is not None else None
+
+
 def _with_info(channel: Channel, info: ChannelInfo, now: float) -> Channel:
+    info = _resolved(channel.app, info)
     updated = replace(
         channel,
         name=info.name,
@@ -203,6 +232,8 @@ def _with_info(channel: Channel, info: ChannelInfo, now: float) -> Channel:
         tag=info.tag,
         referrer=info.referrer,
         notes=info.notes,
+        promoter=info.promoter,
+        team=_team_of(channel.app, info),
     )
     return updated if updated == channel else replace(updated, updated_at=timestamp(now))
 
@@ -211,6 +242,11 @@ def _check_compatible(existing: Channel, request: QrRequest) -> None:
     if existing.kind == "card":
         raise Conflict(
             f"scene: '{existing.scene}' belongs to a mini-program card reminder; choose another scene",
+            field="scene",
+        )
+    if existing.kind == "referral":
+        raise Conflict(
+            f"scene: '{existing.scene}' is a follower's own referral code; choose another scene",
             field="scene",
         )
     if existing.permanent and not request.permanent:
@@ -242,22 +278,19 @@ def _stale(channel: Channel, now: float) -> bool:
     return now - updated > PENDING_STALE_SECONDS
 
 
-def _new_channel(request: QrRequest, now: float, existing: Channel | None) -> Channel:
-    info = request.channel
-    return Channel(
+def _new_channel(request: QrRequest, now: float, existing: Channel | None, generation: int = 0) -> Channel:
+    base = Channel(
         app=request.app,
         scene=request.scene_key,
         scene_type="int" if isinstance(request.scene, int) else "str",
         permanent=request.permanent,
         kind="channel",
-        name=info.name,
-        welcome_message=info.welcome_message,
-        tag=info.tag,
-        referrer=info.referrer,
-        notes=info.notes,
-        created_at=existing.created_at if existing else timestamp(now),
+        name=request.channel.name,
+        generation=generation,
+        created_at=existing.created_at if existing and not generation else timestamp(now),
         updated_at=timestamp(now),
     )
+    return _with_info(base, request.channel, now)
 
 
 def _complete_permanent(pending: Channel, restore: Channel | None, now: float) -> Channel:
@@ -291,13 +324,40 @@ def _create_permanent(request: QrRequest, now: float, existing: Channel | None) 
     return _complete_permanent(pending, existing, now)
 
 
-def _create_temporary(request: QrRequest, now: float, existing: Channel | None) -> Channel:
+def _temporary_code(request: QrRequest, channel: Channel, now: float) -> Channel:
     qr = client_for(request.app).create_qrcode(
         request.scene, permanent=False, expire_seconds=request.expire_seconds
     )
     seconds = qr.expire_seconds or request.expire_seconds or limits.QR_DEFAULT_EXPIRE_SECONDS
-    channel = _new_channel(request, now, existing).with_code(qr.ticket, qr.url, qr.image_url, now, seconds)
+    return channel.with_code(qr.ticket, qr.url, qr.image_url, now, seconds)
+
+
+def _create_temporary(request: QrRequest, now: float, existing: Channel | None) -> Channel:
+    channel = _temporary_code(request, _new_channel(request, now, existing), now)
     channels.put(channel)
+    return channel
+
+
+def _reassign(request: QrRequest, retired: Channel, now: float) -> Channel:
+    """A retired scene given to a new channel: its next generation, counted apart; the retired channel is kept
+    as a past channel. A permanent code stays the same code (WeChat cannot re-point it, the quota is not spent
+    again); a temporary scene gets a new temporary code."""
+    if request.permanent != retired.permanent:
+        kind = "permanent" if retired.permanent else "temporary"
+        raise Conflict(
+            f"permanent: the retired scene '{retired.scene}' has a {kind} code; ask for the same",
+            field="permanent",
+        )
+    channel = _new_channel(request, now, retired, retired.generation + 1)
+    if retired.permanent:
+        channel = replace(channel, ticket=retired.ticket, url=retired.url, image_url=retired.image_url)
+    else:
+        channel = _temporary_code(request, channel, now)
+    try:
+        channels.reassign(retired, channel, retired_at=now)
+    except ChannelExists:
+        raise Conflict("scene: the scene changed meanwhile; retry", field="scene") from None
+    logger.info("retired scene reassigned", extra={"app": request.app, "scene": request.scene_key})
     return channel
 
 
@@ -307,6 +367,8 @@ def create(body: Any, now: float | None = None) -> tuple[dict[str, Any], bool]:
     _official_account(request.app)
     now = time.time() if now is None else now
     existing = channels.get(request.app, request.scene_key)
+    if existing is not None and existing.state == "retired" and existing.kind == "channel":
+        return {**view(_reassign(request, existing, now), now), "reused": False, "reassigned": True}, True
     if existing is not None:
         _check_compatible(existing, request)
         if existing.permanent and existing.pending:
@@ -330,6 +392,103 @@ def create(body: Any, now: float | None = None) -> tuple[dict[str, Any], bool]:
         extra={"app": request.app, "scene": request.scene_key, "permanent": request.permanent},
     )
     return {**view(channel, now), "reused": False}, True
+
+
+# --- lifecycle -----------------------------------------------------------------------------------------------
+
+
+def _current_info(channel: Channel) -> dict[str, Any]:
+    referrer = channel.referrer
+    return {
+        "name": channel.name,
+        "welcome_message": channel.welcome_message,
+        "tag": channel.tag,
+        "notes": channel.notes,
+        **({"promoter": channel.promoter} if channel.promoter else {}),
+        **(
+            {"referrer": {"name": referrer.name, "openid": referrer.openid}}
+            if referrer and not channel.promoter
+            else {}
+        ),
+    }
+
+
+def _operator_channel(app: str, segment: str) -> Channel:
+    _official_account(app)
+    scene = scene_param(app, segment)
+    channel = channels.get(app, scene)
+    if channel is None:
+        raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
+    if channel.kind != "channel":
+        raise Conflict(
+            f"scene: '{scene}' is a {channel.kind} code, which the operator does not edit", field="scene"
+        )
+    return channel
+
+
+def update(app: str, segment: str, body: Any, now: float | None = None) -> dict[str, Any]:
+    """PATCH /qrcodes/{app}/{scene}: change a channel's details (only the fields given) or its state
+    (active, disabled); a retired channel is given a new life by POST /qrcodes with its scene."""
+    now = time.time() if now is None else now
+    fields = _fields(body, "")
+    fields.only(_UPDATE_FIELDS)
+    channel = _operator_channel(app, segment)
+    state = fields.choice(
+        "state", ("active", "disabled"), channel.state if channel.state != "retired" else ""
+    )
+    if channel.state == "retired":
+        raise Conflict(
+            "state: the channel is retired; POST /qrcodes with its scene gives it to a new channel",
+            field="state",
+        )
+    given = fields.child("channel")
+    updated = channel
+    if given is not None:
+        merged = _current_info(channel)
+        if "promoter" in given:
+            merged.pop("referrer", None)
+        if "referrer" in given:
+            merged.pop("promoter", None)
+        merged.update({key: given.get(key) for key in given})
+        updated = _with_info(channel, _channel_info(_fields({"channel": merged}, "")), now)
+    if state != updated.state:
+        updated = replace(updated, state=state, updated_at=timestamp(now))  # type: ignore[arg-type]
+    if updated != channel:
+        channels.put(updated)
+    return view(updated, now)
+
+
+def retire(app: str, segment: str, now: float | None = None) -> dict[str, Any]:
+    """POST /qrcodes/{app}/{scene}/retire: the channel ends; its followers and statistics stay readable, and
+    POST /qrcodes with the scene gives the code to a new channel counted apart (permanent codes are never freed)."""
+    now = time.time() if now is None else now
+    channel = _operator_channel(app, segment)
+    if channel.state != "retired":
+        channel = replace(channel, state="retired", updated_at=timestamp(now))
+        channels.put(channel)
+    return view(channel, now)
+
+
+def history(app: str, segment: str) -> dict[str, Any]:
+    """GET /qrcodes/{app}/{scene}/history: the scene's current channel and the ones it had before (newest first),
+    each with its own statistics link."""
+    _official_account(app)
+    scene = scene_param(app, segment)
+    now = time.time()
+    current = channels.get(app, scene)
+    past = channels.past(app, scene)
+    if current is None and not past:
+        raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
+
+    def entry(channel: Channel, retired_at: str | None) -> dict[str, Any]:
+        record = view(channel, now)
+        stats = f"{record['links']['stats']}?generation={channel.generation}"
+        return {**record, "retired_at": retired_at, "links": {**record["links"], "stats": stats}}
+
+    return {
+        "current": entry(current, None) if current is not None else None,
+        "past": [entry(channel, retired_at) for channel, retired_at in past],
+    }
 
 
 # --- read --------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from wxfunnel.domain import stats
+from wxfunnel.domain.channels import subject_of
 from wxfunnel.entry.admin.errors import invalid
 from wxfunnel.entry.admin.qrcodes import known_app, links, scene_param
 from wxfunnel.store import channels, counters
@@ -48,14 +49,28 @@ def period(query: Mapping[str, str], today: date) -> tuple[str, str]:
     return start.isoformat(), end.isoformat()
 
 
+def _generation(app: str, scene: str, query: Mapping[str, str]) -> int:
+    """The generation asked for (a past channel of a reassigned scene), else the scene's current one."""
+    value = query.get("generation")
+    if value:
+        if not (value.isascii() and value.isdigit()) or int(value) > 10_000:
+            raise invalid("generation", "must be a whole number (see GET /qrcodes/{app}/{scene}/history)")
+        return int(value)
+    current = channels.get(app, scene)
+    return current.generation if current is not None else 0
+
+
 def channel_stats(app: str, segment: str, query: Mapping[str, str]) -> dict[str, Any]:
     time_zone = known_app(app).time_zone
     scene = scene_param(app, segment)
     start, end = period(query, stats.today(time_zone))
-    result = stats.channel_period(counters.subject_rows(app, scene, start, end), scene, start, end)
+    generation = _generation(app, scene, query)
+    subject = subject_of(scene, generation)
+    result = stats.channel_period(counters.subject_rows(app, subject, start, end), subject, start, end)
     return {
         "app": app,
         "scene": scene,
+        "generation": generation,
         "time_zone": time_zone,
         "from": start,
         "to": end,
@@ -85,6 +100,7 @@ def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
                 "totals": entry.totals.as_dict(),
                 # Paths of a channel that exists (the direct follows and deleted channels have none).
                 **({"links": links(app, entry.scene)} if entry.name is not None else {}),
+                **({"generation": entry.generation} if entry.generation else {}),
             }
             for entry in result.channels
         ],

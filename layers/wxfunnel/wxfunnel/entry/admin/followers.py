@@ -1,0 +1,192 @@
+"""Who a channel, a promoter or a team brought: the people who came through their codes, page by page, and as CSV.
+
+A row is one person through one channel: their openid, the channel, whether it was their first touch (the channel
+that brought them), their first and last touch, whether they still follow, when they followed or left, and the tags
+wxfunnel gives through those channels. Everyone who followed or scanned through a code is found through the touch
+index (an opt-in record per scene, kept after an unfollow), then their follower records in batches: a page costs
+one index query and one batch read, whatever the app's size.
+
+CSV: a file for a spreadsheet (UTF-8 with a byte-order mark, so Excel shows Chinese); one too large for one API
+answer is stored in the stack's bucket and answered with a short-lived link (store.exports).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from wxfunnel.domain.channels import Channel, timestamp
+from wxfunnel.domain.followers import Follower
+from wxfunnel.entry.admin.errors import NotFound, invalid
+from wxfunnel.entry.admin.qrcodes import known_app, scene_param
+from wxfunnel.store import channels, exports, followers
+from wxfunnel.store.followers import AUDIENCE_SHARDS
+
+PAGE_DEFAULT, PAGE_MAX = 50, 100
+EXPORT_INLINE_BYTES = (
+    4 * 1024 * 1024
+)  # above this a CSV goes to the bucket (API Gateway answers ≤ 10 MB, Lambda 6 MB)
+COLUMNS = (
+    "openid",
+    "scene",
+    "channel",
+    "brought",
+    "status",
+    "first_touch",
+    "last_touch",
+    "first_followed_at",
+    "followed_at",
+    "unfollowed_at",
+    "tags",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The channels whose people are listed, in a fixed order (the pages' cursor walks it)."""
+
+    app: str
+    label: str  # for file names: the scene, promoter or team
+    channels: tuple[Channel, ...]
+
+
+def select(query: Mapping[str, str]) -> Selection:
+    app = query.get("app") or ""
+    if not app:
+        raise invalid("app", "is required (GET /followers?app=<app>&scene=|promoter=|team=)")
+    known_app(app)
+    given = [key for key in ("scene", "promoter", "team") if query.get(key)]
+    if len(given) != 1:
+        raise invalid("scene", "give exactly one of scene, promoter or team")
+    key, value = given[0], query[given[0]]
+    if key == "scene":
+        scene = scene_param(app, value)
+        channel = channels.get(app, scene)
+        if channel is None:
+            raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
+        return Selection(app, scene, (channel,))
+    every = channels.with_prefix(app, "")
+    chosen = [c for c in every if (c.credited_promoter if key == "promoter" else c.team) == value]
+    return Selection(app, value, tuple(sorted(chosen, key=lambda c: c.scene)))
+
+
+def _encode(cursor: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode()
+
+
+def _decode(token: str) -> dict[str, Any]:
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        if not (
+            isinstance(cursor, dict) and isinstance(cursor.get("i"), int) and isinstance(cursor.get("s"), int)
+        ):
+            raise ValueError(token)
+    except (binascii.Error, UnicodeError, ValueError):
+        raise invalid("next_token", "was not issued by this API") from None
+    return cursor
+
+
+def _time(epoch: int | None) -> str | None:
+    return timestamp(epoch) if epoch is not None else None
+
+
+def _row(channel: Channel, follower: Follower | None, openid: str, tags: Mapping[str, str]) -> dict[str, Any]:
+    first = follower.first_scene if follower else None
+    last = follower.last_scene if follower else None
+    return {
+        "openid": openid,
+        "scene": channel.scene,
+        "channel": channel.name,
+        "brought": first == channel.scene,
+        "status": follower.status.value if follower else "unknown",
+        "first_touch": first,
+        "last_touch": last,
+        "first_followed_at": _time(follower.first_subscribed_at if follower else None),
+        "followed_at": _time(follower.subscribed_at if follower else None),
+        "unfollowed_at": _time(follower.unsubscribed_at if follower else None),
+        "tags": sorted(
+            {tags[scene] for scene in (channel.scene, first, last) if scene is not None and scene in tags}
+        ),
+    }
+
+
+def _pages(
+    selection: Selection, cursor: dict[str, Any], limit: int
+) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+    """Pages of rows from `cursor` on, each with the cursor after it (None at the end)."""
+    tags = {c.scene: c.tag for c in channels.with_prefix(selection.app, "") if c.tag}
+    index, shard, key = cursor["i"], cursor["s"], cursor.get("k")
+    while index < len(selection.channels):
+        channel = selection.channels[index]
+        page = followers.audience_page(selection.app, channel.scene, "any", shard, key, limit=limit)
+        records = followers.get_many(selection.app, page.openids)
+        rows = [_row(channel, records.get(openid), openid, tags) for openid in page.openids]
+        key = page.cursor
+        if key is None:
+            shard += 1
+            if shard == AUDIENCE_SHARDS:
+                index, shard = index + 1, 0
+        after = {"i": index, "s": shard, "k": key} if index < len(selection.channels) else None
+        yield rows, after
+        if after is None:
+            return
+
+
+def list_followers(query: Mapping[str, str]) -> dict[str, Any]:
+    """GET /followers?app=&scene=|promoter=|team=&limit=&next_token= → one page of rows (possibly short: a page
+    ends with an index page), and the token of the next."""
+    selection = select(query)
+    raw = query.get("limit") or str(PAGE_DEFAULT)
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= PAGE_MAX:
+        raise invalid("limit", f"must be an integer from 1 to {PAGE_MAX}")
+    token = query.get("next_token")
+    cursor = _decode(token) if token else {"i": 0, "s": 0, "k": None}
+    rows: list[dict[str, Any]] = []
+    after: dict[str, Any] | None = cursor
+    for page, after in _pages(selection, cursor, int(raw)):
+        rows.extend(page)
+        if rows or after is None:
+            break
+    return {"items": rows, "next_token": _encode(after) if after is not None else None}
+
+
+def _csv(selection: Selection) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for page, _ in _pages(selection, {"i": 0, "s": 0, "k": None}, PAGE_MAX):
+        for row in page:
+            writer.writerow(
+                ["|".join(row[c]) if c == "tags" else ("" if row[c] is None else row[c]) for c in COLUMNS]
+            )
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def filename(selection: Selection) -> str:
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    return f"followers-{selection.app}-{selection.label}-{day}.csv"
+
+
+def content_disposition(name: str) -> str:
+    """An attachment named `name`, Chinese kept (RFC 6266 / RFC 5987 filename*), with an ASCII fallback."""
+    fallback = "".join(char if char.isascii() and (char.isalnum() or char in "-_.") else "_" for char in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def export(query: Mapping[str, str]) -> tuple[bytes | None, dict[str, Any]]:
+    """GET /followers/export → (the CSV, its headers), or (None, {"url", ...}) when it went to the bucket."""
+    selection = select(query)
+    body = _csv(selection)
+    name = filename(selection)
+    if len(body) <= EXPORT_INLINE_BYTES:
+        return body, {"Content-Disposition": content_disposition(name)}
+    url = exports.put(selection.app, name, body, "text/csv; charset=utf-8")
+    return None, {"url": url, "bytes": len(body), "expires_in": exports.EXPORT_LINK_SECONDS, "file": name}
