@@ -205,7 +205,8 @@ def test_a_token_wechat_will_not_give_this_machine_says_what_to_do(
 
     assert cli.main(["menu", "get", "demo-oa", *_stack_of(aws)]) == 1
     err = capsys.readouterr().err.splitlines()[-1]
-    assert "whitelisted IPs only" in err and "203.0.113.7" in err and aws.env["TOKENS_TABLE"] in err
+    assert "refused this machine's IP (40164: invalid ip 203.0.113.7" in err and "IP白名单" in err
+    assert aws.env["TOKENS_TABLE"] in err
 
 
 def test_the_stack_name_finds_the_prefix_and_the_tokens_table(

@@ -678,9 +678,10 @@ def _on_wechat(args: argparse.Namespace, action: Callable[[Any], Any]) -> Any:
             raise Failure(f"cannot read {prefix}{args.app}: {exc}") from None
         except errors.IpNotWhitelisted as exc:
             raise Failure(
-                f"{args.app}: no valid access token is stored in {table}, and WeChat gives a new one to whitelisted "
-                "IPs only: add this machine's public IP to the account's IP whitelist (微信开发者平台 > 基础信息 > "
-                f"开发密钥 > IP白名单), or retry while the stack's functions keep the token fresh. ({exc.errmsg})"
+                f"{args.app}: WeChat refused this machine's IP (40164: {exc.errmsg}). It guards fetching an access "
+                f"token, which the CLI does only when the one the stack's functions keep in {table} is no longer "
+                "valid: add this machine's public IP to the account's IP whitelist (微信开发者平台 > 基础信息 > "
+                "开发密钥 > IP白名单), or retry while the functions keep the token fresh."
             ) from None
         except errors.WeChatError as exc:
             raise Failure(f"{args.app}: {exc}") from None

@@ -6,11 +6,14 @@ The bounds are written out as numbers here, not read from the module: a bound th
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any
 
 import pytest
 
 from wxfunnel.protocol import limits
+from wxfunnel_tools.template import ROOT
 
 MY_CODE = {"type": "click", "name": "我的二维码", "key": "MY_CODE"}
 SITE = {"type": "view", "name": "官网", "url": "https://example.com/"}
@@ -236,3 +239,18 @@ def test_a_key_is_the_same_rule_wherever_it_is_checked() -> None:
     assert limits.menu_key_problem("推荐 码") is None
     assert limits.menu_key_problem("k" * 129) == "must be at most 128 bytes of UTF-8 (got 129)"
     assert limits.menu_key_problem(None) == "must be a text of 1 to 128 bytes"
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/menu.md"])
+def test_the_documented_menus_are_menus(document: str) -> None:
+    text = (ROOT / document).read_text(encoding="utf-8")
+    menus = [
+        json.loads(block)
+        for block in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)
+        if '"button"' in block
+    ]
+
+    assert menus, f"{document} shows no menu"
+    for example in menus:
+        assert problem_of(example) is None
+        assert {"type": "click", "name": "我的二维码", "key": "MY_CODE"} in example["button"]
