@@ -341,3 +341,102 @@ def test_invalid_calls_never_reach_the_sandbox(wechat: Sandbox) -> None:
             call()
 
     assert wechat.count() == 0
+
+
+# --- custom menu ------------------------------------------------------------------------------------------
+
+MENU = {
+    "button": [
+        {"type": "click", "name": "我的二维码", "key": "MY_CODE"},
+        {
+            "name": "更多",
+            "sub_button": [
+                {"type": "view", "name": "官网", "url": "https://example.com/"},
+                {
+                    "type": "miniprogram",
+                    "name": "直播",
+                    "appid": MP_APPID,
+                    "pagepath": "pages/live/index?id=10",
+                    "url": "https://example.com/live",
+                },
+            ],
+        },
+    ]
+}
+
+
+def test_the_menu_is_set_read_back_and_deleted_with_the_oa_token(wechat: Sandbox) -> None:
+    oa = client_for("demo-oa")
+
+    assert oa.menu_get() == {"button": []}  # WeChat's 46003: no menu yet
+    oa.menu_create(MENU)
+    assert _last(wechat, "menu/create", OA_APPID) == MENU
+    assert wechat.menu(OA_APPID) == MENU["button"]
+    assert oa.menu_get() == MENU  # without the empty sub_button menu/get puts on every action
+    oa.menu_delete()
+    assert wechat.menu(OA_APPID) is None
+    assert oa.menu_get() == {"button": []}
+    assert wechat.count("menu/delete", appid=OA_APPID) == 1
+
+
+def test_a_menu_read_back_can_be_put_again_unchanged(wechat: Sandbox) -> None:
+    oa = client_for("demo-oa")
+    oa.menu_create(MENU)
+
+    oa.menu_create(oa.menu_get())
+
+    sent = [call.payload for call in wechat.calls("menu/create", appid=OA_APPID)]
+    assert sent == [MENU, MENU]
+
+
+def test_a_menu_wechat_refuses_is_an_invalid_argument(wechat: Sandbox) -> None:
+    unlinked = {
+        "button": [
+            {
+                **MENU["button"][1]["sub_button"][1],
+                "appid": "wx0c0c0c0c0c0c0c0c",
+            }  # a mini program it cannot open
+        ]
+    }
+    with pytest.raises(errors.InvalidArgument) as refused:
+        client_for("demo-oa").menu_create(unlinked)
+
+    assert refused.value.errcode == 45064 and refused.value.rid
+    assert wechat.menu(OA_APPID) is None
+
+
+def test_an_unverified_account_cannot_set_a_menu_and_other_errors_are_not_no_menu(wechat: Sandbox) -> None:
+    oa = client_for("demo-oa")
+    wechat.fail_next("menu/create", errcode=48001)
+    wechat.fail_next("menu/get", errcode=-1)
+
+    with pytest.raises(errors.ApiUnauthorized):
+        oa.menu_create(MENU)
+    with pytest.raises(errors.SystemBusy):
+        oa.menu_get()
+
+
+def test_the_menu_calls_replace_a_rejected_token_once(wechat: Sandbox) -> None:
+    oa = client_for("demo-oa")
+    oa.menu_create(MENU)
+    wechat.invalidate_tokens(OA_APPID)
+
+    assert oa.menu_get() == MENU
+    assert [call.errcode for call in wechat.calls("menu/get", appid=OA_APPID)] == [40001, 0]
+
+
+def test_invalid_menus_never_reach_the_sandbox(wechat: Sandbox) -> None:
+    oa, mp = client_for("demo-oa"), client_for("demo-mp")
+    refused = [
+        lambda: oa.menu_create({"button": []}),
+        lambda: oa.menu_create({"button": [{"type": "click", "name": "x" * 17, "key": "K"}]}),
+        lambda: oa.menu_create({"menu": MENU}),
+        lambda: mp.menu_create(MENU),
+        mp.menu_get,
+        mp.menu_delete,
+    ]
+    for call in refused:
+        with pytest.raises(errors.InvalidArgument):
+            call()
+
+    assert wechat.count() == 0

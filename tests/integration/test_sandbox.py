@@ -277,3 +277,96 @@ def test_a_sandbox_in_another_process_is_driven_over_http(sandbox: Sandbox) -> N
     )["ticket"]
     assert remote.scene_for_ticket(ticket) == 9
     assert remote.qr("unknown") is None
+
+
+# --- custom menu ----------------------------------------------------------------------------------------------
+
+MENU_CLICK = {"type": "click", "name": "我的二维码", "key": "MY_CODE"}
+MENU_VIEW = {"type": "view", "name": "官网", "url": "https://example.com/"}
+
+
+def _get(sandbox: Sandbox, endpoint: str, token: str) -> dict[str, Any]:
+    answer: dict[str, Any] = requests.get(
+        f"{sandbox.api_base}/cgi-bin/{endpoint}", params={"access_token": token}, timeout=5
+    ).json()
+    return answer
+
+
+def test_a_menu_is_set_read_back_as_wechat_shows_it_and_deleted(sandbox: Sandbox) -> None:
+    token = _stable(sandbox, OA)["access_token"]
+    buttons = [MENU_CLICK, {"name": "更多", "sub_button": [MENU_VIEW]}]
+
+    assert _get(sandbox, "menu/get", token)["errcode"] == 46003
+    assert _post(sandbox, "menu/create", token, {"button": buttons}) == {"errcode": 0, "errmsg": "ok"}
+    assert sandbox.menu(OA["appid"]) == buttons
+    assert _get(sandbox, "menu/get", token) == {
+        "menu": {
+            "button": [
+                {**MENU_CLICK, "sub_button": []},
+                {"name": "更多", "sub_button": [{**MENU_VIEW, "sub_button": []}]},
+            ]
+        }
+    }
+    assert RemoteSandbox(sandbox.api_base).menu(OA["appid"]) == buttons
+    assert _get(sandbox, "menu/delete", token) == {"errcode": 0, "errmsg": "ok"}
+    assert _get(sandbox, "menu/delete", token)["errcode"] == 0  # nothing left to delete is fine
+    assert _get(sandbox, "menu/get", token)["errcode"] == 46003
+    assert sandbox.menu(OA["appid"]) is None
+    assert [call.endpoint for call in sandbox.calls(appid=OA["appid"])][-3:] == [
+        "/cgi-bin/menu/delete",
+        "/cgi-bin/menu/delete",
+        "/cgi-bin/menu/get",
+    ]
+
+
+def _live(**overrides: Any) -> dict[str, Any]:
+    return {
+        "type": "miniprogram",
+        "name": "直播",
+        "appid": MP["appid"],
+        "pagepath": "pages/live/index",
+        "url": "https://example.com/live",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "errcode"),
+    [
+        ({"menu": {"button": [MENU_CLICK]}}, 40016),  # menu/get's whole answer put back
+        ({"button": []}, 40016),
+        ({"button": [MENU_CLICK, MENU_VIEW, MENU_CLICK, MENU_VIEW]}, 40016),
+        ({"button": [{"type": "link", "name": "x"}]}, 40017),
+        ({"button": [{**MENU_CLICK, "name": "x" * 17}]}, 40018),
+        ({"button": [{**MENU_CLICK, "key": "k" * 129}]}, 40019),
+        ({"button": [{**MENU_VIEW, "url": "https://e.com/" + "a" * 1011}]}, 40020),
+        ({"button": [{**MENU_VIEW, "url": "www.example.com"}]}, 40055),
+        ({"button": [{"name": "g", "sub_button": [{"name": "h", "sub_button": [MENU_CLICK]}]}]}, 40022),
+        ({"button": [{"name": "g", "sub_button": [MENU_CLICK] * 6}]}, 40023),
+        ({"button": [{"name": "g", "sub_button": [{"type": "link", "name": "x"}]}]}, 40024),
+        ({"button": [{"name": "g", "sub_button": [{**MENU_CLICK, "name": "x" * 61}]}]}, 40025),
+        ({"button": [{"name": "g", "sub_button": [{"type": "click", "name": "x"}]}]}, 40026),
+        ({"button": [{"name": "g", "sub_button": [{"type": "view", "name": "x", "key": "u"}]}]}, 40027),
+        ({"button": [{"name": "g", "sub_button": [{**MENU_VIEW, "url": "example.com"}]}]}, 40054),
+        ({"button": [_live(appid=OA["appid"])]}, 45064),  # an official account is no mini program
+        ({"button": [_live(pagepath="")]}, 40035),
+        ({"button": [{"type": "media_id", "name": "图片"}]}, 40007),
+    ],
+)
+def test_menus_are_validated_with_wechats_errcodes(sandbox: Sandbox, body: Any, errcode: int) -> None:
+    token = _stable(sandbox, OA)["access_token"]
+
+    assert _post(sandbox, "menu/create", token, body)["errcode"] == errcode
+    assert sandbox.menu(OA["appid"]) is None
+
+
+def test_the_menu_is_an_official_accounts_and_faults_apply(sandbox: Sandbox) -> None:
+    mp_token, oa_token = _stable(sandbox, MP)["access_token"], _stable(sandbox, OA)["access_token"]
+
+    assert _post(sandbox, "menu/create", mp_token, {"button": [MENU_CLICK]})["errcode"] == 48001
+    assert _get(sandbox, "menu/get", mp_token)["errcode"] == 48001
+    sandbox.fail_next("menu/create", errcode=-1)
+    assert _post(sandbox, "menu/create", oa_token, {"button": [MENU_CLICK, _live()]})["errcode"] == -1
+    assert _post(sandbox, "menu/create", oa_token, {"button": [MENU_CLICK, _live()]})["errcode"] == 0
+    sandbox.reset()
+    assert sandbox.menu(OA["appid"]) is None

@@ -13,7 +13,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,8 @@ def local_banner(stack: Any) -> str:
         f"  curl -s '{sandbox}/__sandbox__/calls'",
         "  # the stored app configuration, secrets masked",
         f"  AWS_ENDPOINT_URL={stack.aws_endpoint} wxfunnel config get demo-oa",
+        "  # the official account's custom menu, through the sandbox (docs/menu.md)",
+        f"  AWS_ENDPOINT_URL={stack.aws_endpoint} WECHAT_API_BASE={sandbox} wxfunnel menu get demo-oa",
         "",
     ]
     return "\n".join(lines)
@@ -515,31 +518,214 @@ def _migrate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _channels_table(args: argparse.Namespace, session: Any) -> str:
+def _stack_table(
+    args: argparse.Namespace, session: Any, logical_id: str, explicit: str | None, option: str
+) -> str:
+    """The name of the stack's table `logical_id`: `explicit` (the command's `option`), the --stack-name's
+    resource, or the local stack's (AWS_ENDPOINT_URL on 127.0.0.1)."""
     from wxfunnel_tools.admin_client import is_loopback
     from wxfunnel_tools.template import local_table_name
 
-    if args.table:
-        return str(args.table)
+    if explicit:
+        return explicit
     if args.stack_name:
         resource = session.client("cloudformation").describe_stack_resource(
-            StackName=args.stack_name, LogicalResourceId="ChannelsTable"
+            StackName=args.stack_name, LogicalResourceId=logical_id
         )
         return str(resource["StackResourceDetail"]["PhysicalResourceId"])
     if is_loopback(os.environ.get("AWS_ENDPOINT_URL", "")):
-        return local_table_name("ChannelsTable")
-    raise Failure("name the stack: --stack-name <stack> (or --table <ChannelsTable name>)")
+        return local_table_name(logical_id)
+    raise Failure(f"name the stack: --stack-name <stack> (or {option} <{logical_id} name>)")
 
 
 def run_migrate_stats_day_index(args: argparse.Namespace) -> int:
     """Counter items written before the ByDay index get its key, so app-wide statistics see their days."""
     session = _session(args)
-    table = _channels_table(args, session)
+    table = _stack_table(args, session, "ChannelsTable", args.table, "--table")
     use_layer()
     from wxfunnel.store.counters import backfill_day_index
 
     updated = backfill_day_index(session.client("dynamodb"), table)
     print(f"{table}: {updated} statistics counter(s) given their day index key (0 when already done)")
+    return 0
+
+
+# --- custom menu -----------------------------------------------------------------------------------------
+
+
+def _menu_file(path: str) -> dict[str, Any]:
+    """Parse and check a menu file (menu/create's body); Failure names the file and the first problem's path."""
+    use_layer()
+    from wxfunnel.protocol.limits import menu_problem
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise Failure(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Failure(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    problem = menu_problem(document)
+    if problem:
+        raise Failure(f"{path}: {problem}")
+    return dict(document)
+
+
+def _menu_keys(menu: Mapping[str, Any]) -> list[str]:
+    """The keys the menu's CLICK (and scan, picture, location) buttons push, in reading order."""
+    keys: list[str] = []
+    for button in menu["button"]:
+        for action in button.get("sub_button") or [button]:
+            if "key" in action:
+                keys.append(str(action["key"]))
+    return keys
+
+
+def _wechat_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that call WeChat from this machine, as the stack's functions would."""
+    parser.add_argument("app", help="an official account's app name")
+    parser.add_argument(
+        "--prefix", help="SSM path prefix (default: the --stack-name's output; the local stack's locally)"
+    )
+    parser.add_argument(
+        "--tokens-table",
+        help="the TokensTable holding the app's shared access token (default: the --stack-name's, or the local "
+        "stack's)",
+    )
+    parser.add_argument(
+        "--wechat-api-base",
+        default=os.environ.get("WECHAT_API_BASE"),
+        help="the WeChat API base URL (default: $WECHAT_API_BASE; against the local stack its sandbox, "
+        f"http://127.0.0.1:{DEFAULT_SANDBOX_PORT}; else https://api.weixin.qq.com with api2 as backup)",
+    )
+    _stack_options(parser)
+
+
+def _wechat_api_base(args: argparse.Namespace) -> str | None:
+    """Where to call WeChat: --wechat-api-base ($WECHAT_API_BASE), the local stack's sandbox when AWS is the
+    local stack's (its dev apps are unknown to WeChat), else None: the layer's default, the real API."""
+    from wxfunnel_tools.admin_client import is_loopback
+
+    if args.wechat_api_base:
+        return str(args.wechat_api_base).rstrip("/")
+    if is_loopback(os.environ.get("AWS_ENDPOINT_URL", "")):
+        return f"http://127.0.0.1:{DEFAULT_SANDBOX_PORT}"
+    return None
+
+
+@contextmanager
+def _layer_process(environment: Mapping[str, str], session: Any) -> Iterator[None]:
+    """Run the layer in this process as one of the stack's functions: its environment variables, the caller's AWS
+    session as boto3's default, fresh per-container caches, its log lines on stderr (stdout stays the command's
+    answer) from WARNING up; all restored afterwards."""
+    import boto3
+
+    from wxfunnel.core.observability import logger
+    from wxfunnel_tools.template import cold_start
+
+    saved = {key: os.environ.get(key) for key in environment}
+    saved_session, saved_level = boto3.DEFAULT_SESSION, logger.log_level
+    handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+    streams = [handler.setStream(sys.stderr) for handler in handlers]
+    os.environ.update(environment)
+    boto3.DEFAULT_SESSION = session
+    logger.setLevel(logging.WARNING)
+    cold_start()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        boto3.DEFAULT_SESSION = saved_session
+        logger.setLevel(saved_level)
+        for handler, stream in zip(handlers, streams, strict=True):
+            if stream is not None:
+                handler.setStream(stream)
+        cold_start()
+
+
+def _on_wechat(args: argparse.Namespace, action: Callable[[Any], Any]) -> Any:
+    """`action(client)` with the app's WeChatClient wired as the stack's functions wire it (entry.wechat): the
+    app's configuration under the stack's SSM prefix, the access token shared through the stack's TokensTable
+    (the functions' token is used; a new one is fetched only through the same lease, never beside it)."""
+    session = _session(args)
+    prefix = _prefix(args, session)
+    table = _stack_table(args, session, "TokensTable", args.tokens_table, "--tokens-table")
+    environment = {"APPS_PARAMETER_PREFIX": prefix, "TOKENS_TABLE": table}
+    base = _wechat_api_base(args)
+    if base:
+        environment |= {"WECHAT_API_BASE": base, "WECHAT_API_BACKUP_BASE": base}
+        print(f"wxfunnel: WeChat API at {base}", file=sys.stderr)
+    use_layer()
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    from wxfunnel.client import errors
+    from wxfunnel.config.base import InvalidAppConfig, UnknownApp
+    from wxfunnel.entry.wechat import client_for
+
+    with _layer_process(environment, session):
+        try:
+            return action(client_for(args.app))
+        except UnknownApp:
+            raise Failure(f"no configuration at {prefix}{args.app}") from None
+        except InvalidAppConfig as exc:
+            raise Failure(f"{prefix}{args.app}: invalid: {exc}") from None
+        except GetParameterError as exc:
+            raise Failure(f"cannot read {prefix}{args.app}: {exc}") from None
+        except errors.IpNotWhitelisted as exc:
+            raise Failure(
+                f"{args.app}: WeChat refused this machine's IP (40164: {exc.errmsg}). It guards fetching an access "
+                f"token, which the CLI does only when the one the stack's functions keep in {table} is no longer "
+                "valid: add this machine's public IP to the account's IP whitelist (微信开发者平台 > 基础信息 > "
+                "开发密钥 > IP白名单), or retry while the functions keep the token fresh."
+            ) from None
+        except errors.WeChatError as exc:
+            raise Failure(f"{args.app}: {exc}") from None
+
+
+def _menu_file_arguments(parser: argparse.ArgumentParser) -> None:
+    _wechat_options(parser)
+    parser.add_argument("file", help='the menu as JSON: {"button": [...]} (see docs/menu.md)')
+
+
+def run_menu_get(args: argparse.Namespace) -> int:
+    menu = _on_wechat(args, lambda client: client.menu_get())
+    _print_json(menu)
+    if not menu["button"]:
+        print(f"wxfunnel: {args.app} has no menu set through the API (WeChat's 46003)", file=sys.stderr)
+    return 0
+
+
+def run_menu_put(args: argparse.Namespace) -> int:
+    menu = _menu_file(args.file)  # a bad file stops here: no AWS, no WeChat
+    _on_wechat(args, lambda client: client.menu_create(menu))
+    print(
+        f"{args.app}: menu set ({len(menu['button'])} buttons; keys: {', '.join(_menu_keys(menu)) or 'none'}). "
+        "A user's WeChat fetches it on opening the chat once its copy is 5 minutes old (unfollow and follow: at "
+        "once)."
+    )
+    return 0
+
+
+def run_menu_delete(args: argparse.Namespace) -> int:
+    _on_wechat(args, lambda client: client.menu_delete())
+    print(f"{args.app}: menu deleted (with any personalised menus)")
+    return 0
+
+
+def _menu_validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help='the menu as JSON: {"button": [...]}')
+
+
+def run_menu_validate(args: argparse.Namespace) -> int:
+    menu = _menu_file(args.file)
+    print(
+        f"{args.file}: a valid menu ({len(menu['button'])} buttons; keys: {', '.join(_menu_keys(menu)) or 'none'})"
+    )
     return 0
 
 
@@ -563,6 +749,7 @@ GROUPS = {
     "qr": "channel QR codes (admin API)",
     "events": "WeChat pushes as API Gateway events",
     "migrate": "one-shot data migrations after an upgrade (idempotent)",
+    "menu": "an official account's custom menu (WeChat's menu API, called from this machine)",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -604,6 +791,17 @@ COMMANDS: tuple[Command, ...] = (
         run_config_get,
         _config_get_arguments,
     ),
+    Command(
+        ("menu", "get"), "print an official account's custom menu as JSON", run_menu_get, _wechat_options
+    ),
+    Command(
+        ("menu", "put"),
+        "check a menu file, then set it as the account's custom menu",
+        run_menu_put,
+        _menu_file_arguments,
+    ),
+    Command(("menu", "delete"), "delete an official account's custom menu", run_menu_delete, _wechat_options),
+    Command(("menu", "validate"), "check a menu file", run_menu_validate, _menu_validate_arguments),
 )
 
 

@@ -91,3 +91,18 @@ def test_tokens_and_secrets_are_redacted_from_urls() -> None:
     assert "s3cr3t" not in redacted
     assert "access_token=***" in redacted
     assert "openid=o1" in redacted
+
+
+@pytest.mark.parametrize(
+    "errcode", [40016, 40017, 40018, 40019, 40020, 40022, 40023, 40025, 40027, 40054, 40055, 45064]
+)
+def test_a_menu_wechat_refuses_is_an_invalid_argument(errcode: int) -> None:
+    error = errors.from_response(errcode, "invalid button name size rid: 1-2")
+
+    assert type(error) is errors.InvalidArgument
+    assert error.permanent and errcode in errors.MENU_CODES
+
+
+def test_no_menu_is_not_mapped_to_a_family() -> None:
+    """46003 "menu no exist" is a state menu_get answers as the empty menu, not a malformed request."""
+    assert type(errors.from_response(46003, "menu no exist")) is errors.WeChatError

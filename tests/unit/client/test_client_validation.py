@@ -16,7 +16,7 @@ from wxfunnel.client import (
     errors,
 )
 from wxfunnel.client import http as client_http
-from wxfunnel.client.api import qrcode_request
+from wxfunnel.client.api import menu_request, qrcode_request
 from wxfunnel.client.tokens import TokenLease
 from wxfunnel.config.app import parse_app_config
 from wxfunnel.protocol.limits import QR_DEFAULT_EXPIRE_SECONDS as DEFAULT_EXPIRE_SECONDS
@@ -219,3 +219,60 @@ def test_template_arguments_are_checked(oa: WeChatClient, kwargs: dict[str, Any]
 def test_subscribe_arguments_are_checked(mp: WeChatClient, kwargs: dict[str, Any], rule: str) -> None:
     with pytest.raises(errors.InvalidArgument, match=rule):
         mp.send_subscribe_message("o-a", "tpl", {"thing1": "hi"}, **kwargs)
+
+
+# --- custom menu --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("menu", "rule"),
+    [
+        ({"button": []}, r"menu button: must have 1 to 3 buttons \(got 0\)"),
+        (
+            {"button": [{"type": "click", "name": "我的专属二维码", "key": "MY_CODE"}]},
+            r"menu button\[1\].name: must be at most 16 bytes",
+        ),
+        (
+            {"button": [{"type": "click", "name": "二维码"}]},
+            r"menu button\[1\].key: required for a click button",
+        ),
+        (
+            {
+                "button": [
+                    {"name": "更多", "sub_button": [{"type": "view", "name": "官网", "url": "example.com"}]}
+                ]
+            },
+            r"menu button\[1\].sub_button\[1\].url: must be an http\(s\) URL",
+        ),
+        ({"menu": {"button": []}}, "menu menu: not a field of a menu"),
+    ],
+)
+def test_a_menu_is_checked_before_calling(oa: WeChatClient, menu: Any, rule: str) -> None:
+    with pytest.raises(errors.InvalidArgument, match=rule):
+        oa.menu_create(menu)
+
+
+def test_the_menu_belongs_to_an_official_account(mp: WeChatClient) -> None:
+    menu = {"button": [{"type": "click", "name": "二维码", "key": "MY_CODE"}]}
+    for call in (lambda: mp.menu_create(menu), mp.menu_get, mp.menu_delete):
+        with pytest.raises(errors.InvalidArgument, match=r"menu/\w+ needs a official_account"):
+            call()
+
+
+def test_a_menu_read_back_is_sent_without_the_empty_sub_buttons() -> None:
+    read_back = {
+        "button": [
+            {"type": "click", "name": "我的二维码", "key": "MY_CODE", "sub_button": []},
+            {
+                "name": "更多",
+                "sub_button": [{"type": "view", "name": "官网", "url": "https://e.com/", "sub_button": []}],
+            },
+        ]
+    }
+
+    assert menu_request(read_back) == {
+        "button": [
+            {"type": "click", "name": "我的二维码", "key": "MY_CODE"},
+            {"name": "更多", "sub_button": [{"type": "view", "name": "官网", "url": "https://e.com/"}]},
+        ]
+    }

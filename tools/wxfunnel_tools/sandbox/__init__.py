@@ -30,6 +30,16 @@ Endpoints (answers and errcodes as WeChat's; every error errmsg ends in "rid: �
                                        user within 10 min is not delivered again and answers the first msgid
   POST /cgi-bin/message/subscribe/send MP; 43101 when require_subscription and no grant is left
   GET  /cgi-bin/getcallbackip
+  POST /cgi-bin/menu/create            OA only (48001 for an MP); replaces the app's menu. 1-3 buttons
+                                       (40016, also for a body without "button"), 1-5 sub-buttons (40023),
+                                       two levels (40022); names ≤ 16 / 60 bytes (40018 / 40025), the 13
+                                       types (40017 / 40024), keys ≤ 128 bytes (40019 / 40026), URLs ≤ 1024
+                                       bytes (40020 / 40027) and http(s) (40055 / 40054): top-level codes /
+                                       sub-button codes; a miniprogram's appid must be an MP the sandbox knows
+                                       (45064), with a pagepath; a missing media_id 40007, article_id 40035
+  GET  /cgi-bin/menu/get               OA; {"menu": {"button": [...]}} with an empty sub_button on every
+                                       action, as WeChat answers it; 46003 when the app has no menu
+  GET  /cgi-bin/menu/delete            OA; forgets the app's menu (ok when there is none)
 Every API call needs a valid access_token: 41001 missing, 40001 unknown/invalidated, 42001 expired.
 Opt-in strictness: Sandbox.start(require_follow=True) → 43004 when an OA sends to a non-follower;
 require_session=True → 45015 without a user interaction in 48 h, 45047 after 5 messages;
@@ -47,11 +57,13 @@ sandbox.advance(seconds) moves the sandbox clock. `sandbox.dead_base` (or `refus
 that refuses connections, for failover tests.
 
 Users: sandbox.follow(oa_appid, openid, scene=…), unfollow, interact, grant_subscription. QR tickets:
-sandbox.qr(ticket), sandbox.qr_for_url(content_or_image_url), sandbox.scene_for_ticket(ticket).
+sandbox.qr(ticket), sandbox.qr_for_url(content_or_image_url), sandbox.scene_for_ticket(ticket). Menus:
+sandbox.menu(appid) (the buttons as menu/create received them, None without a menu).
 
 From another process, the same through HTTP: POST {api_base}/__sandbox__/apps|faults|faults/clear|invalidate|
 expire|follow|unfollow|interact|grant|advance|reset|calls/reset (JSON bodies with the arguments above) and
-GET /__sandbox__/calls?endpoint=&appid=, /qr?ticket= or ?url=, /deliveries?openid=, /following?appid=&openid=;
+GET /__sandbox__/calls?endpoint=&appid=, /qr?ticket= or ?url=, /deliveries?openid=, /following?appid=&openid=,
+/menu?appid=;
 `RemoteSandbox(api_base)` wraps them with the same method names.
 """
 

@@ -108,3 +108,7 @@ class RemoteSandbox:
 
     def deliveries(self, openid: str | None = None, appid: str | None = None) -> list[dict[str, Any]]:
         return list(self._get("deliveries", openid=openid, appid=appid)["deliveries"])
+
+    def menu(self, appid: str) -> list[Any] | None:
+        result: list[Any] | None = self._get("menu", appid=appid)["menu"]
+        return result

@@ -261,6 +261,8 @@ class Sandbox(World):
                     }
                 case "GET", "following":
                     result = {"following": world.is_following(args["appid"], args["openid"])}
+                case "GET", "menu":
+                    result = {"menu": world.menu(args["appid"])}
                 case _:
                     return Response(status=404, json={"error": f"no admin action {method} {action}"})
         except (KeyError, ValueError, TypeError) as exc:

@@ -1,4 +1,4 @@
-"""The sandbox's WeChat: apps, tokens, QR tickets, followers, media, tags, messages, the recorder and faults.
+"""The sandbox's WeChat: apps, tokens, QR tickets, followers, media, tags, messages, menus, recorder, faults.
 
 Everything here is plain Python guarded by one lock; `server.py` turns HTTP requests into `Request`s and
 `World.handle` answers them the way WeChat would (status 200 with `{"errcode": …, "errmsg": "… rid: …"}`).
@@ -7,6 +7,7 @@ Everything here is plain Python guarded by one lock; `server.py` turns HTTP requ
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import secrets
@@ -41,6 +42,27 @@ OPENID = re.compile(r"^o[A-Za-z0-9_-]{1,63}$")
 _HTTP_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _APPID = re.compile(r"^wx[0-9a-f]{16}$")
 CALLBACK_IPS = ("101.226.103.0/25", "101.226.62.0/26", "183.3.234.0/26", "127.0.0.1")
+MENU_BUTTONS_MAX = 3
+MENU_SUB_BUTTONS_MAX = 5
+MENU_KEY_TYPES = frozenset(
+    {
+        "click",
+        "scancode_push",
+        "scancode_waitmsg",
+        "pic_sysphoto",
+        "pic_photo_or_album",
+        "pic_weixin",
+        "location_select",
+    }
+)
+MENU_TYPES = MENU_KEY_TYPES | {
+    "view",
+    "miniprogram",
+    "media_id",
+    "view_limited",
+    "article_id",
+    "article_view_limited",
+}
 
 ERRMSG: dict[int, str] = {
     -1: "system error",
@@ -53,9 +75,22 @@ ERRMSG: dict[int, str] = {
     40008: "invalid message type",
     40013: "invalid appid",
     40014: "invalid access_token",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40020: "invalid button url size",
+    40022: "invalid sub_menu level",
+    40023: "invalid sub button size",
+    40024: "invalid sub button type",
+    40025: "invalid sub button name size",
+    40026: "invalid sub button key size",
+    40027: "invalid sub button url size",
     40032: "invalid openid list size",
     40035: "invalid args",
     40037: "invalid template_id",
+    40054: "invalid sub button url domain",
+    40055: "invalid button url domain",
     40125: "invalid appsecret",
     40164: "invalid ip 127.0.0.1, not in whitelist",
     41001: "access_token missing",
@@ -77,9 +112,11 @@ ERRMSG: dict[int, str] = {
     45047: "out of response count limit",
     45056: "too many tags now, no need to add new",
     45059: "user tag count out of limit",
+    45064: "no permission to use weapp in menu",
     45157: "invalid tag name",
     45158: "tag name too long",
     45159: "invalid tag id",
+    46003: "menu no exist",
     47001: "data format error",
     47003: "argument invalid!",
     48001: "api unauthorized",
@@ -113,6 +150,9 @@ OA_ONLY = frozenset(
         "/cgi-bin/tags/get",
         "/cgi-bin/tags/members/batchtagging",
         "/cgi-bin/message/template/send",
+        "/cgi-bin/menu/create",
+        "/cgi-bin/menu/get",
+        "/cgi-bin/menu/delete",
     }
 )
 MP_ONLY = frozenset({"/cgi-bin/message/subscribe/send"})
@@ -278,6 +318,7 @@ class World:
         self._template_sent: dict[tuple[str, str, str], tuple[float, int]] = {}
         self._next_msgid = 2_000_000_000
         self._deliveries: list[Delivery] = []
+        self._menus: dict[str, list[Any]] = {}
         self._routes: dict[str, tuple[str, Callable[[Request, App | None], Mapping[str, Any]]]] = {
             "/cgi-bin/token": ("GET", self._token),
             "/cgi-bin/stable_token": ("POST", self._stable_token),
@@ -292,6 +333,9 @@ class World:
             "/cgi-bin/message/template/send": ("POST", self._template_send),
             "/cgi-bin/message/subscribe/send": ("POST", self._subscribe_send),
             "/cgi-bin/getcallbackip": ("GET", self._callback_ips),
+            "/cgi-bin/menu/create": ("POST", self._menu_create),
+            "/cgi-bin/menu/get": ("GET", self._menu_get),
+            "/cgi-bin/menu/delete": ("GET", self._menu_delete),
         }
 
     # --- clock, apps, tokens -------------------------------------------------------------------------------
@@ -474,8 +518,14 @@ class World:
             follower = self._followers.get((appid, openid))
             return list(follower.tag_ids) if follower else []
 
+    def menu(self, appid: str) -> list[Any] | None:
+        """The app's custom menu buttons as menu/create received them, or None when it has none."""
+        with self._lock:
+            buttons = self._menus.get(appid)
+            return copy.deepcopy(buttons) if buttons is not None else None
+
     def reset(self) -> None:
-        """Forget calls, faults, tickets, deliveries, followers and media (apps and tokens stay)."""
+        """Forget calls, faults, tickets, deliveries, followers, media and menus (apps and tokens stay)."""
         with self._lock:
             self._calls.clear()
             self._faults.clear()
@@ -487,6 +537,7 @@ class World:
             self._grants.clear()
             self._media.clear()
             self._template_sent.clear()
+            self._menus.clear()
 
     # --- request handling ----------------------------------------------------------------------------------
 
@@ -1007,3 +1058,75 @@ class World:
     def _callback_ips(self, request: Request, app: App | None) -> Mapping[str, Any]:
         self._auth(request, app)
         return {"ip_list": list(CALLBACK_IPS)}
+
+    # --- custom menu (OA) ----------------------------------------------------------------------------------
+
+    def _menu_create(self, request: Request, app: App | None) -> Mapping[str, Any]:
+        app = self._auth(request, app)
+        buttons = self._body(request).get("button")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= MENU_BUTTONS_MAX:
+            raise Fail(40016)  # also a body without "button", e.g. menu/get's whole answer
+        for button in buttons:
+            self._check_menu_button(button, top=True)
+        self._menus[app.appid] = copy.deepcopy(buttons)
+        return {"errmsg": "ok"}
+
+    def _check_menu_button(self, button: Any, *, top: bool) -> None:
+        """WeChat's checks, with the top-level errcode or the sub-button one."""
+        if not isinstance(button, dict):
+            raise Fail(40017 if top else 40024)
+        subs = button.get("sub_button")
+        if isinstance(subs, list) and subs:
+            if not top:
+                raise Fail(40022)
+            if len(subs) > MENU_SUB_BUTTONS_MAX:
+                raise Fail(40023)
+        name = button.get("name")
+        if not isinstance(name, str) or not 1 <= len(name.encode("utf-8")) <= (16 if top else 60):
+            raise Fail(40018 if top else 40025)
+        if isinstance(subs, list) and subs:
+            for sub in subs:
+                self._check_menu_button(sub, top=False)
+            return
+        kind = button.get("type")
+        if kind not in MENU_TYPES:
+            raise Fail(40017 if top else 40024)
+        if kind in MENU_KEY_TYPES:
+            key = button.get("key")
+            if not isinstance(key, str) or not 1 <= len(key.encode("utf-8")) <= 128:
+                raise Fail(40019 if top else 40026)
+        if kind in {"view", "miniprogram"}:
+            url = button.get("url")
+            if not isinstance(url, str) or not 1 <= len(url.encode("utf-8")) <= 1024:
+                raise Fail(40020 if top else 40027)
+            if not _HTTP_URL.fullmatch(url):
+                raise Fail(40055 if top else 40054)
+        if kind == "miniprogram":
+            linked = self.apps.get(str(button.get("appid")))
+            if linked is None or linked.kind != MINI_PROGRAM:
+                raise Fail(45064)  # the sandbox's mini programs are the ones every account is linked to
+            if not isinstance(button.get("pagepath"), str) or not button["pagepath"]:
+                raise Fail(40035, "pagepath")
+        if kind in {"media_id", "view_limited"} and not button.get("media_id"):
+            raise Fail(40007)
+        if kind in {"article_id", "article_view_limited"} and not button.get("article_id"):
+            raise Fail(40035, "article_id")
+
+    def _menu_get(self, request: Request, app: App | None) -> Mapping[str, Any]:
+        app = self._auth(request, app)
+        buttons = self._menus.get(app.appid)
+        if buttons is None:
+            raise Fail(46003)
+        return {"menu": {"button": [_as_read(button) for button in buttons]}}
+
+    def _menu_delete(self, request: Request, app: App | None) -> Mapping[str, Any]:
+        app = self._auth(request, app)
+        self._menus.pop(app.appid, None)
+        return {"errmsg": "ok"}
+
+
+def _as_read(button: Mapping[str, Any]) -> dict[str, Any]:
+    """A button as menu/get answers it: every button has a sub_button list, empty for an action."""
+    subs = button.get("sub_button") or []
+    fields = {key: value for key, value in button.items() if key != "sub_button"}
+    return {**fields, "sub_button": [_as_read(sub) for sub in subs]}

@@ -25,6 +25,7 @@ from wxfunnel.core.settings import settings
 from wxfunnel.protocol import limits
 
 _TAG_EXISTS = 45157
+_MENU_NOT_FOUND = 46003  # "menu no exist": menu/get of an account without a menu set through the API
 
 
 class MediaCache(Protocol):
@@ -88,6 +89,32 @@ def qrcode_request(scene: int | str, *, permanent: bool, expire_seconds: int | N
     if problem:
         raise InvalidArgument(f"expire_seconds {problem}")
     return {"expire_seconds": seconds, **body}
+
+
+def menu_request(menu: Mapping[str, Any]) -> dict[str, Any]:
+    """The `menu/create` body, or InvalidArgument naming the first problem by its path (limits.menu_problem):
+    the buttons as given, without the empty `sub_button` menu/get puts on every action (so that a menu read
+    back can be put again)."""
+    problem = limits.menu_problem(menu)
+    if problem:
+        raise InvalidArgument(f"menu {problem}")
+    return {"button": _menu_buttons(menu["button"])}
+
+
+def _menu_buttons(buttons: Sequence[Any]) -> list[dict[str, Any]]:
+    """Buttons in menu/create's shape: an action's fields, or a group's name and its sub-buttons."""
+    shaped: list[dict[str, Any]] = []
+    for button in buttons:
+        if not isinstance(button, Mapping):
+            raise WeChatUnavailable(f"a menu button is not an object: {button!r}")
+        fields = {key: value for key, value in button.items() if key != "sub_button"}
+        subs = button.get("sub_button")
+        if subs:
+            if not isinstance(subs, list):
+                raise WeChatUnavailable(f"a menu button's sub_button is not a list: {subs!r}")
+            fields["sub_button"] = _menu_buttons(subs)
+        shaped.append(fields)
+    return shaped
 
 
 def _image_type(content: bytes) -> str:
@@ -398,6 +425,50 @@ class WeChatClient:
                 raise InvalidArgument(f"data[{key!r}] must map a keyword name to a string value")
             rendered[key] = {"value": value}
         return rendered
+
+    # --- custom menu (OA) ---------------------------------------------------------------------------------
+
+    def menu_create(self, menu: Mapping[str, Any]) -> None:
+        """Set the account's custom menu, `{"button": [...]}`, replacing the current one (checked first: see
+        limits.menu_problem). A CLICK button's key comes back as the push's EventKey. Clients fetch the menu
+        again when a user opens the chat and their copy is over 5 minutes old (unfollow and follow shows it at
+        once). Verified accounts only (48001, ApiUnauthorized, otherwise); a menu WeChat refuses is an
+        InvalidArgument (errors.MENU_CODES).
+
+        https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "menu/create")
+        self._call("POST", "/cgi-bin/menu/create", json_body=menu_request(menu))
+
+    def menu_get(self) -> dict[str, Any]:
+        """The account's custom menu as menu_create takes it (`{"button": [...]}`), or `{"button": []}` when
+        it has none: WeChat's 46003 ("menu no exist") is a state, not a failure, answered as the empty menu.
+
+        Only the menu set through the API: personalised menus (`conditionalmenu`) are left out, and a menu
+        published in the web console is visible to get_current_selfmenu_info only (another shape).
+
+        https://developers.weixin.qq.com/doc/service/api/custommenu/api_getmenu
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "menu/get")
+        try:
+            answer = self._call("GET", "/cgi-bin/menu/get")
+        except WeChatError as exc:
+            if exc.errcode != _MENU_NOT_FOUND:
+                raise
+            return {"button": []}
+        menu = answer.get("menu")
+        buttons = menu.get("button") if isinstance(menu, dict) else None
+        if not isinstance(buttons, list):
+            raise WeChatUnavailable("menu/get answered without menu.button")
+        return {"button": _menu_buttons(buttons)}
+
+    def menu_delete(self) -> None:
+        """Delete the account's custom menu (and, WeChat's rule, every personalised menu).
+
+        https://developers.weixin.qq.com/doc/service/api/custommenu/api_deletemenu
+        """
+        self._require(AccountKind.OFFICIAL_ACCOUNT, "menu/delete")
+        self._call("GET", "/cgi-bin/menu/delete")
 
     # --- platform -----------------------------------------------------------------------------------------
 

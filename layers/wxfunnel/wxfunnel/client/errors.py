@@ -15,7 +15,9 @@ configuration, or the user does something. `permanent` is its negation, for read
 | RecipientUnavailable | 40003, 43004, 43019, 48002, 43101         | no                                      |
 | ApiUnauthorized      | 48001                                     | no: the account lacks the permission    |
 | InvalidArgument      | 40004, 40007, 40008, 40035, 40037, 41001, | no (also raised locally, before a call) |
-|                      | 44002, 45002, 47001, 47003, tag 45xxx     |                                         |
+|                      | 44002, 45002, 47001, 47003, tag 45xxx,    |                                         |
+|                      | menu 40015-40027, 40054, 40055, 40120,    |                                         |
+|                      | 45064, 65316 (see MENU_CODES)             |                                         |
 | SystemBusy           | -1                                        | yes, with backoff                       |
 | WeChatUnavailable    | no answer: network, timeout, HTTP 5xx     | yes                                     |
 | QrTicketNotFound     | showqrcode answered 404                   | no                                      |
@@ -118,10 +120,26 @@ class ApiUnauthorized(WeChatError):
     codes = frozenset({48001})
 
 
+# menu/create refusing a malformed menu, with WeChat's errmsg [OFF:
+# developers.weixin.qq.com/doc/oplatform/developers/errCode,
+# …/doc/oplatform/en/Return_codes/Return_code_descriptions_new]: 40015 invalid menu type, 40016 invalid button
+# size (1-3 buttons; also a body without "button"), 40017 button type, 40018 button name size, 40019 button
+# key size, 40020 button url size, 40021 invalid menu version, 40022 invalid sub_menu level, 40023 sub button
+# size (1-5), 40024 sub button type, 40025 sub button name size, 40026 sub button key size, 40027 sub button
+# url size (also a missing url), 40054 invalid sub button url domain, 40055 invalid button url domain; 40120
+# invalid use sub button type [COMM: developers.weixin.qq.com community]; 45064 a mini program the account is
+# not linked to, 65316 links to more than 3 domains [SDK: wechatpy WeChatErrorCode]. (46003 "menu no exist" is
+# no error of the request: WeChatClient.menu_get answers it as the empty menu.)
+MENU_CODES = frozenset(
+    {40015, 40016, 40017, 40018, 40019, 40020, 40021, 40022, 40023, 40024, 40025, 40026, 40027}
+    | {40054, 40055, 40120, 45064, 65316}
+)
+
+
 class InvalidArgument(WeChatError, ValueError):
     """The request is malformed; raised locally before any network call or mapped from WeChat's answer."""
 
-    codes = frozenset(
+    codes = MENU_CODES | frozenset(
         {
             40004,
             40007,

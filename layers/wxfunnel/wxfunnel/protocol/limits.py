@@ -1,4 +1,5 @@
-"""The one definition of WeChat's value shapes: appid, openid, scenes, QR expiry, tags, texts, URLs, templates.
+"""The one definition of WeChat's value shapes: appid, openid, scenes, QR expiry, tags, texts, URLs, templates,
+custom menus.
 
 Every layer checks these values through this module: the admin API (422), the app configuration (refused on load),
 the push parser (a value that is not a scene attributes nothing), the client (refused before any call), the
@@ -31,7 +32,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 # --- accounts and users ---------------------------------------------------------------------------------------
 
@@ -261,4 +263,156 @@ TEMPLATE_VALUE_MAX: Final = 1024
 def template_key_problem(value: object) -> str | None:
     if not isinstance(value, str) or not TEMPLATE_KEY.fullmatch(value):
         return "keys must be 1-32 characters of A-Z a-z 0-9 _, starting with a letter"
+    return None
+
+
+# --- custom menu (OA) -----------------------------------------------------------------------------------------
+# menu/create's body [OFF: developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu]: 1-3 buttons,
+# each either an action (`type`, with the fields of its type) or a group (`name` + `sub_button` with 1-5 actions;
+# `type` and `sub_button` are mutually exclusive); no third level. menu/get answers the same shape with an empty
+# `sub_button` on every action, which is accepted here so that a menu read back can be put again.
+# A CLICK (or scan, picture, location) button's `key` comes back as the push's EventKey, inside XML CDATA, and the
+# rules answer it by exact match: it follows the scene's character rule (printable, no emoji, no outer spaces),
+# or a key WeChat accepts could arrive as another string and match nothing.
+
+MENU_BUTTONS_MAX: Final = 3
+MENU_SUB_BUTTONS_MAX: Final = 5
+MENU_NAME_MAX_BYTES: Final = 16  # a top-level button; WeChat's clients show about 4 Chinese characters
+MENU_SUB_NAME_MAX_BYTES: Final = 60  # a sub-button (40 on older pages); clients show about 7
+MENU_KEY_MAX_BYTES: Final = 128
+MENU_URL_MAX_BYTES: Final = 1024
+# The fields each button type needs (and the only ones it may have, besides type, name and an empty sub_button).
+MENU_KEY_TYPES: Final = (
+    "click",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+)
+MENU_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    **{kind: ("key",) for kind in MENU_KEY_TYPES},
+    "view": ("url",),
+    "miniprogram": ("appid", "pagepath", "url"),  # url: what clients without mini programs open
+    "media_id": ("media_id",),  # a permanent material
+    "view_limited": ("media_id",),
+    "article_id": ("article_id",),  # a published article
+    "article_view_limited": ("article_id",),
+}
+
+
+def menu_key_problem(value: object) -> str | None:
+    """Why `value` cannot be a menu button's key (the EventKey of its CLICK push), or None."""
+    if not isinstance(value, str) or not value:
+        return f"must be a text of 1 to {MENU_KEY_MAX_BYTES} bytes"
+    for char in value:
+        problem = _char_problem(char)
+        if problem:
+            return problem
+    if value[0] == " " or value[-1] == " ":
+        return "must not start or end with a space (the CLICK push would arrive without it)"
+    return utf8_bytes_problem(value, MENU_KEY_MAX_BYTES)
+
+
+def menu_url_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not HTTP_URL.fullmatch(value):
+        return "must be an http(s) URL"
+    return utf8_bytes_problem(value, MENU_URL_MAX_BYTES)
+
+
+def _menu_name_problem(value: object, maximum: int) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty, non-blank text"
+    for char in value:
+        if not char.isprintable():  # emoji are fine in a name: it is shown, never matched
+            return f"must not contain control or invisible characters (found U+{ord(char):04X})"
+    problem = utf8_bytes_problem(value, maximum)
+    return f"{problem}; a Chinese character takes 3" if problem else None
+
+
+def _menu_id_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not value or any(char.isspace() for char in value):
+        return "must be a non-empty id without spaces"
+    return None
+
+
+_MENU_FIELD_PROBLEMS: Final = {
+    "key": menu_key_problem,
+    "url": menu_url_problem,
+    "appid": appid_problem,
+    "pagepath": page_path_problem,
+    "media_id": _menu_id_problem,
+    "article_id": _menu_id_problem,
+}
+
+
+def _menu_count_problem(value: object, maximum: int) -> str:
+    if not isinstance(value, list):
+        return f"must be a list of 1 to {maximum} buttons"
+    return f"must have 1 to {maximum} buttons (got {len(value)})"
+
+
+def _menu_button_problem(button: object, path: str, *, top: bool) -> str | None:
+    if not isinstance(button, Mapping):
+        return f"{path}: must be a JSON object"
+    problem = _menu_name_problem(button.get("name"), MENU_NAME_MAX_BYTES if top else MENU_SUB_NAME_MAX_BYTES)
+    if problem:
+        return f"{path}.name: {problem}"
+    subs = button.get("sub_button")
+    if "sub_button" in button and subs != []:
+        if not top:
+            return f"{path}.sub_button: a sub-button cannot have sub-buttons (two levels at most)"
+        return _menu_group_problem(button, subs, path)
+    kind = button.get("type")
+    if kind is None:
+        needed = f"a type, or sub_button with 1 to {MENU_SUB_BUTTONS_MAX} buttons" if top else "a type"
+        return f"{path}: needs {needed}"
+    if not isinstance(kind, str) or kind not in MENU_FIELDS:
+        return f"{path}.type: must be one of {', '.join(MENU_FIELDS)} (got {kind!r})"
+    fields = MENU_FIELDS[kind]
+    for field in button:
+        if field not in {"type", "name", "sub_button", *fields}:
+            return f"{path}.{field}: not a field of a {kind} button (it has {', '.join(fields)})"
+    for field in fields:
+        if field not in button:
+            return f"{path}.{field}: required for a {kind} button"
+        problem = _MENU_FIELD_PROBLEMS[field](button[field])
+        if problem:
+            return f"{path}.{field}: {problem}"
+    return None
+
+
+def _menu_group_problem(button: Mapping[str, Any], subs: object, path: str) -> str | None:
+    if "type" in button:
+        return f"{path}: has both type and sub_button (a button either acts or opens its sub-buttons)"
+    for field in button:
+        if field not in {"name", "sub_button"}:
+            return f"{path}.{field}: not a field of a button with sub-buttons (it has name and sub_button)"
+    if not isinstance(subs, list) or not 1 <= len(subs) <= MENU_SUB_BUTTONS_MAX:
+        return f"{path}.sub_button: {_menu_count_problem(subs, MENU_SUB_BUTTONS_MAX)}"
+    for index, sub in enumerate(subs, 1):
+        problem = _menu_button_problem(sub, f"{path}.sub_button[{index}]", top=False)
+        if problem:
+            return problem
+    return None
+
+
+def menu_problem(menu: object) -> str | None:
+    """The first reason `menu` (menu/create's body, `{"button": [...]}`) cannot be a custom menu, as
+    "<path>: <problem>" with buttons counted from 1 as an operator reads them (`button[1].sub_button[2].name:
+    must be at most 60 bytes of UTF-8 (got 61); a Chinese character takes 3`), or None."""
+    if not isinstance(menu, Mapping):
+        return 'menu: must be a JSON object {"button": [...]}'
+    for field in menu:
+        if field != "button":
+            hint = " (put the menu itself, not menu/get's whole answer)" if field == "menu" else ""
+            return f"{field}: not a field of a menu, which has only button{hint}"
+    buttons = menu.get("button")
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= MENU_BUTTONS_MAX:
+        return f"button: {_menu_count_problem(buttons, MENU_BUTTONS_MAX)}"
+    for index, button in enumerate(buttons, 1):
+        problem = _menu_button_problem(button, f"button[{index}]", top=True)
+        if problem:
+            return problem
     return None
