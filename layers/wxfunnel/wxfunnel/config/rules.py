@@ -498,7 +498,7 @@ def _referral(data: Fields | None) -> ReferralRule | None:
         }
     )
     keyword = data.text("keyword", max_chars=64, blank=False)
-    menu_key = data.text("menu_key", max_bytes=limits.MENU_KEY_MAX_BYTES, blank=False)
+    menu_key = data.text("menu_key", check=limits.menu_key_problem)
     if keyword is None and menu_key is None:
         raise data.fail("keyword", "is required (or menu_key): how a follower asks for their own code")
     prefix = data.text("scene_prefix", default=DEFAULT_OWN_CODE_PREFIX, check=limits.scene_prefix_problem)

@@ -235,11 +235,6 @@ def page_path_problem(value: object) -> str | None:
     return None
 
 
-# --- custom menu ---------------------------------------------------------------------------------------------
-
-MENU_KEY_MAX_BYTES: Final = 128  # a click button's key (it arrives as the CLICK event's EventKey)
-
-
 # --- tags -----------------------------------------------------------------------------------------------------
 
 TAG_NAME_MAX_BYTES: Final = 30
