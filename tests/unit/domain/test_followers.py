@@ -144,7 +144,7 @@ def test_a_user_first_seen_unfollowing_is_new_when_they_follow():
         200,
         100,
     )
-    assert (back.after.follow_count, back.after.version) == (1, 2)
+    assert (back.after.status_at, back.after.follow_count, back.after.version) == (200, 1, 2)
 
 
 def test_a_repeat_follow_moves_the_status_time_and_last_touch_but_counts_no_follow():
@@ -216,9 +216,10 @@ def test_an_unfollow_of_an_unknown_user_is_stored_but_counted_nowhere():
     assert (t.change, t.scene, t.counts) == (Change.NONE, None, {})
 
 
-def test_a_later_repeat_unfollow_only_moves_the_status_time_and_an_older_one_changes_nothing():
+def test_a_later_repeat_unfollow_only_moves_the_status_time_and_an_older_or_same_second_one_changes_nothing():
     gone = unfollow(follow(None, APP, USER, "p", 100).after, APP, USER, 200).after
     assert unfollow(gone, APP, USER, 300).after == replace(gone, status_at=300, version=3)
+    assert unfollow(gone, APP, USER, 200).after is None
     assert unfollow(gone, APP, USER, 150).after is None
 
 

@@ -153,7 +153,7 @@ def unfollow(before: Follower | None, app: str, openid: str, at: int) -> Transit
         )
         return Transition(Change.NONE, after, None, None)
     if before.status is Status.UNSUBSCRIBED:
-        if at >= before.status_at:
+        if at > before.status_at:
             return Transition(
                 Change.NONE, replace(before, status_at=at, version=before.version + 1), None, None
             )
