@@ -722,3 +722,32 @@ def test_each_limit_admits_its_largest_value_and_refuses_one_more(
 )
 def test_a_bad_value_is_refused_naming_its_field_and_the_problem(rules, refusal):
     assert refusal in refused(False, rules)
+
+
+def test_a_reply_title_is_required_where_it_has_no_default():
+    link = {"type": "link", "url": "https://e.example/u", "thumb_url": "https://e.example/t"}
+    assert refused(False, reply_rule(link)) == "rules.keywords[0].reply.title: is required"
+
+
+@pytest.mark.parametrize("fallback", [{}, {"type": "none"}])
+def test_a_fallback_of_none_says_nothing(fallback):
+    assert mp(fallback=fallback).fallback == Fallback("none", None, None)
+
+
+def test_card_keys_leave_room_for_a_one_character_value_within_64_bytes():
+    fits = {"oa": "demo-oa", "keys": ["k" * 30, "l" * 27], "prefix": "p."}  # p.kkk…=v&lll…=v: 64 bytes
+    assert mp(card=fits).card.scene_for("session_from", f"{'k' * 30}=1&{'l' * 27}=2") is not None
+    too_long = {**fits, "keys": ["k" * 30, "l" * 28]}
+    assert refused(False, {"card": too_long}) == (
+        "rules.card.keys: prefix and keys leave no room for values within 64 bytes"
+    )
+
+
+def test_an_unknown_rule_is_refused_with_the_rules_the_account_kind_has():
+    assert refused(False, {"welcome": "hi"}) == (
+        "rules.welcome: is not a rule of a Mini Program (allowed: card, fallback, keywords)"
+    )
+
+
+def test_the_card_opt_in_text_of_an_official_account_can_be_configured():
+    assert oa(card_opt_in_text="Reminder on").card_opt_in_text == "Reminder on"

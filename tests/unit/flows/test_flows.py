@@ -7,11 +7,13 @@ from dataclasses import replace
 import pytest
 
 from wxfunnel.config.app import parse_app_config
+from wxfunnel.config.rules import Article as RuleArticle
+from wxfunnel.config.rules import NewsAction
 from wxfunnel.domain import followers
 from wxfunnel.domain.channels import Channel, Referrer
 from wxfunnel.domain.followers import Change, Follower, Status
 from wxfunnel.domain.jobs import JobKind, Tag
-from wxfunnel.flows import Context, Decision, decide
+from wxfunnel.flows import Context, Decision, decide, keywords
 from wxfunnel.protocol.messages import (
     ImageMessage,
     MiniProgramPageMessage,
@@ -666,3 +668,9 @@ def test_an_unfollow_the_callback_could_not_relate_to_a_follower_still_erases_wh
         AT,
     )
     assert decide(replace(context, transition=stale)) == Decision()
+
+
+def test_a_passive_only_reply_cannot_become_a_customer_service_message():
+    news = NewsAction((RuleArticle("t", "", "https://e.example/a", ""),))
+    with pytest.raises(TypeError, match=r"^NewsAction is not a customer-service message$"):
+        keywords.outbound(news, None)

@@ -226,8 +226,22 @@ def test_encrypt_uses_fresh_randomness_by_default(v4: crypto.MessageCrypto) -> N
 
 
 def test_encrypt_refuses_a_random_prefix_of_the_wrong_size(v4: crypto.MessageCrypto) -> None:
-    with pytest.raises(ValueError, match="16 bytes"):
+    with pytest.raises(ValueError, match=r"^random16 must be 16 bytes$"):
         v4.encrypt(b"x", V4_TIMESTAMP, V4_NONCE, random16=b"short")
+
+
+class _FourGiB(bytes):
+    """A plaintext that claims 2**32 bytes: the size whose length no longer fits the envelope's uint32."""
+
+    def __len__(self) -> int:
+        return 1 << 32
+
+
+def test_a_plaintext_whose_length_does_not_fit_a_uint32_is_refused_before_sealing(
+    v4: crypto.MessageCrypto,
+) -> None:
+    with pytest.raises(ValueError, match=r"^plaintext too large for a uint32 length$"):
+        v4.encrypt(_FourGiB(b"x"), V4_TIMESTAMP, V4_NONCE)
 
 
 def test_ciphers_are_built_once_per_key_not_per_call(
