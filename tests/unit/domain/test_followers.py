@@ -6,7 +6,18 @@ from itertools import permutations
 
 import pytest
 
-from wxfunnel.domain.followers import DIRECT, Change, Follower, Status, follow, scan, unfollow
+from wxfunnel.domain.channels import Channel, Referrer
+from wxfunnel.domain.followers import (
+    DIRECT,
+    Change,
+    Follower,
+    Status,
+    credit_referral,
+    follow,
+    referral_counted,
+    scan,
+    unfollow,
+)
 
 APP, USER = "oa", "o-1"
 
@@ -281,3 +292,61 @@ def _latest_status(pushes: Sequence[Push]) -> Status:
 def test_the_stored_status_never_depends_on_the_order_pushes_arrive_in(pushes: list[Push]):
     statuses = {_apply(order).status for order in permutations(pushes)}
     assert statuses == {_latest_status(pushes)}
+
+
+# --- referral credit ---------------------------------------------------------------------------------------------
+
+
+def code_of(referrer: Referrer | None) -> Channel:
+    return Channel(
+        app=APP,
+        scene="ref",
+        scene_type="str",
+        permanent=True,
+        kind="channel",
+        ticket="T",
+        url="http://weixin.qq.com/q/x",
+        image_url="https://mp.example/qr",
+        expire_seconds=None,
+        expires_at=None,
+        name="Referral code",
+        referrer=referrer,
+        created_at="2026-01-01T00:00:00Z",
+        updated_at="2026-01-01T00:00:00Z",
+    )
+
+
+def test_a_first_follow_through_a_referrers_code_credits_the_referrer_by_openid_else_by_name():
+    first = follow(None, APP, USER, "ref", 100)
+    credited = credit_referral(first, code_of(Referrer("Alice", "o-alice")), USER)
+    assert credited.after == replace(first.after, referred_by="o-alice")
+    assert (credited.change, credited.scene) == (first.change, first.scene)
+    assert referral_counted(credited, None)
+    by_name = credit_referral(first, code_of(Referrer("Shop 12")), USER)
+    assert by_name.after.referred_by == "Shop 12"
+
+
+def test_nobody_is_credited_for_self_referral_returns_scans_stale_pushes_or_codes_without_a_referrer():
+    alice = code_of(Referrer("Alice", "o-alice"))
+    first = follow(None, APP, USER, "ref", 100)
+    assert credit_referral(first, alice, "o-alice") is first  # Alice followed through her own code
+    assert credit_referral(first, code_of(None), USER) is first
+    assert credit_referral(first, None, USER) is first
+    gone = unfollow(first.after, APP, USER, 200).after
+    back = follow(gone, APP, USER, "ref", 300)
+    assert credit_referral(back, alice, USER) is back
+    scanned = scan(first.after, APP, USER, "ref", 150)
+    assert credit_referral(scanned, alice, USER) is scanned
+    stale = follow(gone, APP, USER, "ref", 150)
+    assert credit_referral(stale, alice, USER) is stale
+
+
+def test_the_referrals_counter_moves_once_per_follower():
+    alice = code_of(Referrer("Alice", "o-alice"))
+    credited = credit_referral(follow(None, APP, USER, "ref", 100), alice, USER)
+    assert referral_counted(credited, None)
+    again = follow(credited.after, APP, USER, "ref", 150)  # a repeat keeps referred_by
+    assert again.after.referred_by == "o-alice"
+    assert not referral_counted(again, credited.after)
+    assert not referral_counted(follow(None, APP, USER, "p", 100), None)
+    assert not referral_counted(unfollow(credited.after, APP, USER, 50), credited.after)
