@@ -299,6 +299,8 @@ def _retry_unkilled(cli: Any) -> int:
 def run_mutmut(max_children: int, log: Path) -> int:
     """mutmut's own run, in a child process (it forks per mutant and may call exit()); its output goes to `log`."""
     env = {**os.environ, "WXFUNNEL_LAYER_DIR": str(MUTANTS / "layers" / "wxfunnel")}
+    # The type check (`type_check_command`) runs this interpreter's mypy, on PATH or not.
+    env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
     command = [
         sys.executable,
         "-m",
