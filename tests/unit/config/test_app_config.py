@@ -141,3 +141,65 @@ def test_an_account_counts_days_in_its_time_zone_beijing_unless_told_otherwise()
     assert config_app.parse_app_config("a", _document(time_zone="Europe/Berlin")).time_zone == "Europe/Berlin"
     with pytest.raises(InvalidAppConfig, match="field 'time_zone' must be an IANA time zone"):
         config_app.parse_app_config("a", _document(time_zone="Beijing"))
+
+
+# --- every core key, and each refusal naming its field ---------------------------------------------------------------
+
+OTHER_KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
+
+
+def test_every_core_key_is_read() -> None:
+    parsed = config_app.parse_app_config(
+        "my-oa",
+        _document(previous_encoding_aes_key=OTHER_KEY, token_endpoint="classic", message_mode="compatible"),
+    )
+    oa = DEV_APPS["demo-oa"]
+    assert parsed == config_app.AppConfig(
+        name="my-oa",
+        kind=config_app.AccountKind.OFFICIAL_ACCOUNT,
+        appid=oa["appid"],
+        secret=oa["secret"],
+        token=oa["token"],
+        encoding_aes_key=oa["encoding_aes_key"],
+        previous_encoding_aes_key=OTHER_KEY,
+        original_id=oa["original_id"],
+        token_endpoint="classic",
+        message_mode="compatible",
+    )
+    assert parsed.is_official_account
+    assert config_app.parse_app_config("a", _document(original_id=None)).token_endpoint == "stable"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"kind": "channel"}, "field 'kind' must be one of: official_account, mini_program"),
+        ({"appid": "wx123"}, "field 'appid' must look like wx followed by 16 hex digits"),
+        ({"secret": "s" * 129}, "field 'secret' is longer than 128 characters"),
+        ({"token": "ab"}, "field 'token' must be 3 to 32 letters or digits (as the WeChat console requires)"),
+        (
+            {"encoding_aes_key": "short"},
+            "field 'encoding_aes_key' must be exactly 43 letters or digits (got 5)",
+        ),
+        (
+            {"encoding_aes_key": None, "previous_encoding_aes_key": OTHER_KEY},
+            "field 'previous_encoding_aes_key' needs 'encoding_aes_key' as well",
+        ),
+        ({"token_endpoint": "fast"}, "field 'token_endpoint' must be 'stable' or 'classic'"),
+        ({"secret": None}, "field 'secret' is required"),
+    ],
+)
+def test_a_wrong_core_key_is_refused_naming_it(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidAppConfig) as caught:
+        config_app.parse_app_config("a", _document(**changes))
+    assert str(caught.value) == message
+
+
+def test_the_longest_secret_is_accepted() -> None:
+    assert config_app.parse_app_config("a", _document(secret="s" * 128)).secret == "s" * 128
+
+
+def test_a_configuration_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(InvalidAppConfig) as caught:
+        config_app.parse_app_config("a", ["kind"])
+    assert str(caught.value) == "the configuration must be a JSON object"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from wxfunnel.config.app import parse_app_config
+from wxfunnel.config.rules import Article as RuleArticle
+from wxfunnel.config.rules import NewsAction
 from wxfunnel.domain import followers
 from wxfunnel.domain.channels import Channel
 from wxfunnel.domain.followers import Change, Follower, Status
+from wxfunnel.domain.jobs import JobKind, Tag
 from wxfunnel.domain.promoters import Referrer
-from wxfunnel.flows import Context, Decision, decide
+from wxfunnel.flows import Context, Decision, decide, keywords
 from wxfunnel.protocol.messages import (
     ImageMessage,
     MiniProgramPageMessage,
@@ -437,3 +442,236 @@ def test_a_card_without_a_context_falls_back_and_a_bare_session_entry_says_nothi
 
 def test_an_mp_without_a_card_rule_ignores_cards():
     assert decide(Context(app=mp(), message=card("p?live_id=1&user_id=2"), delivery_key=KEY)) == Decision()
+
+
+# --- what a user typed goes into every URL escaped, and into every text as typed ----------------------------------
+
+TYPED = "a b/c?d=1&e#f"
+QUOTED = "a%20b%2Fc%3Fd%3D1%26e%23f"
+ECHO_RULE = {"match": "regex", "pattern": r"find (?P<q>.+)"}
+ECHO_TEMPLATE = {"template_id": "TPL", "data": {"thing1": "{q}", "thing2": {"value": "about {q}"}}}
+
+
+def typed(app, to_user: str) -> Decision:
+    return decide(Context(app=app, message=text(to_user, f"find {TYPED}"), delivery_key=KEY))
+
+
+def test_an_mp_link_reply_quotes_the_typed_text_in_its_url_only():
+    reply = {
+        "type": "link",
+        "title": "{q}",
+        "description": "d {q}",
+        "url": "https://e.example/s?q={q}",
+        "thumb_url": "https://e.example/t.png",
+    }
+    template = {**ECHO_TEMPLATE, "page": "pages/s/index?q={q}"}
+    decision = typed(mp(keywords=[{**ECHO_RULE, "reply": reply, "window_closed_template": template}]), MP_ID)
+    assert jobs(decision)[0][3] == {
+        "message": {
+            "type": "link",
+            "title": TYPED,
+            "description": f"d {TYPED}",
+            "url": f"https://e.example/s?q={QUOTED}",
+            "thumb_url": "https://e.example/t.png",
+        },
+        "window_closed_template": {
+            "template_id": "TPL",
+            "data": {"thing1": TYPED, "thing2": f"about {TYPED}"},
+            "url": None,
+            "page": f"pages/s/index?q={QUOTED}",
+        },
+    }
+
+
+def test_an_mp_image_and_mini_program_page_reply_quote_the_typed_text_in_their_addresses():
+    image = {"type": "image", "image_url": "https://e.example/i/{q}.png"}
+    page = {
+        "type": "miniprogrampage",
+        "title": "{q}",
+        "appid": "wx0123456789abcdef",
+        "page_path": "pages/s/index?q={q}",
+        "thumb_url": "https://e.example/t.png",
+        "thumb_media_id": "MEDIA",
+    }
+    app = mp(keywords=[{**ECHO_RULE, "reply": image}])
+    assert jobs(typed(app, MP_ID))[0][3]["message"] == {
+        "type": "image",
+        "image_url": f"https://e.example/i/{QUOTED}.png",
+    }
+    app = mp(keywords=[{**ECHO_RULE, "reply": page}])
+    assert jobs(typed(app, MP_ID))[0][3]["message"] == {
+        "type": "miniprogrampage",
+        "title": TYPED,
+        "page_path": f"pages/s/index?q={QUOTED}",
+        "appid": "wx0123456789abcdef",
+        "thumb_url": "https://e.example/t.png",
+        "thumb_media_id": "MEDIA",
+    }
+
+
+def test_an_oa_reply_quotes_the_typed_text_in_urls_and_keeps_it_in_texts():
+    news = {
+        "type": "news",
+        "articles": [
+            {
+                "title": "{q}",
+                "description": "d {q}",
+                "url": "https://e.example/s?q={q}",
+                "pic_url": "https://e.example/p",
+            }
+        ],
+    }
+    template = {**ECHO_TEMPLATE, "url": "https://e.example/open?q={q}"}
+    image = {"type": "image", "image_url": "https://e.example/i.png"}
+    app = oa(
+        keywords=[
+            {**ECHO_RULE, "pattern": r"find (?P<q>.+)", "reply": news},
+        ]
+    )
+    assert typed(app, OA_ID) == Decision(
+        reply=NewsReply(
+            (
+                Article(
+                    title=TYPED,
+                    description=f"d {TYPED}",
+                    url=f"https://e.example/s?q={QUOTED}",
+                    pic_url="https://e.example/p",
+                ),
+            )
+        )
+    )
+    app = oa(keywords=[{**ECHO_RULE, "reply": {"type": "text", "content": "you said {q}"}}])
+    assert typed(app, OA_ID) == Decision(reply=TextReply(f"you said {TYPED}"))
+    app = oa(keywords=[{**ECHO_RULE, "reply": image, "window_closed_template": template}])
+    assert jobs(typed(app, OA_ID))[0][3]["window_closed_template"] == {
+        "template_id": "TPL",
+        "data": {"thing1": TYPED, "thing2": f"about {TYPED}"},
+        "url": f"https://e.example/open?q={QUOTED}",
+        "page": None,
+    }
+
+
+def test_an_mp_text_reply_is_filled_with_the_typed_text_as_typed():
+    app = mp(keywords=[{**ECHO_RULE, "reply": {"type": "text", "content": "you said {q}"}}])
+    assert jobs(typed(app, MP_ID))[0][3]["message"] == {"type": "text", "content": f"you said {TYPED}"}
+
+
+def test_a_follow_qr_reply_carries_every_field_of_its_rule_and_its_template():
+    reply = {
+        "type": "follow_qr",
+        "oa": "demo-oa",
+        "scene": "s",
+        "as": "link",
+        "title": "F",
+        "description": "FD",
+        "thumb_url": "https://e.example/q.png",
+        "expire_seconds": 60,
+    }
+    app = mp(keywords=[{"pattern": "qr", "reply": reply, "window_closed_template": {"template_id": "T"}}])
+    assert jobs(decide(Context(app=app, message=text(MP_ID, "qr"), delivery_key=KEY)))[0][3] == {
+        "oa": "demo-oa",
+        "scene": "s",
+        "as": "link",
+        "title": "F",
+        "description": "FD",
+        "thumb_url": "https://e.example/q.png",
+        "expire_seconds": 60,
+        "window_closed_template": {"template_id": "T", "data": {}, "url": None, "page": None},
+    }
+
+
+def test_a_card_qr_carries_every_field_of_the_card_rule():
+    rule = {
+        "oa": "demo-oa",
+        "keys": ["live_id"],
+        "as": "image",
+        "title": "C",
+        "description": "CD",
+        "thumb_url": "https://e.example/c.png",
+    }
+    decision = decide(
+        Context(app=mp(card=rule), message=card("pages/live/index?live_id=7"), delivery_key=KEY)
+    )
+    assert jobs(decision)[0][3] == {
+        "oa": "demo-oa",
+        "scene": "live_id=7",
+        "as": "image",
+        "title": "C",
+        "description": "CD",
+        "thumb_url": "https://e.example/c.png",
+        "expire_seconds": 604800,
+        "window_closed_template": None,
+    }
+
+
+# --- greetings: the app's welcome is for follows, never for scans -------------------------------------------------
+
+
+def scan_context(app, scene: str, found: Channel | None = None) -> Context:
+    before = Follower(app="demo-oa", openid=USER, status=Status.SUBSCRIBED, status_at=AT - 10, version=1)
+    event = ScanEvent(**head(OA_ID, "event"), event="SCAN", event_key=scene, scene=scene, ticket="T")
+    transition = followers.scan(before, "demo-oa", USER, scene, AT)
+    return Context(app=app, message=event, delivery_key=KEY, transition=transition, channel=found)
+
+
+def test_a_scan_without_a_channel_record_or_channel_welcome_gets_no_welcome():
+    app = oa(welcome="Welcome!", referral_text="你由 {referrer} 推荐关注")
+    assert decide(scan_context(app, "unknown")) == Decision()
+    found = channel("ref-alice", referrer=Referrer(name="Alice", openid="o-alice"), tag="spring")
+    assert decide(scan_context(app, "ref-alice", found)) == Decision(
+        jobs=(Context(app=app, message=text(OA_ID, ""), delivery_key=KEY).job(JobKind.TAG, Tag("spring")),)
+    )
+
+
+def test_a_scan_through_a_card_confirms_the_opt_in_without_the_welcome():
+    found = channel("live.live_id=10&user_id=5", kind="card", welcome_message="Live 10 reminder on")
+    decision = decide(scan_context(oa(**OA_RULES), "live.live_id=10&user_id=5", found))
+    assert decision == Decision(reply=TextReply("Live 10 reminder on"))
+
+
+def test_a_returning_follower_is_welcomed_again_like_any_follow():
+    gone = Follower(
+        app="demo-oa",
+        openid=USER,
+        status=Status.UNSUBSCRIBED,
+        status_at=AT - 10,
+        first_subscribed_at=AT - 100,
+        version=2,
+    )
+    context = follow_context(oa(**OA_RULES), None, before=gone)
+    assert context.transition.change is Change.RETURNING_FOLLOWER
+    assert decide(context) == Decision(reply=TextReply("Welcome!"))
+
+
+def test_a_follow_through_a_channel_without_its_own_welcome_gets_the_apps_default_for_channels_else_the_welcome():
+    assert decide(follow_context(oa(**OA_RULES), "spring", channel())).reply == TextReply(
+        "Welcome from a poster."
+    )
+    assert decide(follow_context(oa(welcome="Welcome!"), "spring", channel())).reply == TextReply("Welcome!")
+    assert decide(follow_context(oa(welcome="Welcome!"), "unknown")).reply == TextReply("Welcome!")
+
+
+def test_an_oa_fallback_text_is_a_passive_reply():
+    app = oa(fallback={"type": "text", "text": "We will answer soon."})
+    assert decide(Context(app=app, message=text(OA_ID, "??"), delivery_key=KEY)) == Decision(
+        reply=TextReply("We will answer soon.")
+    )
+
+
+def test_an_unfollow_the_callback_could_not_relate_to_a_follower_still_erases_when_configured():
+    event = UnsubscribeEvent(**head(OA_ID, "event"), event="unsubscribe")
+    context = Context(app=oa(), message=event, delivery_key=KEY, erase_on_unsubscribe=True)
+    assert jobs(decide(context)) == [("erase_user", "demo-oa", USER, {"at": AT})]
+    stale = followers.unfollow(
+        Follower(app="demo-oa", openid=USER, status=Status.SUBSCRIBED, status_at=AT + 5, version=1),
+        "demo-oa",
+        USER,
+        AT,
+    )
+    assert decide(replace(context, transition=stale)) == Decision()
+
+
+def test_a_passive_only_reply_cannot_become_a_customer_service_message():
+    news = NewsAction((RuleArticle("t", "", "https://e.example/a", ""),))
+    with pytest.raises(TypeError, match=r"^NewsAction is not a customer-service message$"):
+        keywords.outbound(news, None)

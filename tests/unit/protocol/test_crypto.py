@@ -226,8 +226,22 @@ def test_encrypt_uses_fresh_randomness_by_default(v4: crypto.MessageCrypto) -> N
 
 
 def test_encrypt_refuses_a_random_prefix_of_the_wrong_size(v4: crypto.MessageCrypto) -> None:
-    with pytest.raises(ValueError, match="16 bytes"):
+    with pytest.raises(ValueError, match=r"^random16 must be 16 bytes$"):
         v4.encrypt(b"x", V4_TIMESTAMP, V4_NONCE, random16=b"short")
+
+
+class _FourGiB(bytes):
+    """A plaintext that claims 2**32 bytes: the size whose length no longer fits the envelope's uint32."""
+
+    def __len__(self) -> int:
+        return 1 << 32
+
+
+def test_a_plaintext_whose_length_does_not_fit_a_uint32_is_refused_before_sealing(
+    v4: crypto.MessageCrypto,
+) -> None:
+    with pytest.raises(ValueError, match=r"^plaintext too large for a uint32 length$"):
+        v4.encrypt(_FourGiB(b"x"), V4_TIMESTAMP, V4_NONCE)
 
 
 def test_ciphers_are_built_once_per_key_not_per_call(
@@ -484,3 +498,94 @@ def test_json_envelope_round_trip_with_wechatpy(v4: crypto.MessageCrypto) -> Non
         inbound.encrypt, sent["MsgSignature"], str(sent["TimeStamp"]), sent["Nonce"]
     )
     assert opened.plaintext == message
+
+
+# --- failing closed ---------------------------------------------------------------------------------------------
+
+
+def test_a_signature_check_fails_closed_when_the_expected_signature_cannot_be_computed() -> None:
+    # A part that is not text (a parameter the caller could not read) makes the expected value uncomputable:
+    # that is a mismatch, never a pass and never an exception.
+    given = crypto.signature("AAAAA", "1714036504", "1514711492")
+    assert crypto.signature_matches(("AAAAA", None, "1514711492"), given) is False  # type: ignore[arg-type]
+
+
+def test_a_part_that_is_not_valid_unicode_is_signed_over_its_code_units_without_raising() -> None:
+    parts = ("AAAAA", "1714036504", "nonce\ud800")
+    expected = hashlib.sha1("1714036504AAAAAnonce\ud800".encode("utf-8", "surrogatepass")).hexdigest()
+    assert crypto.signature(*parts) == expected
+    assert crypto.signature_matches(parts, expected) is True
+
+
+@pytest.mark.parametrize(
+    ("encrypt", "error", "reason", "code"),
+    [
+        pytest.param("not base64!", crypto.DecryptFailed, "Encrypt is not valid base64", -40010, id="base64"),
+        pytest.param(
+            base64.b64encode(b"x" * 15).decode(),
+            crypto.DecryptFailed,
+            "ciphertext length is not a positive multiple of 16",
+            -40007,
+            id="length",
+        ),
+        pytest.param(
+            raw_ciphertext(b"\x00" * 32), crypto.DecryptFailed, "invalid padding", -40007, id="padding"
+        ),
+        pytest.param(
+            raw_ciphertext(b"r" * 16 + b"\x00\x00\x00" + bytes([13]) * 13),
+            crypto.DecryptFailed,
+            "decrypted buffer too short",
+            -40008,
+            id="short",
+        ),
+        pytest.param(
+            raw_ciphertext(b"r" * 16 + b"\x00\x00\x00\x00" + bytes([12]) * 12),
+            crypto.AppIdMismatch,
+            "decrypted appid does not match",
+            -40005,
+            id="header-only",
+        ),
+        pytest.param(
+            raw_ciphertext(b"r" * 16 + b"\x00\x00\x00\x09" + b"12" + bytes([10]) * 10),
+            crypto.DecryptFailed,
+            "message length exceeds the decrypted buffer",
+            -40008,
+            id="length-field",
+        ),
+        pytest.param(
+            raw_ciphertext(b"r" * 16 + b"\x00\x00\x00\x01" + b"x" + b"wxanother" + bytes([2]) * 2),
+            crypto.AppIdMismatch,
+            "decrypted appid does not match",
+            -40005,
+            id="appid",
+        ),
+    ],
+)
+def test_each_refusal_says_what_failed_with_the_librarys_code(
+    v4: crypto.MessageCrypto, encrypt: str, error: type[crypto.CryptoError], reason: str, code: int
+) -> None:
+    with pytest.raises(error) as caught:
+        open_signed(v4, encrypt)
+    assert (caught.value.reason, caught.value.code, str(caught.value)) == (reason, code, reason)
+
+
+def test_a_forged_msg_signature_is_refused_as_such(v4: crypto.MessageCrypto) -> None:
+    with pytest.raises(crypto.SignatureMismatch) as caught:
+        v4.verify_and_decrypt("abcd", "0" * 40, V4_TIMESTAMP, V4_NONCE)
+    assert (caught.value.reason, caught.value.code) == ("msg_signature does not match", -40001)
+
+
+def test_an_invalid_encoding_aes_key_is_refused_saying_what_a_key_looks_like() -> None:
+    with pytest.raises(crypto.InvalidAesKey) as caught:
+        crypto.aes_key_from_encoding_key("short")
+    assert (caught.value.reason, caught.value.code) == (
+        "EncodingAESKey must be exactly 43 characters of [A-Za-z0-9]",
+        -40004,
+    )
+
+
+def test_the_message_length_is_a_big_endian_uint32(v4: crypto.MessageCrypto) -> None:
+    envelope = v4.encrypt(b"x" * 258, V4_TIMESTAMP, V4_NONCE, random16=V4_RANDOM)
+    plain = raw_plaintext(envelope.encrypt, V4_KEY)
+    assert plain[16:20] == b"\x00\x00\x01\x02"
+    assert open_signed(v4, envelope.encrypt).plaintext == b"x" * 258

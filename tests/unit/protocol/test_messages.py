@@ -1098,3 +1098,72 @@ def test_an_encrypted_reply_opens_to_the_rendered_reply() -> None:
         document["Encrypt"], document["MsgSignature"], document["TimeStamp"], document["Nonce"]
     )
     assert opened.plaintext == reply
+
+
+# --- each field limit at its edge, and the reason a refusal gives -------------------------------------------------
+
+
+def refusal_of(fields: dict[str, Any], fmt: BodyFormat = BodyFormat.JSON) -> str:
+    with pytest.raises(MalformedBody) as caught:
+        parsed(fields, fmt)
+    return str(caught.value)
+
+
+def test_an_openid_longer_than_64_is_too_long_and_a_malformed_one_is_not_an_openid() -> None:
+    assert (
+        refusal_of(dict(push("text", Content="x", MsgId=1), FromUserName="o" * 65))
+        == "FromUserName is too long"
+    )
+    assert (
+        refusal_of(dict(push("text", Content="x", MsgId=1), FromUserName="o!"))
+        == "FromUserName is not an openid"
+    )
+    assert (
+        parsed(dict(push("text", Content="x", MsgId=1), FromUserName="o" * 64), BodyFormat.JSON).openid
+        == "o" * 64
+    )
+
+
+def test_a_common_field_that_is_an_object_is_not_a_string() -> None:
+    assert refusal_of(dict(push("text", Content="x", MsgId=1), FromUserName={"a": "b"})) == (
+        "FromUserName is missing or not a string"
+    )
+
+
+def test_a_text_field_that_is_an_object_is_refused_naming_it() -> None:
+    assert refusal_of(push("text", Content={"a": "b"}, MsgId=1)) == "Content must be a string"
+
+
+def test_an_event_name_may_be_128_characters_and_no_more() -> None:
+    assert parsed(event("E" * 128), BodyFormat.JSON).event == "E" * 128
+    assert refusal_of(event("E" * 129)) == "Event is too long"
+
+
+def test_a_number_may_be_written_in_32_characters_and_no_more() -> None:
+    fields = push("location", Location_X="1." + "0" * 30, Location_Y="2", Scale="15", Label="x", MsgId=1)
+    assert parsed(fields, BodyFormat.JSON).latitude == 1.0
+    assert refusal_of({**fields, "Location_X": "1." + "0" * 31}) == "Location_X is not a number"
+
+
+def test_a_repeated_field_larger_than_8_kib_is_refused_like_a_single_one() -> None:
+    body = f"<xml>{xml_body(push('text', Content='x', MsgId=1))[5:-6].decode()}<Extra>a</Extra><Extra>{'x' * 9000}</Extra></xml>"
+    with pytest.raises(MalformedBody) as caught:
+        parse_message(parse_document(body.encode())[1])
+    assert str(caught.value) == "'Extra' is larger than 8 KiB"
+
+
+def test_subscribe_message_list_entries_are_objects_with_a_template_of_at_most_128_characters() -> None:
+    def popup(entry: Any) -> dict[str, Any]:
+        return event("subscribe_msg_popup_event", List=[entry])
+
+    assert refusal_of(popup("T")) == "List entries must be objects"
+    accepted = parsed(popup({"TemplateId": "T" * 128, "SubscribeStatusString": "accept"}), BodyFormat.JSON)
+    assert accepted.items[0].template_id == "T" * 128
+    assert refusal_of(popup({"TemplateId": "T" * 129})) == "TemplateId is too long"
+
+
+def test_a_delivery_key_tail_of_256_bytes_stays_readable_and_one_more_is_digested() -> None:
+    key = "k" * (256 - len("VIEW#"))
+    assert delivery_key(parsed(event("VIEW", EventKey=key), BodyFormat.XML)).endswith(f"#VIEW#{key}")
+    longer = delivery_key(parsed(event("VIEW", EventKey=key + "k"), BodyFormat.XML))
+    assert longer.startswith(f"{OPENID}#{AT}#sha256:")

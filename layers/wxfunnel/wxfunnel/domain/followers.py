@@ -4,6 +4,15 @@ One follower per app and openid holds the status and the first/last scene; the t
 here and written by the callback with a version condition (store.followers), so concurrent pushes of one user are
 applied one after the other. Deliveries can arrive out of order: `status_at` (the push's CreateTime) orders them,
 and a push older than the stored status changes nothing. Referral credit is decided here too (`credit_referral`).
+
+Within one second. CreateTime counts whole seconds, so an unsubscribe and a subscribe or SCAN of one user can carry
+the same CreateTime, and WeChat may deliver (and retry) them in either order. Within one second the unsubscribe
+is taken to come first: the user ends up following, whichever push arrives first. Leaving takes the account's
+menu and a confirmation while following back is one tap on the same page, so "left, then followed again" is
+what fits in one second, not the reverse; and a SCAN push only ever goes to a follower, so it proves the user
+follows in that second. Pushes are thus ordered by (CreateTime, unsubscribe before subscribe/SCAN), and the
+stored status is that of the latest push in this order whatever the arrival order; an unsubscribe in the same
+second as the stored follow is a stale push (nothing changes, nothing is counted).
 """
 
 from __future__ import annotations
@@ -76,6 +85,7 @@ class Transition:
 def follow(before: Follower | None, app: str, openid: str, scene: str | None, at: int) -> Transition:
     """A `subscribe` push (scene None for a plain follow)."""
     counted = scene or DIRECT
+    # Older than the stored status: stale. The same second is not older: an unfollow of that second came first.
     if before is not None and at < before.status_at:
         return Transition(Change.NONE, None, None, scene)
     if before is not None and before.status is Status.SUBSCRIBED:
@@ -127,7 +137,8 @@ def scan(before: Follower | None, app: str, openid: str, scene: str, at: int) ->
         return Transition(Change.SCAN, after, scene, scene)
     status, status_at = before.status, before.status_at
     if at >= before.status_at:
-        # A scan proves the user follows at `at`: a later-delivered but older unfollow must not overturn that.
+        # A scan proves the user follows at `at`: a later-delivered unfollow, older or of the same second, must
+        # not overturn that.
         status, status_at = Status.SUBSCRIBED, at
     after = replace(
         before,
@@ -146,11 +157,14 @@ def unfollow(before: Follower | None, app: str, openid: str, at: int) -> Transit
             app=app, openid=openid, status=Status.UNSUBSCRIBED, status_at=at, unsubscribed_at=at, version=1
         )
         return Transition(Change.NONE, after, None, None)
-    if at < before.status_at or before.status is Status.UNSUBSCRIBED:
-        if at >= before.status_at:
+    if before.status is Status.UNSUBSCRIBED:
+        if at > before.status_at:
             return Transition(
                 Change.NONE, replace(before, status_at=at, version=before.version + 1), None, None
             )
+        return Transition(Change.NONE, None, None, None)
+    if at <= before.status_at:
+        # Followed in this second or later: within one second the unsubscribe came first (module docstring).
         return Transition(Change.NONE, None, None, None)
     after = replace(
         before, status=Status.UNSUBSCRIBED, status_at=at, unsubscribed_at=at, version=before.version + 1

@@ -1,9 +1,10 @@
 """Follows, scans and unfollows of an Official Account: greet per channel, tell who recommended, tag, or erase.
 
 The greeting of a follow or scan through a scene: the channel's welcome (or the app's default for channels), the
-card opt-in text for a mini-program card's scene, the referral text naming the referrer on a first follow, and the
-app's welcome for a first follow. A disabled or retired channel greets like a scene without a channel and tags
-nobody (its followers are still attributed and counted). Repeats and stale (out-of-order) pushes say nothing. A
+card opt-in text for a mini-program card's scene, and on a follow (first or returning, as WeChat's own follow
+auto-reply; never on a scan) the referral text naming the referrer and the app's welcome. A disabled or retired
+channel greets like a scene without a channel and tags nobody (its followers are still attributed and counted). A
+stale (out-of-order) follow says nothing; a retried delivery gets the first delivery's reply (the callback). A
 referrer may be told that a friend followed through their code (the referral rule's notify_referrer).
 """
 
