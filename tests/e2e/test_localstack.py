@@ -26,6 +26,7 @@ from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS, AdminClient
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.localstack import LocalFunction, LocalStack, Poller, drain
 from wxfunnel_tools.pushes import message, signed_push
+from wxfunnel_tools.tables import width
 from wxfunnel_tools.template import FunctionSpec, Route, functions
 
 pytestmark = pytest.mark.xdist_group("localstack")
@@ -496,3 +497,57 @@ def test_drain_says_which_queue_still_holds_work(stack: LocalStack) -> None:
             drain(sqs, [poller], timeout=2)
     finally:
         poller.stop()
+
+
+def test_the_cli_manages_promoters_ranks_them_and_exports_who_they_brought(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin = ["--admin-url", stack.url]
+    app = ["--app", "demo-oa"]
+    add = ["promoters", "add", *app, "--id", "cli-wang", "--name", "王小明", "--team", "华东一组"]
+    assert cli.main([*add, *admin]) == 0, capsys.readouterr().err
+    for scene in ("cli-wang-海报", "cli-wang-展台"):
+        assert (
+            cli.main(
+                ["qr", "create", *app, "--scene", scene, "--name", scene, "--promoter", "cli-wang", *admin]
+            )
+            == 0
+        )
+    gh = DEV_APPS["demo-oa"]["original_id"]
+    for index, scene in enumerate(("cli-wang-海报", "cli-wang-展台", "cli-wang-展台")):
+        follow = message(
+            "event", openid=f"o-cli-p{index}", to_user=gh, Event="subscribe", EventKey=f"qrscene_{scene}"
+        )
+        query, body = signed_push(DEV_APPS["demo-oa"], follow)
+        assert call(f"{stack.callback_url('demo-oa')}?{urlencode(query)}", method="POST", body=body)[0] == 200
+    capsys.readouterr()
+
+    assert cli.main(["promoters", "ranking", *app, "--format", "csv", *admin]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("{")]
+    [row] = [line for line in lines if "cli-wang" in line]
+    assert lines[0].startswith("rank,id,name,team,referrals,new_followers")
+    assert row.split(",")[1:6] == ["cli-wang", "王小明", "华东一组", "3", "3"]
+
+    assert cli.main(["promoters", "ranking", *app, *admin]) == 0  # a table: Chinese takes two columns
+    table = [
+        line for line in capsys.readouterr().out.splitlines() if "cli-wang" in line or line.startswith("名次")
+    ]
+    header, mine = table
+    assert header.index("团队") < header.index("推荐")
+    assert width(mine[: mine.index("3")]) == width(header[: header.index("推荐")])
+
+    out = tmp_path / "followers.csv"
+    assert cli.main(["followers", "export", *app, "--promoter", "cli-wang", "--out", str(out), *admin]) == 0
+    assert "3 rows" in capsys.readouterr().out
+    exported = out.read_bytes().decode("utf-8-sig")
+    assert exported.count("o-cli-p") == 3 and "cli-wang-展台" in exported
+
+    assert cli.main(["qr", "update", *app, "--scene", "cli-wang-海报", "--disable", *admin]) == 0
+    assert printed(capsys.readouterr().out)["state"] == "disabled"
+    assert cli.main(["qr", "retire", *app, "--scene", "cli-wang-海报", *admin]) == 0
+    assert printed(capsys.readouterr().out)["state"] == "retired"
+    assert cli.main(["qr", "create", *app, "--scene", "cli-wang-海报", "--name", "新海报", *admin]) == 0
+    assert printed(capsys.readouterr().out)["generation"] == 1
+    assert cli.main(["qr", "history", *app, "--scene", "cli-wang-海报", *admin]) == 0
+    history = printed(capsys.readouterr().out)
+    assert [entry["channel"]["name"] for entry in history["past"]] == ["cli-wang-海报"]

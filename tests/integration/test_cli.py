@@ -49,6 +49,31 @@ def test_events_sign_refuses_an_unknown_app_without_a_config(tmp_path, capsys):
     assert "--config" in capsys.readouterr().err
 
 
+def documented_commands() -> list[list[str]]:
+    """Every `wxfunnel …` line of the README's and docs/' code (up to a comment or a redirection)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for document in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for line in document.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"\s*(?:\$ )?wxfunnel (\S.*)$", line)
+            if match:
+                command = re.split(r"\s(?:#|>|\|)", match[1], maxsplit=1)[0]
+                found.append(shlex.split(command))
+    return found
+
+
+def test_every_command_the_documentation_shows_parses():
+    parser = cli.build_parser()
+    commands = documented_commands()
+    assert len(commands) > 10 and ["promoters", "ranking"] in [argv[:2] for argv in commands]
+    for argv in commands:
+        assert callable(parser.parse_args(argv).run), argv
+
+
 def test_every_documented_subcommand_parses():
     parser = cli.build_parser()
     for argv in (

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from wxfunnel_tools.template import use_layer
 
@@ -356,6 +357,9 @@ def _qr_create_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", help="tag followers through this code")
     parser.add_argument("--referrer-name", help="the referring person's name (referral codes)")
     parser.add_argument("--referrer-openid", help="the referring person's openid (no self-referral credit)")
+    parser.add_argument(
+        "--promoter", help="the promoter this code counts for (`wxfunnel promoters add` first)"
+    )
 
 
 def run_qr_create(args: argparse.Namespace) -> int:
@@ -366,6 +370,8 @@ def run_qr_create(args: argparse.Namespace) -> int:
         channel["tag"] = args.tag
     if args.referrer_name:
         channel["referrer"] = {"name": args.referrer_name, "openid": args.referrer_openid}
+    if args.promoter:
+        channel["promoter"] = args.promoter
     body: dict[str, Any] = {
         "app": args.app,
         "scene": _scene(args.scene),
@@ -419,6 +425,9 @@ def _stats_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", help="one channel (default: every channel of the app)")
     parser.add_argument("--from", dest="start", help="YYYY-MM-DD (default: 30 days ago)")
     parser.add_argument("--to", dest="end", help="YYYY-MM-DD (default: today)")
+    parser.add_argument(
+        "--generation", type=int, help="a past channel of a retired scene (see `wxfunnel qr history`)"
+    )
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -427,7 +436,8 @@ def run_stats(args: argparse.Namespace) -> int:
         if not args.scene
         else f"/channels/{args.app}/{_scene_segment(args.scene)}/stats"
     )
-    _print_json(admin_client(args).request("GET", path, query={"from": args.start, "to": args.end}).json())
+    query = {"from": args.start, "to": args.end, "generation": args.generation}
+    _print_json(admin_client(args).request("GET", path, query=query).json())
     return 0
 
 
@@ -462,6 +472,270 @@ def run_notify(args: argparse.Namespace) -> int:
     if args.url:
         body["url"] = args.url
     _print_json(admin_client(args).request("POST", "/notifications", json_body=body).json())
+    return 0
+
+
+# --- channel lifecycle, promoters, followers ------------------------------------------------------------------
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    from wxfunnel_tools.tables import FORMATS
+
+    parser.add_argument("--format", choices=FORMATS, default="table", help="table (default), json or csv")
+
+
+def _period_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from", dest="start", help="YYYY-MM-DD (default: 30 days before the account's today)"
+    )
+    parser.add_argument("--to", dest="end", help="YYYY-MM-DD (default: the account's today)")
+
+
+def _print_rows(rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]], fmt: str) -> None:
+    from wxfunnel_tools.tables import render
+
+    print(render(rows, columns, fmt))
+
+
+def _channel_path(args: argparse.Namespace, suffix: str = "") -> str:
+    return f"/qrcodes/{args.app}/{_scene_segment(args.scene)}{suffix}"
+
+
+def _qr_scene_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--scene", required=True)
+
+
+def _qr_update_arguments(parser: argparse.ArgumentParser) -> None:
+    _qr_scene_arguments(parser)
+    parser.add_argument("--name")
+    parser.add_argument("--welcome")
+    parser.add_argument("--tag")
+    parser.add_argument("--notes")
+    parser.add_argument("--promoter", help="the promoter this code counts for from now on")
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument(
+        "--disable", action="store_true", help="keep counting, but greet by default and tag nobody"
+    )
+    state.add_argument("--enable", action="store_true", help="undo --disable")
+
+
+def run_qr_update(args: argparse.Namespace) -> int:
+    given = {
+        "name": args.name,
+        "welcome_message": args.welcome,
+        "tag": args.tag,
+        "notes": args.notes,
+        "promoter": args.promoter,
+    }
+    body: dict[str, Any] = {}
+    channel = {key: value for key, value in given.items() if value is not None}
+    if channel:
+        body["channel"] = channel
+    if args.disable or args.enable:
+        body["state"] = "disabled" if args.disable else "active"
+    if not body:
+        raise Failure(
+            "nothing to change: give --name, --welcome, --tag, --notes, --promoter, --disable or --enable"
+        )
+    _print_json(admin_client(args).request("PATCH", _channel_path(args), json_body=body).json())
+    return 0
+
+
+def run_qr_retire(args: argparse.Namespace) -> int:
+    _print_json(admin_client(args).request("POST", _channel_path(args, "/retire")).json())
+    return 0
+
+
+def run_qr_history(args: argparse.Namespace) -> int:
+    _print_json(admin_client(args).request("GET", _channel_path(args, "/history")).json())
+    return 0
+
+
+def _promoter_details(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--id", required=True, help="1-64 of a-z 0-9 _ - (e.g. alice, store-12)")
+    parser.add_argument("--name", required=required, help="the name followers are told")
+    parser.add_argument("--openid", help="their openid on the account (never credited for themselves)")
+    parser.add_argument("--team", help="their team, for the team roll-up")
+    parser.add_argument("--notes")
+
+
+def run_promoters_add(args: argparse.Namespace) -> int:
+    body = {"app": args.app, "id": args.id, "name": args.name}
+    body.update({k: v for k, v in (("openid", args.openid), ("team", args.team), ("notes", args.notes)) if v})
+    _print_json(admin_client(args).request("POST", "/promoters", json_body=body).json())
+    return 0
+
+
+def run_promoters_update(args: argparse.Namespace) -> int:
+    given = {"name": args.name, "openid": args.openid, "team": args.team, "notes": args.notes}
+    body = {key: value for key, value in given.items() if value is not None}
+    if not body:
+        raise Failure("nothing to change: give --name, --openid, --team or --notes")
+    path = f"/promoters/{args.app}/{args.id}"
+    _print_json(admin_client(args).request("PATCH", path, json_body=body).json())
+    return 0
+
+
+def _promoters_list_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--team")
+    _format_option(parser)
+
+
+PROMOTER_COLUMNS = (
+    ("id", "ID"),
+    ("name", "名字"),
+    ("team", "团队"),
+    ("referrals", "累计推荐"),
+    ("openid", "openid"),
+)
+
+
+def run_promoters_list(args: argparse.Namespace) -> int:
+    answer = (
+        admin_client(args).request("GET", "/promoters", query={"app": args.app, "team": args.team}).json()
+    )
+    _print_rows(answer["items"], PROMOTER_COLUMNS, args.format)
+    return 0
+
+
+def _promoter_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--id", required=True)
+
+
+def run_promoters_show(args: argparse.Namespace) -> int:
+    _print_json(admin_client(args).request("GET", f"/promoters/{args.app}/{args.id}").json())
+    return 0
+
+
+def _promoter_stats_arguments(parser: argparse.ArgumentParser) -> None:
+    _promoter_arguments(parser)
+    _period_options(parser)
+
+
+def run_promoters_stats(args: argparse.Namespace) -> int:
+    path = f"/promoters/{args.app}/{args.id}/stats"
+    _print_json(admin_client(args).request("GET", path, query={"from": args.start, "to": args.end}).json())
+    return 0
+
+
+def _ranking_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--teams", action="store_true", help="rank the teams instead of the promoters")
+    _period_options(parser)
+    _format_option(parser)
+
+
+def run_promoters_ranking(args: argparse.Namespace) -> int:
+    path = f"/promoters/{args.app}/ranking"
+    answer = admin_client(args).request("GET", path, query={"from": args.start, "to": args.end}).json()
+    key = "teams" if args.teams else "promoters"
+    rows = [{**entry, **entry["totals"]} for entry in answer[key]]
+    who = (
+        (("team", "团队"), ("promoters", "人数"))
+        if args.teams
+        else (("id", "ID"), ("name", "名字"), ("team", "团队"))
+    )
+    counts = (("referrals", "推荐"), ("new_followers", "新关注"), ("unfollows", "取关"), ("net", "净增"))
+    if args.format == "table":
+        print(f"{answer['from']} — {answer['to']} ({answer['time_zone']})")
+    _print_rows(rows, (("rank", "名次"), *who, *counts), args.format)
+    return 0
+
+
+def _team_stats_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--team", required=True)
+    _period_options(parser)
+
+
+def run_team_stats(args: argparse.Namespace) -> int:
+    path = f"/teams/{args.app}/{quote(args.team, safe='')}/stats"
+    _print_json(admin_client(args).request("GET", path, query={"from": args.start, "to": args.end}).json())
+    return 0
+
+
+def _followers_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("--app", required=True)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--scene", help="the people one channel brought")
+    which.add_argument("--promoter", help="the people all of a promoter's channels brought")
+    which.add_argument("--team", help="the people a team's channels brought")
+
+
+def _followers_query(args: argparse.Namespace) -> dict[str, Any]:
+    return {"app": args.app, "scene": args.scene, "promoter": args.promoter, "team": args.team}
+
+
+FOLLOWER_COLUMNS = (
+    ("openid", "openid"),
+    ("scene", "场景"),
+    ("channel", "渠道"),
+    ("brought", "首次来源"),
+    ("status", "状态"),
+    ("followed_at", "关注时间"),
+    ("unfollowed_at", "取关时间"),
+    ("tags", "标签"),
+)
+
+
+def _followers_list_arguments(parser: argparse.ArgumentParser) -> None:
+    _followers_arguments(parser)
+    _format_option(parser)
+
+
+def run_followers_list(args: argparse.Namespace) -> int:
+    client, token, rows = admin_client(args), None, []
+    while True:
+        query = {**_followers_query(args), "limit": 100, "next_token": token}
+        page = client.request("GET", "/followers", query=query).json()
+        rows.extend(page["items"])
+        token = page.get("next_token")
+        if not token:
+            break
+    _print_rows(rows, FOLLOWER_COLUMNS, args.format)
+    return 0
+
+
+def _followers_export_arguments(parser: argparse.ArgumentParser) -> None:
+    _followers_arguments(parser)
+    parser.add_argument("--out", help="the CSV file (default: the name the API gives, in this directory)")
+
+
+def run_followers_export(args: argparse.Namespace) -> int:
+    import re
+
+    import requests
+
+    response = admin_client(args).request(
+        "GET", "/followers/export", query=_followers_query(args), accept="text/csv"
+    )
+    if response.headers.get("Content-Type", "").startswith("text/csv"):
+        body = response.body
+        found = re.search(r"filename\*=UTF-8''([^;]+)", response.headers.get("Content-Disposition", ""))
+        name = unquote(found[1]) if found else "followers.csv"
+    else:
+        link = response.json()
+        fetched = requests.get(
+            link["url"], timeout=60
+        )  # a presigned S3 link: it carries its own authorisation
+        fetched.raise_for_status()
+        body, name = fetched.content, link["file"]
+    out = args.out or os.path.basename(name)
+    with open(out, "wb") as handle:
+        handle.write(body)
+    rows = max(0, body.decode("utf-8-sig").count("\n") - 1)
+    print(f"{out}: {rows} rows, {len(body)} bytes")
     return 0
 
 
@@ -747,6 +1021,9 @@ class Command:
 GROUPS = {
     "config": "an app's configuration in SSM Parameter Store",
     "qr": "channel QR codes (admin API)",
+    "promoters": "promoters, their statistics and the leaderboard (admin API)",
+    "teams": "promoters' teams (admin API)",
+    "followers": "who a channel, promoter or team brought (admin API)",
     "events": "WeChat pushes as API Gateway events",
     "migrate": "one-shot data migrations after an upgrade (idempotent)",
     "menu": "an official account's custom menu (WeChat's menu API, called from this machine)",
@@ -757,6 +1034,53 @@ COMMANDS: tuple[Command, ...] = (
     Command(("qr", "create"), "create a channel QR code", run_qr_create, _qr_create_arguments),
     Command(("qr", "list"), "list an app's channel QR codes", run_qr_list, _qr_list_arguments),
     Command(("qr", "image"), "download a channel's QR image", run_qr_image, _qr_image_arguments),
+    Command(("qr", "update"), "edit, disable or enable a channel", run_qr_update, _qr_update_arguments),
+    Command(
+        ("qr", "retire"),
+        "end a channel: its scene can then be given to a new channel, counted apart",
+        run_qr_retire,
+        _qr_scene_arguments,
+    ),
+    Command(("qr", "history"), "a scene's current and past channels", run_qr_history, _qr_scene_arguments),
+    Command(
+        ("promoters", "add"),
+        "create a promoter",
+        run_promoters_add,
+        lambda parser: _promoter_details(parser, required=True),
+    ),
+    Command(
+        ("promoters", "update"),
+        "change a promoter's name, openid, team or notes",
+        run_promoters_update,
+        lambda parser: _promoter_details(parser, required=False),
+    ),
+    Command(("promoters", "list"), "an app's promoters", run_promoters_list, _promoters_list_arguments),
+    Command(("promoters", "show"), "a promoter and their channels", run_promoters_show, _promoter_arguments),
+    Command(
+        ("promoters", "stats"),
+        "a promoter's days, all their channels together",
+        run_promoters_stats,
+        _promoter_stats_arguments,
+    ),
+    Command(
+        ("promoters", "ranking"),
+        "the promoters (or teams) ranked by credited followers",
+        run_promoters_ranking,
+        _ranking_arguments,
+    ),
+    Command(("teams", "stats"), "a team's days", run_team_stats, _team_stats_arguments),
+    Command(
+        ("followers", "list"),
+        "who a channel, promoter or team brought",
+        run_followers_list,
+        _followers_list_arguments,
+    ),
+    Command(
+        ("followers", "export"),
+        "the same as a CSV file (UTF-8 for Excel)",
+        run_followers_export,
+        _followers_export_arguments,
+    ),
     Command(("stats",), "per-channel statistics", run_stats, _stats_arguments),
     Command(("notify",), "send a reminder to the followers of some scenes", run_notify, _notify_arguments),
     Command(
