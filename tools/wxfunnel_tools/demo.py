@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from textwrap import indent
 from typing import Any
 from urllib.request import Request, urlopen
 
@@ -22,6 +23,7 @@ from wxfunnel_tools.admin_client import AdminClient
 from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, DEV_APPS, demo_apps
 from wxfunnel_tools.localstack.stack import LocalStack
 from wxfunnel_tools.pushes import message, signed_push
+from wxfunnel_tools.tables import render
 
 OA_ID, MP_ID = DEV_APPS[DEMO_OA]["original_id"], DEV_APPS[DEMO_MP]["original_id"]
 OA_APPID, MP_APPID = DEV_APPS[DEMO_OA]["appid"], DEV_APPS[DEMO_MP]["appid"]
@@ -81,7 +83,7 @@ class Demo:
         document = json.loads(reply) if reply.startswith(b"{") else xmltodict.parse(reply)["xml"]
         if document.get("MsgType") == "transfer_customer_service":
             return "→ transfer_customer_service (human agents)"
-        return str(document.get("Content", document.get("MsgType")))
+        return str(document.get("Content", document.get("MsgType"))).replace("\n\n", " ⏎ ")
 
     def follow(self, openid: str, scene: str | None) -> str:
         """The user follows the OA in WeChat (the sandbox knows them as a follower), and WeChat pushes `subscribe`."""
@@ -134,6 +136,34 @@ class Demo:
         self.say("wechat", f"o-oa-bob follows directly → reply: {text}")
         self.push(DEMO_OA, "event", "o-oa-bob", Event="SCAN", EventKey="spring-poster", Ticket="T")
         self.say("wechat", "o-oa-bob (already following) scans the poster → counted as a scan")
+
+        # Promoters: people with several codes, counted over all of them.
+        for pid, name, team in (("wang", "王小明", "华东一组"), ("li", "李娜", "华南一组")):
+            self.admin.request(
+                "POST", "/promoters", json_body={"app": DEMO_OA, "id": pid, "name": name, "team": team}
+            )
+        codes = (
+            ("wang-poster", "wang", "王小明·海报"),
+            ("wang-booth", "wang", "王小明·展台"),
+            ("li-store", "li", "李娜·门店"),
+        )
+        for scene, pid, name in codes:
+            self.admin.request(
+                "POST",
+                "/qrcodes",
+                json_body={"app": DEMO_OA, "scene": scene, "channel": {"name": name, "promoter": pid}},
+            )
+        self.say("operator", "POST /promoters wang (华东一组), li (华南一组); wang gets 2 codes, li 1")
+        for openid, scene in (
+            ("o-oa-p1", "wang-poster"),
+            ("o-oa-p2", "wang-poster"),
+            ("o-oa-p3", "wang-booth"),
+            ("o-oa-p4", "li-store"),
+            ("o-oa-p5", "li-store"),
+        ):
+            text = self.follow(openid, scene)
+        self.say("wechat", f"5 people follow through the promoters' codes; the last one hears: {text}")
+        check("李娜" in text, "the promoter's name is the referrer's")
 
     def keyword_to_follow(self) -> None:
         print(
@@ -214,27 +244,46 @@ class Demo:
         self.say("operator", "the same request again → same notification, nothing sent twice")
 
     def referrals(self) -> None:
-        print("\n4. Referrals: a QR per referring user; the new follower is told who recommended them")
-        self.admin.request(
-            "POST",
-            "/qrcodes",
-            json_body={
-                "app": DEMO_OA,
-                "scene": "ref-alice",
-                "permanent": True,
-                "channel": {
-                    "name": "Alice's code",
-                    "welcome_message": "欢迎！",
-                    "referrer": {"name": "Alice", "openid": "o-oa-alice"},
-                },
-            },
+        print(
+            "\n4. Referrals: a follower asks for their own code, shares it; a friend follows and is told who sent them"
         )
-        text = self.follow("o-oa-erin", "ref-alice")
-        self.say("wechat", f"o-oa-erin follows through Alice's code → reply: {text}")
+        assert self.sandbox is not None
+        self.sandbox.interact(OA_APPID, "o-oa-alice")
+        reply = self.reply_text(self.push(DEMO_OA, "text", "o-oa-alice", Content="我的名字 Alice"))
+        self.say("wechat", f"o-oa-alice writes '我的名字 Alice' → {reply}")
+        self.push(DEMO_OA, "event", "o-oa-alice", Event="CLICK", EventKey="MY_CODE")
+        self.say("wechat", "o-oa-alice taps the menu button 我的二维码 (CLICK MY_CODE)")
+        self.drain()
+        sent = [c for c in self.calls("message/custom/send") if c.payload.get("touser") == "o-oa-alice"]
+        check(
+            [c.payload["msgtype"] for c in sent[-2:]] == ["text", "image"], "intro text and code image sent"
+        )
+        self.say(
+            "sender", "custom/send text (the intro) then image (her own code, uploaded as temporary media)"
+        )
+        [alice] = [
+            p
+            for p in self.admin.request("GET", "/promoters", query={"app": DEMO_OA}).json()["items"]
+            if p["openid"] == "o-oa-alice"
+        ]
+        [code] = self.admin.request("GET", f"/promoters/{DEMO_OA}/{alice['id']}").json()["channels"]
+        qr = self.sandbox.qr_for_url(code["image_url"])
+        check(qr is not None and str(qr.scene) == code["scene"], "the image's QR leads back to her code")
+        self.say(
+            "operator",
+            f"she is promoter {alice['id']} now; her code's scene is {code['scene']} (no openid in it)",
+        )
+        text = self.follow("o-oa-frank", code["scene"])
+        self.say("wechat", f"o-oa-frank scans Alice's code and follows → reply: {text}")
         check("Alice" in text, "referrer named")
-        stats = self.admin.request("GET", "/channels/demo-oa/ref-alice/stats").json()
-        check(stats["totals"]["referrals"] == 1, "referral credited")
-        self.say("stats", f"ref-alice referrals: {stats['totals']['referrals']}")
+        self.drain()
+        notice = [c for c in self.calls("message/custom/send") if c.payload.get("touser") == "o-oa-alice"][-1]
+        check(notice.payload["msgtype"] == "text", "Alice is told")
+        self.say("sender", f"custom/send to Alice: {notice.payload['text']['content']}")
+        self.follow("o-oa-alice", code["scene"])  # her own code: never credited to herself
+        stats = self.admin.request("GET", f"/promoters/{DEMO_OA}/{alice['id']}").json()
+        check(stats["referrals"] == 1, "credited once")
+        self.say("stats", f"Alice's referrals: {stats['referrals']} (her own scan does not count)")
 
     def hand_off(self) -> None:
         print("\n5. Human hand-off: a message no rule answers goes to WeChat's customer-service system")
@@ -249,24 +298,52 @@ class Demo:
     def statistics(self) -> None:
         print("\nChannel statistics (GET /channels/demo-oa/stats):")
         stats = self.admin.request("GET", "/channels/demo-oa/stats").json()
-        print(
-            f"  {'scene':<28} {'name':<16} {'new':>4} {'back':>5} {'scans':>6} {'unf':>4} {'net':>4} {'ref':>4}"
-        )
-        for channel in stats["channels"]:
-            t = channel["totals"]
-            print(
-                f"  {channel['scene']:<28} {channel.get('name') or ''!s:<16} {t['new_followers']:>4} "
-                f"{t['returning_followers']:>5} {t['scans']:>6} {t['unfollows']:>4} {t['net']:>4} {t['referrals']:>4}"
-            )
+        rows = [{"scene": c["scene"], "name": c.get("name"), **c["totals"]} for c in stats["channels"]]
+        print(indent(render(rows, STATS_COLUMNS), "  "))
         dead = self.stack.client("sqs").get_queue_attributes(
             QueueUrl=self.stack.queue_url("OutboxDeadLetterQueue"),
             AttributeNames=["ApproximateNumberOfMessages"],
         )["Attributes"]["ApproximateNumberOfMessages"]
         check(dead == "0", f"{dead} outbound jobs were dead-lettered")
         totals = stats["totals"]
-        check(totals["new_followers"] == 5, f"5 new followers in total (got {totals['new_followers']})")
+        check(totals["new_followers"] == 10, f"10 new followers in total (got {totals['new_followers']})")
         print(f"  totals: {totals}")
-        print(f"  referrers: {stats.get('referrers')}")
+        board = self.admin.request("GET", f"/promoters/{DEMO_OA}/ranking").json()
+        print(
+            f"\nPromoter leaderboard (GET /promoters/demo-oa/ranking, {board['from']} — {board['to']}, "
+            f"{board['time_zone']}):"
+        )
+        rows = [{**e, "name": e["name"] or e["id"], **e["totals"]} for e in board["promoters"]]
+        print(indent(render(rows, RANKING_COLUMNS), "  "))
+        ranked = [(e["id"], e["totals"]["referrals"]) for e in board["promoters"]][:2]
+        check(ranked == [("wang", 3), ("li", 2)], f"wang (2 codes, 3 followers) leads (got {ranked})")
+        teams = [{**t, **t["totals"]} for t in board["teams"]]
+        print(indent(render(teams, TEAM_COLUMNS), "  "))
+
+
+STATS_COLUMNS = (
+    ("scene", "scene"),
+    ("name", "name"),
+    ("new_followers", "new"),
+    ("returning_followers", "back"),
+    ("scans", "scans"),
+    ("unfollows", "unf"),
+    ("net", "net"),
+    ("referrals", "ref"),
+)
+RANKING_COLUMNS = (
+    ("rank", "#"),
+    ("name", "promoter"),
+    ("team", "team"),
+    ("referrals", "credited"),
+    ("new_followers", "new"),
+)
+TEAM_COLUMNS = (
+    ("team", "team"),
+    ("promoters", "promoters"),
+    ("referrals", "credited"),
+    ("new_followers", "new"),
+)
 
 
 def main() -> int:

@@ -50,6 +50,15 @@ DEMO_RULES: dict[str, dict[str, Any]] = {
         "referral_text": "你由 {referrer} 推荐关注",
         "card_opt_in_text": "提醒已开启",
         "keywords": [{"match": "exact", "pattern": "hi", "reply": {"type": "text", "content": "你好"}}],
+        # A follower's own code: a keyword or the custom menu's MY_CODE button (docs/rules.md, docs/menu.md).
+        "referral": {
+            "keyword": "我的二维码",
+            "menu_key": "MY_CODE",
+            "intro_text": "这是你的专属二维码，朋友扫码关注后会看到是你推荐的",
+            "name_keyword": "我的名字",
+            "name_reply": "好的，朋友们会看到：{name}",
+            "notify_referrer": "{name}，又一位朋友通过你的二维码关注了，这是第 {count} 位",
+        },
         "fallback": {"type": "transfer_customer_service"},
     },
     DEMO_MP: {
