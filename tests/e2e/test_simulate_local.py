@@ -267,3 +267,32 @@ def test_the_text_output_shows_the_reply_and_the_calls(
     assert "  WeChat sandbox: o_sim_text now follows demo-oa\n" in out
     assert "  reply: text: 海报欢迎你\n" in out
     assert "tags/members/batchtagging    demo-oa    ok" in out
+
+
+def test_menu_clicks_reach_the_keyword_rules_and_a_session_from_sends_the_reminders_qr(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, clicked = simulate(stack, capsys, "click", "hi", "--app", "demo-oa", "--wait", "0")
+    assert status == 0 and clicked["reply"]["Content"] == "你好"
+    status, viewed = simulate(
+        stack, capsys, "view", "https://live.example/10", "--app", "demo-oa", "--wait", "0"
+    )
+    assert status == 0 and viewed["reply"] is None
+    status, entered = simulate(
+        stack,
+        capsys,
+        "enter",
+        "--app",
+        "demo-mp",
+        "--session-from",
+        "live_id=88&user_id=5",
+        "--openid",
+        "o_sim_enter",
+        "--wait",
+        "10",
+    )
+    assert status == 0, entered["problems"]
+    scenes = [
+        call["payload"]["action_info"]["scene"]["scene_str"] for call in calls(entered, "qrcode/create")
+    ]
+    assert scenes == ["live.live_id=88&user_id=5"]

@@ -49,11 +49,8 @@ WECHAT_DEADLINE_SECONDS = 5.0
 MAX_REPLY_BYTES = 256 * 1024
 CALL_PAYLOAD_CHARS = 200
 TOKEN_ENDPOINTS = frozenset({"/cgi-bin/token", "/cgi-bin/stable_token"})
-MODES = {
-    "plaintext": "plain",
-    "compatible": "compat",
-    "safe": "safe",
-}  # the configuration's words → pushes.py's
+# 消息加解密方式 in the configuration's words → in pushes.py's
+MODES = {"plaintext": "plain", "compatible": "compat", "safe": "safe"}
 
 OA, MP = AccountKind.OFFICIAL_ACCOUNT, AccountKind.MINI_PROGRAM
 REFUSALS = {
@@ -324,7 +321,7 @@ ACTIONS: tuple[Action, ...] = (
         "enter",
         "the user opens the Mini Program's customer-service chat (user_enter_tempsession)",
         frozenset({MP}),
-        "wxfunnel simulate enter --app demo-mp --session-from live_id=10",
+        "wxfunnel simulate enter --app demo-mp --session-from 'live_id=10&user_id=5'",
         _enter_arguments,
         _enter_fields,
         "interact",
