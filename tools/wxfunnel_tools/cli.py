@@ -782,6 +782,18 @@ def run_demo(args: argparse.Namespace) -> int:
     return demo_main()
 
 
+def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    from wxfunnel_tools.simulate import arguments
+
+    arguments(parser)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from wxfunnel_tools.simulate import run
+
+    return run(args)
+
+
 # --- migrations ------------------------------------------------------------------------------------------
 
 
@@ -1096,6 +1108,12 @@ COMMANDS: tuple[Command, ...] = (
         _migrate_arguments,
     ),
     Command(("local",), "run the local stack until Ctrl-C", run_local, _local_arguments),
+    Command(
+        ("simulate",),
+        "play a WeChat user: follow, scan, unfollow, text, card, click, view, enter",
+        run_simulate,
+        _simulate_arguments,
+    ),
     Command(("console",), "serve the operator console on 127.0.0.1", run_console, _console_arguments),
     Command(
         ("config", "validate"),
