@@ -50,7 +50,7 @@ def test_events_sign_refuses_an_unknown_app_without_a_config(tmp_path, capsys):
 
 
 def documented_commands() -> list[list[str]]:
-    """Every `wxfunnel …` line of the README's and docs/' code (up to a comment or a redirection)."""
+    """Every `wxfunnel …` line of the README's and docs/' code blocks (up to a comment or a redirection)."""
     import re
     import shlex
     from pathlib import Path
@@ -58,9 +58,13 @@ def documented_commands() -> list[list[str]]:
     root = Path(__file__).resolve().parents[2]
     found = []
     for document in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        fenced = False
         for line in document.read_text(encoding="utf-8").splitlines():
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+                continue
             match = re.match(r"\s*(?:\$ )?wxfunnel (\S.*)$", line)
-            if match:
+            if match and (fenced or line.startswith("    ")):
                 command = re.split(r"\s(?:#|>|\|)", match[1], maxsplit=1)[0]
                 found.append(shlex.split(command))
     return found

@@ -106,6 +106,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def run_local(args: argparse.Namespace) -> int:
     use_layer()
+    from wxfunnel_tools.devapps import demo_apps
     from wxfunnel_tools.localstack import LocalStack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -114,6 +115,7 @@ def run_local(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     print("starting the local stack (embedded AWS, WeChat sandbox, API front, SQS pollers)…", flush=True)
     stack = LocalStack(
+        apps=demo_apps(),  # the demo's world: every example the banner and the README print answers
         port=args.port,
         sandbox_port=args.sandbox_port,
         aws_port=args.aws_port,

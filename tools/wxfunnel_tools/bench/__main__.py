@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         ("processing", lambda: [processing.run(args.iterations, args.moto_iterations)]),
         ("imports", lambda: list(imports.run(list(FUNCTIONS), args.import_runs))),
         ("dynamodb", lambda: [dynamo.run()]),
-        ("statistics", lambda: [statistics.run()]),
+        ("statistics", lambda: [statistics.run(), statistics.run_promoters()]),
         ("tokens", lambda: [tokens.run([int(n) for n in args.waves.split(",") if n.strip()])]),
         ("layer", lambda: [layer.run()]),
         ("localstack", lambda: [throughput.run(args.pushes, args.threads)]),

@@ -170,3 +170,115 @@ def run() -> Section:
         "list the app's channel records (names, referrers). ms is moto's time (its index queries scan in Python)."
     )
     return section
+
+
+PROMOTER_CODES = 50
+PROMOTER_DAYS = 90
+FOLLOWERS_PER_CODE_DAY = 2  # a promoter's 100 followers a day land on all 16 of their counter shards
+OTHER_PROMOTERS = 30
+
+
+def _populate_promoter(reader: Any, promoter: str, team: str, days: list[str]) -> int:
+    """What the callback writes for a promoter's 50 codes: each follow counts for the channel, the promoter and the
+    team (store.counters.counter_update of each kind) → counter items written."""
+    from wxfunnel.store.counters import counter_update
+
+    written = 0
+    for day in days:
+        for code in range(PROMOTER_CODES):
+            for follower in range(FOLLOWERS_PER_CODE_DAY):
+                openid = f"o{code}-{follower}-{day}"
+                counts = {"new_followers": 1, "referrals": 1}
+                for kind, subject in (
+                    ("channel", f"{promoter}-{code:02d}"),
+                    ("promoter", promoter),
+                    ("team", team),
+                ):
+                    update = counter_update(OA, subject, day, openid, counts, kind=kind)  # type: ignore[arg-type]
+                    reader.update_item(**update["Update"])
+                    written += 1
+    return written
+
+
+def run_promoters() -> Section:
+    """A promoter with 50 codes: their 90-day statistics, the leaderboard and their team, as history grows."""
+    import boto3
+
+    from wxfunnel.core.aws import dynamodb
+    from wxfunnel.domain.promoters import Promoter
+    from wxfunnel.store import promoters
+    from wxfunnel_tools.apigw import proxy_event
+    from wxfunnel_tools.bench.environment import embedded_aws, quiet_logs
+    from wxfunnel_tools.template import load_handler
+    from wxfunnel_tools.testing import lambda_context
+
+    section = Section(
+        f"statistics: a promoter with {PROMOTER_CODES} codes over {PROMOTER_DAYS} days (real handler on moto)",
+        ("query", "history", "counter items", "requests", "RCU", "ms"),
+    )
+    today = datetime.now(UTC).date()
+    recent = [(today - timedelta(days=n)).isoformat() for n in range(PROMOTER_DAYS)]
+    older = [(today - timedelta(days=n)).isoformat() for n in range(PROMOTER_DAYS, PROMOTER_DAYS + YEAR_DAYS)]
+    start, end = recent[-1], recent[0]
+    with embedded_aws(), quiet_logs():
+        handler = load_handler("QrCodeFunction")
+        reader = boto3.client("dynamodb", region_name="us-east-1")
+        stamp = "2026-01-01T00:00:00Z"
+        for index in range(OTHER_PROMOTERS + 1):
+            pid = "wang" if index == 0 else f"p{index:02d}"
+            promoters.create(
+                Promoter(
+                    app=OA, id=pid, name=f"推广员{index}", team="华东一组", created_at=stamp, updated_at=stamp
+                )
+            )
+        recorder = Recorder()
+        recorder.attach(dynamodb(), "dynamodb")
+        expected = PROMOTER_CODES * FOLLOWERS_PER_CODE_DAY * PROMOTER_DAYS
+
+        def measure(label: str, path: str, history: str, items: int, count: Any) -> None:
+            event = proxy_event("GET", path, path, query={"from": start, "to": end}, iam_user="bench")
+            recorder.calls.clear()
+            started = time.perf_counter()
+            response = handler(event, lambda_context("QrCodeFunction"))
+            elapsed = (time.perf_counter() - started) * 1000
+            if response["statusCode"] != 200:
+                raise RuntimeError(f"{path}: HTTP {response['statusCode']} {response['body'][:200]}")
+            counted = count(json.loads(response["body"]))
+            if counted != expected:
+                raise RuntimeError(f"{path} counted {counted} new followers, expected {expected}")
+            calls = [call for call in recorder.calls if call["service"] == "dynamodb"]
+            rcu, _ = capacity(calls, reader)
+            section.add(label, history, items, len(calls), rcu, elapsed)
+
+        items = 0
+        for history, days in ((f"{PROMOTER_DAYS} days", recent), (f"1 year + {PROMOTER_DAYS} days", older)):
+            items += _populate_promoter(reader, "wang", "华东一组", days)
+            measure(
+                "one promoter",
+                f"/promoters/{OA}/wang/stats",
+                history,
+                items,
+                lambda a: a["totals"]["new_followers"],
+            )
+            measure(
+                f"ranking ({OTHER_PROMOTERS + 1} promoters)",
+                f"/promoters/{OA}/ranking",
+                history,
+                items,
+                lambda a: a["promoters"][0]["totals"]["new_followers"],
+            )
+            measure(
+                "one team",
+                f"/teams/{OA}/%E5%8D%8E%E4%B8%9C%E4%B8%80%E7%BB%84/stats",
+                history,
+                items,
+                lambda a: a["totals"]["new_followers"],
+            )
+    section.notes.append(
+        f"{PROMOTER_CODES} codes x {FOLLOWERS_PER_CODE_DAY} new followers a day each: the promoter's and the team's "
+        "followers spread over all 16 counter shards every day. A promoter's and a team's statistics read their own "
+        "counters (one item per shard and day, whatever the number of codes or followers); the ranking reads the "
+        "period's promoter and team counters through the ByDay index and the promoters' records. Neither depends "
+        "on the history before the period."
+    )
+    return section

@@ -45,7 +45,9 @@ def _admin_url(args: argparse.Namespace, session: Any) -> Iterator[str]:
         from wxfunnel_tools.localstack import LocalStack
 
         print("starting the local stack (embedded AWS, WeChat sandbox, API front, SQS pollers)…", flush=True)
-        with LocalStack(port=0, sandbox_port=0) as stack:
+        from wxfunnel_tools.devapps import demo_apps
+
+        with LocalStack(apps=demo_apps(), port=0, sandbox_port=0) as stack:
             print(f"local stack: {stack.url}  (WeChat callback: {stack.callback_url('demo-oa')})", flush=True)
             yield stack.url
     elif args.stack_name:
