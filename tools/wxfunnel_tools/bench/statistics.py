@@ -179,24 +179,28 @@ OTHER_PROMOTERS = 30
 
 
 def _populate_promoter(reader: Any, promoter: str, team: str, days: list[str]) -> int:
-    """What the callback writes for a promoter's 50 codes: each follow counts for the channel, the promoter and the
-    team (store.counters.counter_update of each kind) → counter items written."""
-    from wxfunnel.store.counters import counter_update
+    """The promoter's and the team's counters as the callback leaves them after the 50 codes' follows: each follow
+    adds to its follower's shard (store.counters.counter_update); one update per shard and day here, with the day's
+    sum, gives the same items (the channels' own counters live in other partitions and are left out) → items."""
+    from collections import Counter
+
+    from wxfunnel.store.counters import counter_update, shard_of
 
     written = 0
     for day in days:
-        for code in range(PROMOTER_CODES):
-            for follower in range(FOLLOWERS_PER_CODE_DAY):
-                openid = f"o{code}-{follower}-{day}"
-                counts = {"new_followers": 1, "referrals": 1}
-                for kind, subject in (
-                    ("channel", f"{promoter}-{code:02d}"),
-                    ("promoter", promoter),
-                    ("team", team),
-                ):
-                    update = counter_update(OA, subject, day, openid, counts, kind=kind)  # type: ignore[arg-type]
-                    reader.update_item(**update["Update"])
-                    written += 1
+        openids = [
+            f"o{code}-{follower}-{day}"
+            for code in range(PROMOTER_CODES)
+            for follower in range(FOLLOWERS_PER_CODE_DAY)
+        ]
+        per_shard = Counter(shard_of(openid) for openid in openids)
+        first = {shard_of(openid): openid for openid in reversed(openids)}
+        for shard, count in per_shard.items():
+            counts = {"new_followers": count, "referrals": count}
+            for kind, subject in (("promoter", promoter), ("team", team)):
+                update = counter_update(OA, subject, day, first[shard], counts, kind=kind)  # type: ignore[arg-type]
+                reader.update_item(**update["Update"])
+                written += 1
     return written
 
 

@@ -6,7 +6,8 @@ responses.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import Any, ClassVar
 
 
 class AdminError(Exception):
@@ -15,10 +16,16 @@ class AdminError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, problem: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.problem = problem if problem is not None else message  # the rule's text, without the field
+
+    def details(self) -> dict[str, Any]:
+        """`rule` and `params` of the error body: what a client translates (rule_of)."""
+        rule, params = rule_of(self.problem)
+        return {"rule": rule, "params": params}
 
 
 class BadRequest(AdminError):
@@ -53,4 +60,50 @@ class Gone(AdminError):
 
 def invalid(field: str, rule: str) -> ValidationFailed:
     """A 422 naming the field and the rule it breaks (`Fields` raises these for the admin API)."""
-    return ValidationFailed(f"{field}: {rule}", field=field)
+    return ValidationFailed(f"{field}: {rule}", field=field, problem=rule)
+
+
+# --- the rule a refusal names, for clients that speak other languages ----------------------------------------------
+
+# (rule, pattern of the problem text): the first match names the rule; its named groups are the rule's params. The
+# problem texts come from protocol.limits, core.fields and this package; a text no pattern knows is rule "other"
+# (a client then shows the English message). docs/admin-api.md lists the rules and their params.
+_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (rule, re.compile(pattern))
+    for rule, pattern in (
+        ("required", r"^is required"),
+        ("unknown_field", r"^is not a known field \(allowed: (?P<allowed>[^)]*)\)"),
+        ("max_chars", r"^must be at most (?P<max>\d+) characters(?: \(got (?P<got>\d+)\))?"),
+        ("max_bytes", r"^must be at most (?P<max>\d+) bytes of UTF-8(?: \(got (?P<got>\d+)\))?"),
+        ("integer_range", r"^must be an integer from (?P<min>\d+) to (?P<max>\d+)"),
+        ("integer", r"^must be (?:an integer|a whole number)"),
+        ("boolean", r"^must be true or false"),
+        ("one_of", r"^must be one of:? (?P<allowed>.+)$"),
+        ("blank", r"^must (?:not be (?:empty|blank)|be a non-empty|be a printable, non-blank)"),
+        ("control_characters", r"^must not contain control or invisible characters"),
+        ("emoji", r"^must not contain emoji"),
+        ("outer_spaces", r"^must not start or end with a space"),
+        ("reserved_start", r"^must not (?:start with|be) (?P<reserved>\S+)"),
+        ("openid", r"^must be an openid"),
+        ("date", r"^must be a date YYYY-MM-DD"),
+        ("date_order", r"^must not be after"),
+        ("url", r"^must be an http\(s\) URL"),
+        ("text", r"^must be (?:a string|valid Unicode text)"),
+        ("object", r"^must be an object"),
+        ("list", r"^must be a list"),
+        ("scene_type", r"^must be an integer \(scene_id\) or a string \(scene_str\)"),
+        ("promoter_id", r"^must be 1-64 of a-z 0-9"),
+        ("exactly_one", r"^give (?:exactly one of|either|a \S+ or a \S+, not both)"),
+        ("unknown", r"has no |is not a configured app|no app named"),
+    )
+)
+
+
+def rule_of(problem: str) -> tuple[str, dict[str, str]]:
+    """The stable rule a problem text breaks and its params (`must be at most 64 characters (got 70)` →
+    ("max_chars", {"max": "64", "got": "70"})), or ("other", {})."""
+    for rule, pattern in _RULES:
+        found = pattern.search(problem)
+        if found:
+            return rule, {key: value for key, value in found.groupdict().items() if value is not None}
+    return "other", {}

@@ -76,7 +76,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(AdminError)
     def _admin_error(exc: AdminError) -> Response[str]:
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        return error_response(exc.status, exc.code, exc.message, exc.field, **exc.details())
 
     @app.exception_handler(json.JSONDecodeError)
     def _malformed_json(exc: json.JSONDecodeError) -> Response[str]:
@@ -84,7 +84,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(UnknownApp)
     def _unknown_app(exc: UnknownApp) -> Response[str]:
-        return error_response(404, "not_found", f"no app named '{exc}' is configured", "app")
+        message = f"no app named '{exc}' is configured"
+        return error_response(404, "not_found", message, "app", rule="unknown", params={})
 
     @app.exception_handler(InvalidAppConfig)
     def _invalid_app(exc: InvalidAppConfig) -> Response[str]:
