@@ -14,7 +14,10 @@ from wxfunnel.domain.jobs import (
     InvalidJob,
     Job,
     JobKind,
+    OwnCode,
+    PromoterName,
     QrCode,
+    ReferralNotice,
     Reminder,
     Tag,
     UnknownJobKind,
@@ -35,6 +38,9 @@ PAYLOADS = [
     (JobKind.ERASE_USER, EraseUser(1_760_000_000)),
     (JobKind.TEMPLATE, Reminder("n-1", "TPL", {"thing1": "x"}, url="https://e.example", miniprogram=None)),
     (JobKind.SUBSCRIBE_MESSAGE, Reminder("n-1", "TPL", {"thing1": "x"}, page="pages/live/index")),
+    (JobKind.OWN_CODE, OwnCode("f-0123456789abcdef", "my_0123456789abcdef", 2_592_000)),
+    (JobKind.NAME_PROMOTER, PromoterName("f-0123456789abcdef", "小红", "my_0123456789abcdef")),
+    (JobKind.REFERRAL_NOTICE, ReferralNotice("f-0123456789abcdef", "{name}，第 {count} 位")),
 ]
 
 
