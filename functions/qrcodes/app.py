@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxfunnel.core.observability import logger, metrics
-from wxfunnel.entry.admin import followers, promoters, qrcodes, stats
+from wxfunnel.entry.admin import apps, followers, promoters, qrcodes, stats
 from wxfunnel.entry.admin.http import json_object, json_response, register_error_handlers
 
 app = APIGatewayRestResolver()
@@ -71,6 +71,11 @@ def app_stats(app_name: str) -> Response[str]:
 @app.get("/channels/<app_name>/<scene>/stats")
 def channel_stats(app_name: str, scene: str) -> Response[str]:
     return json_response(200, stats.channel_stats(app_name, unquote(scene), _query()))
+
+
+@app.get("/apps")
+def list_apps() -> Response[str]:
+    return json_response(200, apps.list_apps())
 
 
 @app.post("/promoters")

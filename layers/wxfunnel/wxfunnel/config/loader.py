@@ -84,6 +84,16 @@ def load_app(name: str) -> AppConfig:
     return config
 
 
+def app_names() -> list[str]:
+    """The names of the apps configured under the stack's prefix (GetParametersByPath, values left encrypted: the
+    names only), sorted; cached like the configurations."""
+    prefix = settings().apps_parameter_prefix
+    found = _provider().get_multiple(
+        prefix.rstrip("/"), decrypt=False, max_age=settings().parameters_max_age_seconds, recursive=False
+    )
+    return sorted(name.lstrip("/") for name in found if APP_NAME.fullmatch(name.lstrip("/")))
+
+
 def _reset_container() -> None:
     _cache.clear()
     _unknown.clear()
