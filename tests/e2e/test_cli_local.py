@@ -25,7 +25,7 @@ def stack() -> Iterator[LocalStack]:
 def test_an_admin_command_prints_the_api_answer(
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["stats", "--app", "demo-oa", "--admin-url", stack.url]) == 0
+    assert cli.main(["stats", "--app", "demo-oa", "--format", "json", "--admin-url", stack.url]) == 0
     assert json.loads(capsys.readouterr().out)["app"] == "demo-oa"
 
 
@@ -73,3 +73,37 @@ def test_config_get_reads_the_local_stacks_apps_without_naming_a_stack(
     """AWS_ENDPOINT_URL on 127.0.0.1 (as `wxfunnel local` prints it): the local stack's prefix is the default."""
     assert cli.main(["config", "get", "demo-oa"]) == 0, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["token"] == "wx****"
+
+
+def test_stats_and_the_channel_list_are_tables_by_default(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["stats", "--app", "demo-oa", "--admin-url", stack.url]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("{")]
+    assert (
+        "Asia/Shanghai" in lines[0]
+        and lines[1].startswith("场景 scene")
+        and lines[-1].startswith("合计 total")
+    )
+    assert cli.main(["qr", "list", "--app", "demo-oa", "--format", "csv", "--admin-url", stack.url]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "scene,name,state,kind,promoter,expires"
+
+
+def test_config_validate_reports_bad_json_before_the_name_and_init_writes_a_valid_template(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "Broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert cli.main(["config", "validate", str(broken)]) == 1
+    assert "not valid JSON: line 1 column 2" in capsys.readouterr().err
+    broken.write_text("{}", encoding="utf-8")
+    assert cli.main(["config", "validate", str(broken)]) == 1
+    assert "the file name 'Broken' is no app name" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["config", "init", "my-oa"]) == 0
+    assert "config validate my-oa.json --app my-oa" in capsys.readouterr().out
+    assert cli.main(["config", "validate", "my-oa.json", "--app", "my-oa"]) == 0
+    assert cli.main(["config", "init", "my-oa"]) == 1  # never overwritten
+    assert "exists" in capsys.readouterr().err
+    assert cli.main(["config", "init", "my-mp", "--kind", "mini_program"]) == 0
+    assert cli.main(["config", "validate", "my-mp.json"]) == 0

@@ -267,7 +267,7 @@ def test_the_cli_creates_downloads_and_counts_channels_whose_scenes_operators_wr
     )
     query, body = signed_push(DEV_APPS["demo-oa"], follow)
     assert call(f"{stack.callback_url('demo-oa')}?{urlencode(query)}", method="POST", body=body)[0] == 200
-    assert cli.main(["stats", "--app", "demo-oa", "--scene", scene, *admin]) == 0
+    assert cli.main(["stats", "--app", "demo-oa", "--scene", scene, "--format", "json", *admin]) == 0
     report = printed(capsys.readouterr().out)
     assert (report["scene"], report["totals"]["new_followers"]) == (scene, 1)
 

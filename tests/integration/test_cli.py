@@ -75,7 +75,24 @@ def test_every_command_the_documentation_shows_parses():
     commands = documented_commands()
     assert len(commands) > 10 and ["promoters", "ranking"] in [argv[:2] for argv in commands]
     for argv in commands:
-        assert callable(parser.parse_args(argv).run), argv
+        assert callable(parser.parse_args(cli._compatible(argv)).run), argv
+
+
+def test_every_command_has_a_help_example_that_parses():
+    import shlex
+
+    parser = cli.build_parser()
+    assert {command.path for command in cli.COMMANDS} == set(cli.EXAMPLES)
+    for path, example in cli.EXAMPLES.items():
+        argv = shlex.split(example.split(" > ")[0])
+        assert tuple(argv[: len(path)]) == path, example
+        assert parser.parse_args(argv).run is not None, example
+
+
+def test_notify_was_a_command_and_still_sends_as_one():
+    assert cli._compatible(["notify", "--app", "a"]) == ["notify", "send", "--app", "a"]
+    assert cli._compatible(["notify", "status", "x"]) == ["notify", "status", "x"]
+    assert cli._compatible(["qr", "list"]) == ["qr", "list"]
 
 
 def test_every_documented_subcommand_parses():
@@ -92,4 +109,4 @@ def test_every_documented_subcommand_parses():
         ["notify", "--app", "demo-oa", "--request-id", "r", "--scene", "s", "--template-id", "t"],
         ["config", "validate", "x.json"],
     ):
-        assert callable(parser.parse_args(argv).run), argv
+        assert callable(parser.parse_args(cli._compatible(argv)).run), argv

@@ -199,22 +199,33 @@ def local_banner(stack: Any) -> str:
 # --- config -----------------------------------------------------------------------------------------------
 
 
-def _read_config(path: str, name: str) -> dict[str, Any]:
-    """Parse and validate an app's JSON file; Failure names the problem (and never a secret)."""
-    use_layer()
-    from wxfunnel.config.app import parse_app_config
-    from wxfunnel.config.base import APP_NAME, InvalidAppConfig
-
-    if not APP_NAME.fullmatch(name):
-        raise Failure(f"invalid app name '{name}': lower-case letters, digits, '-' or '_', at most 64")
+def _read_json(path: str) -> Any:
+    """The JSON document in `path`; Failure says where it is not JSON (before anything else is checked)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise Failure(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise Failure(f"{path}: not UTF-8 text") from None
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise Failure(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def _read_config(path: str, name: str, *, named_by: str = "app") -> dict[str, Any]:
+    """Parse and validate an app's JSON file; Failure names the problem (and never a secret): JSON errors first,
+    then the app's name (`named_by` says where the name came from), then the configuration."""
+    use_layer()
+    from wxfunnel.config.app import parse_app_config
+    from wxfunnel.config.base import APP_NAME, InvalidAppConfig
+
+    document = _read_json(path)
+    if not APP_NAME.fullmatch(name):
+        rule = "lower-case letters, digits, '-' or '_', at most 64"
+        if named_by == "file":
+            raise Failure(f"{path}: the file name '{name}' is no app name ({rule}): give --app NAME")
+        raise Failure(f"invalid app name '{name}': {rule}")
     try:
         parse_app_config(name, document)
     except InvalidAppConfig as exc:
@@ -256,13 +267,91 @@ def _prefix(args: argparse.Namespace, session: Any) -> str:
 
 def _config_validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="the app's JSON configuration")
-    parser.add_argument("--name", help="the app's name (default: the file name without .json)")
+    parser.add_argument(
+        "--app", "--name", dest="app", help="the app's name (default: the file name without .json)"
+    )
 
 
 def run_config_validate(args: argparse.Namespace) -> int:
-    name = args.name or Path(args.file).stem
-    document = _read_config(args.file, name)
+    name = args.app or Path(args.file).stem
+    document = _read_config(args.file, name, named_by="app" if args.app else "file")
     print(f"{args.file}: valid {document['kind']} configuration for app '{name}' (appid {document['appid']})")
+    return 0
+
+
+CONFIG_TEMPLATES: dict[str, dict[str, Any]] = {
+    "official_account": {
+        "kind": "official_account",
+        "appid": "wx0000000000000000",
+        "secret": "REPLACE-WITH-THE-APPSECRET",
+        "token": "ReplaceWithYourToken",
+        "encoding_aes_key": "ReplaceWithTheEncodingAESKeyOf43LettersOrDi",
+        "message_mode": "safe",
+        "original_id": "gh_000000000000",
+        "time_zone": "Asia/Shanghai",
+        "welcome": "欢迎关注！",
+        "channel_welcome_default": "欢迎你通过海报关注！",
+        "referral_text": "你由 {referrer} 推荐关注",
+        "keywords": [{"match": "exact", "pattern": "你好", "reply": {"type": "text", "content": "你好！"}}],
+        "fallback": {"type": "transfer_customer_service"},
+    },
+    "mini_program": {
+        "kind": "mini_program",
+        "appid": "wx0000000000000000",
+        "secret": "REPLACE-WITH-THE-APPSECRET",
+        "token": "ReplaceWithYourToken",
+        "encoding_aes_key": "ReplaceWithTheEncodingAESKeyOf43LettersOrDi",
+        "message_mode": "safe",
+        "keywords": [
+            {
+                "match": "exact",
+                "pattern": "关注",
+                "reply": {
+                    "type": "follow_qr",
+                    "oa": "my-oa",
+                    "scene": "mp-contact",
+                    "as": "link",
+                    "title": "关注公众号",
+                    "description": "扫码关注，直播开始时提醒你",
+                },
+            }
+        ],
+        "fallback": {"type": "transfer_customer_service"},
+    },
+}
+
+CONFIG_NOTES = """Replace each placeholder with your account's values before `wxfunnel config put`:
+  appid, secret         微信开发者平台 > 我的业务 > 公众号/服务号 (or 小程序) > 基础信息 > 开发密钥 (docs/deploy.md)
+  token, encoding_aes_key, message_mode
+                        the values you enter in 域名与消息推送配置 (消息推送 for a Mini Program): Token 3-32
+                        letters or digits, EncodingAESKey 43, mode plaintext | compatible | safe
+  original_id           the account's gh_… id (optional: pushes addressed to another account are refused)
+  time_zone             the IANA zone your statistics days start in (default Asia/Shanghai)
+  the other keys        the rules (top-level keys: welcome, keywords, referral, card, fallback…): docs/rules.md
+Check it with: wxfunnel config validate {file} --app {app}"""
+
+
+def _config_init_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", help="the app's name (its callback URL will end in /wechat/<app>)")
+    parser.add_argument("--kind", choices=sorted(CONFIG_TEMPLATES), default="official_account")
+    parser.add_argument("--out", help="the file to write (default: <app>.json; never overwritten)")
+
+
+def run_config_init(args: argparse.Namespace) -> int:
+    use_layer()
+    from wxfunnel.config.base import APP_NAME
+
+    if not APP_NAME.fullmatch(args.app):
+        raise Failure(f"invalid app name '{args.app}': lower-case letters, digits, '-' or '_', at most 64")
+    out = Path(args.out or f"{args.app}.json")
+    try:
+        with out.open("x", encoding="utf-8") as handle:
+            json.dump(CONFIG_TEMPLATES[args.kind], handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+    except FileExistsError:
+        raise Failure(f"{out} exists; not overwritten (--out another file)") from None
+    print(f"wrote {out}: a {args.kind} configuration with placeholders")
+    print(CONFIG_NOTES.format(file=out, app=args.app))
     return 0
 
 
@@ -389,6 +478,17 @@ def run_qr_create(args: argparse.Namespace) -> int:
 def _qr_list_arguments(parser: argparse.ArgumentParser) -> None:
     admin_options(parser)
     parser.add_argument("--app", required=True)
+    _format_option(parser)
+
+
+QR_COLUMNS = (
+    ("scene", "场景 scene"),
+    ("name", "渠道 name"),
+    ("state", "状态 state"),
+    ("kind", "类型 kind"),
+    ("promoter", "推广员 promoter"),
+    ("expires", "有效期至 expires"),
+)
 
 
 def run_qr_list(args: argparse.Namespace) -> int:
@@ -399,10 +499,21 @@ def run_qr_list(args: argparse.Namespace) -> int:
         token = page.get("next_token")
         if not token:
             break
-    for item in items:
-        print(
-            f"{item['scene']:<32} {item['channel'].get('name', ''):<24} {item.get('expires_at') or 'permanent'}"
-        )
+    if args.format == "json":
+        _print_json(items)
+        return 0
+    rows = [
+        {
+            "scene": item["scene"],
+            "name": item["channel"].get("name"),
+            "state": item.get("state"),
+            "kind": item.get("kind"),
+            "promoter": item["channel"].get("promoter"),
+            "expires": "permanent" if item.get("permanent") else item.get("expires_at"),
+        }
+        for item in items
+    ]
+    _print_rows(rows, QR_COLUMNS, args.format)
     return 0
 
 
@@ -430,6 +541,17 @@ def _stats_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--generation", type=int, help="a past channel of a retired scene (see `wxfunnel qr history`)"
     )
+    _format_option(parser)
+
+
+COUNT_COLUMNS = (
+    ("new_followers", "新关注 new"),
+    ("returning_followers", "回流 back"),
+    ("scans", "扫码 scans"),
+    ("unfollows", "取关 unf"),
+    ("net", "净增 net"),
+    ("referrals", "推荐 ref"),
+)
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -439,7 +561,23 @@ def run_stats(args: argparse.Namespace) -> int:
         else f"/channels/{args.app}/{_scene_segment(args.scene)}/stats"
     )
     query = {"from": args.start, "to": args.end, "generation": args.generation}
-    _print_json(admin_client(args).request("GET", path, query=query).json())
+    report = admin_client(args).request("GET", path, query=query).json()
+    if args.format == "json":
+        _print_json(report)
+        return 0
+    if args.scene:  # one channel: its days
+        rows = [{"date": day["date"], **{k: day.get(k) for k, _ in COUNT_COLUMNS}} for day in report["days"]]
+        rows.append({"date": "合计 total", **report["totals"]})
+        columns: Sequence[tuple[str, str]] = (("date", "日期 date"), *COUNT_COLUMNS)
+    else:  # the app: its channels
+        rows = [{"scene": c["scene"], "name": c.get("name"), **c["totals"]} for c in report["channels"]]
+        rows.append({"scene": "合计 total", **report["totals"]})
+        columns = (("scene", "场景 scene"), ("name", "渠道 name"), *COUNT_COLUMNS)
+    if args.format == "table":
+        print(
+            f"{report['app']} {report.get('scene', '')} {report['from']} — {report['to']} ({report['time_zone']})"
+        )
+    _print_rows(rows, columns, args.format)
     return 0
 
 
@@ -474,6 +612,27 @@ def run_notify(args: argparse.Namespace) -> int:
     if args.url:
         body["url"] = args.url
     _print_json(admin_client(args).request("POST", "/notifications", json_body=body).json())
+    return 0
+
+
+def _notify_status_arguments(parser: argparse.ArgumentParser) -> None:
+    admin_options(parser)
+    parser.add_argument("id", help="the notification's id (POST /notifications answered it)")
+    _format_option(parser)
+
+
+def run_notify_status(args: argparse.Namespace) -> int:
+    report = admin_client(args).request("GET", f"/notifications/{quote(args.id, safe='')}").json()
+    if args.format == "json":
+        _print_json(report)
+        return 0
+    keys = ("status", "audience", "queued", "sent", "failed", "skipped")
+    row = {key: report.get(key) for key in keys}
+    row["failed_reasons"] = ", ".join(f"{k}: {v}" for k, v in (report.get("failed_reasons") or {}).items())
+    columns = [(key, key) for key in (*keys, "failed_reasons")]
+    if args.format == "table":
+        print(f"notification {report['id']} ({report.get('request_id')}, app {report.get('app')})")
+    _print_rows([row], columns, args.format)
     return 0
 
 
@@ -1035,6 +1194,7 @@ class Command:
 GROUPS = {
     "config": "an app's configuration in SSM Parameter Store",
     "qr": "channel QR codes (admin API)",
+    "notify": "reminders to the followers of some scenes (admin API)",
     "promoters": "promoters, their statistics and the leaderboard (admin API)",
     "teams": "promoters' teams (admin API)",
     "followers": "who a channel, promoter or team brought (admin API)",
@@ -1096,7 +1256,21 @@ COMMANDS: tuple[Command, ...] = (
         _followers_export_arguments,
     ),
     Command(("stats",), "per-channel statistics", run_stats, _stats_arguments),
-    Command(("notify",), "send a reminder to the followers of some scenes", run_notify, _notify_arguments),
+    Command(
+        ("notify", "send"), "send a reminder to the followers of some scenes", run_notify, _notify_arguments
+    ),
+    Command(
+        ("notify", "status"),
+        "a reminder's progress: sent, failed (by reason), skipped",
+        run_notify_status,
+        _notify_status_arguments,
+    ),
+    Command(
+        ("config", "init"),
+        "write a configuration file with placeholders to fill in",
+        run_config_init,
+        _config_init_arguments,
+    ),
     Command(
         ("events", "sign"),
         "sign (and encrypt) a push as an API Gateway event",
@@ -1149,13 +1323,58 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+EXAMPLES: dict[tuple[str, ...], str] = {
+    ("demo",): "demo",
+    ("qr", "create"): "qr create --app demo-oa --scene 春节海报 --name 春节海报 --permanent --tag spring",
+    ("qr", "list"): "qr list --app demo-oa --format csv > channels.csv",
+    ("qr", "image"): "qr image --app demo-oa --scene 春节海报 --out poster.jpg",
+    ("qr", "update"): "qr update --app demo-oa --scene 春节海报 --welcome 新年快乐 --disable",
+    ("qr", "retire"): "qr retire --app demo-oa --scene 春节海报",
+    ("qr", "history"): "qr history --app demo-oa --scene 春节海报",
+    ("promoters", "add"): "promoters add --app demo-oa --id wang --name 王小明 --team 华东一组",
+    ("promoters", "update"): "promoters update --app demo-oa --id wang --team 华南一组",
+    ("promoters", "list"): "promoters list --app demo-oa --team 华东一组",
+    ("promoters", "show"): "promoters show --app demo-oa --id wang",
+    ("promoters", "stats"): "promoters stats --app demo-oa --id wang --from 2026-11-01 --to 2026-11-30",
+    ("promoters", "ranking"): "promoters ranking --app demo-oa --teams --format csv",
+    ("teams", "stats"): "teams stats --app demo-oa --team 华东一组",
+    ("followers", "list"): "followers list --app demo-oa --promoter wang",
+    ("followers", "export"): "followers export --app demo-oa --scene 春节海报 --out poster-followers.csv",
+    ("stats",): "stats --app demo-oa --scene 春节海报 --from 2026-11-01 --to 2026-11-30",
+    ("notify", "send"): (
+        "notify send --app demo-oa --request-id live-10 --scene-prefix live.live_id=10& "
+        "--template-id TPL --data thing1=直播开始了 --url https://live.example/10"
+    ),
+    ("notify", "status"): "notify status 3b1f6002-ba77-51dd-ae32-35f49694f116",
+    ("events", "sign"): "events sign demo-oa push.json --mode safe > events/my-push.json",
+    ("migrate", "stats-day-index"): "migrate stats-day-index --stack-name wxfunnel",
+    ("local",): "local --port 8900",
+    ("simulate",): "simulate follow --app demo-oa --scene spring-poster",
+    ("console",): "console --local --open",
+    ("config", "init"): "config init my-oa --kind official_account",
+    ("config", "validate"): "config validate my-oa.json --app my-oa",
+    ("config", "put"): "config put my-oa my-oa.json --stack-name wxfunnel",
+    ("config", "get"): "config get my-oa --stack-name wxfunnel",
+    ("menu", "get"): "menu get my-oa --stack-name wxfunnel",
+    ("menu", "put"): "menu put my-oa menu.json --stack-name wxfunnel",
+    ("menu", "delete"): "menu delete my-oa --stack-name wxfunnel",
+    ("menu", "validate"): "menu validate menu.json",
+}
+
+
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wxfunnel", description="wxfunnel: WeChat funnel on AWS Lambda")
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups: dict[str, Any] = {}
     for command in commands:
+        example = EXAMPLES.get(command.path)
+        extra: dict[str, Any] = {"description": command.help}
+        if example:
+            extra.update(
+                epilog=f"example:\n  wxfunnel {example}", formatter_class=argparse.RawDescriptionHelpFormatter
+            )
         if len(command.path) == 1:
-            sub = top.add_parser(command.path[0], help=command.help, description=command.help)
+            sub = top.add_parser(command.path[0], help=command.help, **extra)
         else:
             group, name = command.path
             if group not in groups:
@@ -1163,14 +1382,22 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
                 groups[group] = group_parser.add_subparsers(
                     dest="subcommand", required=True, metavar="COMMAND"
                 )
-            sub = groups[group].add_parser(name, help=command.help, description=command.help)
+            sub = groups[group].add_parser(name, help=command.help, **extra)
         command.arguments(sub)
         sub.set_defaults(run=command.run)
     return parser
 
 
+def _compatible(argv: Sequence[str]) -> list[str]:
+    """`wxfunnel notify --app …` (before `notify send|status`) still sends."""
+    argv = list(argv)
+    if argv[:1] == ["notify"] and (len(argv) == 1 or argv[1] not in ("send", "status", "-h", "--help")):
+        argv.insert(1, "send")
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_compatible(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.run(args))
     except Failure as exc:
