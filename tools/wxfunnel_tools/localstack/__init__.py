@@ -14,6 +14,7 @@ from wxfunnel_tools.localstack.poller import Poller, drain
 from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
 from wxfunnel_tools.localstack.runtime import FunctionTimedOut, InvocationFailed, LambdaContext, LocalFunction
 from wxfunnel_tools.localstack.stack import LocalStack
+from wxfunnel_tools.localstack.terminal import PortUnavailable
 
 __all__ = [
     "Front",
@@ -25,6 +26,7 @@ __all__ = [
     "Match",
     "NoRoute",
     "Poller",
+    "PortUnavailable",
     "RouteTable",
     "drain",
 ]

@@ -33,6 +33,7 @@ from wxfunnel_tools.apigw import proxy_event
 from wxfunnel_tools.httpbody import BodyRefused, read_body
 from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
 from wxfunnel_tools.localstack.runtime import ACCOUNT_ID, FunctionTimedOut, InvocationFailed, LocalFunction
+from wxfunnel_tools.localstack.terminal import ACCESS_LOGGER
 from wxfunnel_tools.template import translate
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
@@ -46,6 +47,7 @@ _INCOMPLETE_SIGNATURE = (
 )
 
 log = logging.getLogger("wxfunnel_tools.local")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 class GatewayAnswer(Exception):
@@ -374,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("front: " + format, *args)
+        access_log.debug("front: " + format, *args)
 
     def do_GET(self) -> None:
         self._serve()
@@ -421,7 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, payload = shape_response(
                 result, accept=self.headers.get("Accept"), binary_types=front.binary_types
             )
-            log.info(
+            access_log.info(
                 "%s %s -> %s %d", self.command, self.path.split("?")[0], match.function.logical_id, status
             )
         except GatewayAnswer as answer:
@@ -432,7 +434,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers.append(("x-amzn-ErrorType", answer.error_type))
             if answer.detail:
                 headers.append(("x-wxfunnel-local-reason", answer.detail))  # local only: says why
-            log.info(
+            (log.warning if status >= 500 else access_log.info)(
                 "%s %s -> %d %s (%s)",
                 self.command,
                 self.path.split("?")[0],

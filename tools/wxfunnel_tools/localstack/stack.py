@@ -13,6 +13,7 @@ from wxfunnel_tools.localstack.aws import EmbeddedAws
 from wxfunnel_tools.localstack.front import Front
 from wxfunnel_tools.localstack.poller import Poller, drain
 from wxfunnel_tools.localstack.runtime import Handler, LocalFunction
+from wxfunnel_tools.localstack.terminal import listening
 from wxfunnel_tools.sandbox import Sandbox
 from wxfunnel_tools.template import FunctionSpec, functions, queue_url_for
 from wxfunnel_tools.template import cold_start as forget_containers
@@ -73,10 +74,20 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        self.aws = EmbeddedAws(self.host, self.aws_port)
-        env = {**self.aws.environment(), **self.aws.provision(self.apps)}
+        # Every server listens before the slow provisioning, so a port in use is reported at once.
+        specs = self._specs if self._specs is not None else functions()
+        self.functions = {
+            spec.logical_id: LocalFunction(spec, self._handlers.get(spec.logical_id)) for spec in specs
+        }
+        with listening("api", self.port):
+            self.front = Front(self.functions.values(), host=self.host, port=self.port)
         if self.with_sandbox:
-            self.sandbox = Sandbox.start(self.host, self.sandbox_port)
+            with listening("sandbox", self.sandbox_port):
+                self.sandbox = Sandbox.start(self.host, self.sandbox_port)
+        with listening("aws", self.aws_port):
+            self.aws = EmbeddedAws(self.host, self.aws_port)
+        env = {**self.aws.environment(), **self.aws.provision(self.apps)}
+        if self.sandbox is not None:
             for document in self.apps.values():
                 self.sandbox.register_app(document["appid"], document["secret"], document["kind"])
             env.update(
@@ -89,11 +100,7 @@ class LocalStack:
         env.update(LOCAL_DEFAULTS)
         env.update(self._overrides)
         self._apply_environment(env)
-        specs = self._specs if self._specs is not None else functions()
-        self.functions = {
-            spec.logical_id: LocalFunction(spec, self._handlers.get(spec.logical_id)) for spec in specs
-        }
-        self.front = Front(self.functions.values(), host=self.host, port=self.port).start()
+        self.front.start()
         aws = self.aws
         for function in self.functions.values():
             for queue in function.spec.queues:
