@@ -278,11 +278,39 @@ def printed(out: str) -> Any:
     return json.loads("\n".join(lines[start:]))
 
 
-def _signed(url: str, credentials: Credentials, *, method: str = "GET", body: bytes = b"") -> dict[str, str]:
+def _signed(
+    url: str,
+    credentials: Credentials,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    service: str = "execute-api",
+    region: str = "us-east-1",
+) -> dict[str, str]:
     """The headers of `method url` with `body`, SigV4-signed with `credentials` as any AWS client signs."""
     signed = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(signed)
+    SigV4Auth(credentials, service, region).add_auth(signed)
     return dict(signed.headers.items())
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ({"region": "eu-west-1"}, "Credential should be scoped to a valid region, not 'eu-west-1'. "),
+        ({"service": "s3"}, "Credential should be scoped to correct service: 'execute-api'. "),
+        ({"service": "lambda"}, "Credential should be scoped to correct service: 'execute-api'. "),
+    ],
+)
+def test_a_valid_signature_for_another_region_or_service_is_refused_as_api_gateway_does(
+    stack: LocalStack, scope: dict[str, str], message: str
+) -> None:
+    """The signature itself is right (the local credentials, this request): only its scope is not this API's."""
+    SEEN.clear()
+    url = f"{stack.url}/private/x"
+    status, headers, body = call(url, headers=_signed(url, LOCAL_CREDENTIALS, **scope))
+    assert (status, json.loads(body)) == (403, {"message": message})
+    assert headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert SEEN == []
 
 
 def test_a_request_signed_with_other_credentials_is_refused_before_the_function(stack: LocalStack) -> None:
