@@ -26,6 +26,7 @@ from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS, AdminClient
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.localstack import LocalFunction, LocalStack, Poller, drain
 from wxfunnel_tools.pushes import message, signed_push
+from wxfunnel_tools.qrimage import encodes
 from wxfunnel_tools.template import FunctionSpec, Route, functions
 
 pytestmark = pytest.mark.xdist_group("localstack")
@@ -233,10 +234,11 @@ def test_the_qr_image_reaches_the_admin_client_and_the_cli_as_an_image(
     """API Gateway decodes the function's base64 only for a binary first Accept type (as the front does)."""
     client = AdminClient(stack.url)
     channel = {"app": "demo-oa", "scene": "accept-header", "channel": {"name": "Accept"}}
-    client.request("POST", "/qrcodes", json_body=channel)
+    created = client.request("POST", "/qrcodes", json_body=channel).json()
     path = "/qrcodes/demo-oa/accept-header/image"
     image = client.request("GET", path)
     assert image.body.startswith(b"\x89PNG\r\n"), image.body[:40]  # the sandbox draws PNGs, WeChat JPEGs
+    assert encodes(image.body, created["url"])  # a phone scanning the download reads the code's URL
     as_json = client.request("GET", path, accept="application/json")
     assert base64.b64decode(as_json.body, validate=True) == image.body
     out = tmp_path / "qr.png"
