@@ -117,6 +117,12 @@ def _local_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also log every request (the API front's and the embedded AWS's access logs)",
     )
+    parser.add_argument(
+        "--real-wechat",
+        metavar="NAME=FILE",
+        help="add the app NAME configured by FILE (e.g. WeChat's test account) and send its WeChat API calls to "
+        "api.weixin.qq.com instead of the sandbox; every other app keeps the sandbox",
+    )
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -127,11 +133,25 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 LOCAL_PORT_FLAGS = {"api": "--port", "sandbox": "--sandbox-port", "aws": "--aws-port"}
 
 
+def _real_wechat(option: str | None) -> Any:
+    """The RealWeChat of `--real-wechat NAME=FILE` (the file validated as an app configuration), or None."""
+    if not option:
+        return None
+    from wxfunnel_tools.localstack import RealWeChat
+
+    name, separator, path = option.partition("=")
+    if not separator or not path:
+        raise Failure("--real-wechat takes NAME=FILE: the app's name and its JSON configuration")
+    return RealWeChat(name, _read_config(path, name))
+
+
 def run_local(args: argparse.Namespace) -> int:
     use_layer()
     from wxfunnel_tools.localstack import LocalStack, PortUnavailable
     from wxfunnel_tools.localstack.terminal import configure_logging
+    from wxfunnel_tools.localstack.wechat_router import describe
 
+    real_wechat = _real_wechat(args.real_wechat)
     configure_logging(verbose=args.verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     print("starting the local stack (embedded AWS, WeChat sandbox, API front, SQS pollers)…", flush=True)
@@ -140,10 +160,13 @@ def run_local(args: argparse.Namespace) -> int:
         sandbox_port=args.sandbox_port,
         aws_port=args.aws_port,
         environment={"POWERTOOLS_LOG_LEVEL": args.log_level.upper()},
+        real_wechat=real_wechat,
     )
     try:
         with stack:
             print(local_banner(stack), flush=True)
+            if real_wechat is not None:
+                print(describe(real_wechat, stack.callback_url(real_wechat.app)), flush=True)
             while True:
                 time.sleep(3600)
     except PortUnavailable as exc:

@@ -15,6 +15,7 @@ from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
 from wxfunnel_tools.localstack.runtime import FunctionTimedOut, InvocationFailed, LambdaContext, LocalFunction
 from wxfunnel_tools.localstack.stack import LocalStack
 from wxfunnel_tools.localstack.terminal import PortUnavailable
+from wxfunnel_tools.localstack.wechat_router import RealWeChat, Upstreams, WeChatRouter
 
 __all__ = [
     "Front",
@@ -27,6 +28,9 @@ __all__ = [
     "NoRoute",
     "Poller",
     "PortUnavailable",
+    "RealWeChat",
     "RouteTable",
+    "Upstreams",
+    "WeChatRouter",
     "drain",
 ]

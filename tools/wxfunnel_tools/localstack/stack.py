@@ -14,6 +14,7 @@ from wxfunnel_tools.localstack.front import Front
 from wxfunnel_tools.localstack.poller import Poller, drain
 from wxfunnel_tools.localstack.runtime import Handler, LocalFunction
 from wxfunnel_tools.localstack.terminal import listening
+from wxfunnel_tools.localstack.wechat_router import RealWeChat, WeChatRouter
 from wxfunnel_tools.sandbox import Sandbox
 from wxfunnel_tools.template import FunctionSpec, functions, queue_url_for
 from wxfunnel_tools.template import cold_start as forget_containers
@@ -45,6 +46,7 @@ class LocalStack:
         handlers: Mapping[str, Handler] | None = None,
         function_specs: Sequence[FunctionSpec] | None = None,
         environment: Mapping[str, str] | None = None,
+        real_wechat: RealWeChat | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -52,6 +54,11 @@ class LocalStack:
         self.aws_port = aws_port
         self.with_sandbox = sandbox
         self.apps = {name: dict(document) for name, document in (apps or DEV_APPS).items()}
+        self.real_wechat = real_wechat
+        if real_wechat is not None:
+            if not sandbox:
+                raise ValueError("real_wechat routes the other apps to the sandbox: keep the sandbox")
+            self.apps[real_wechat.app] = dict(real_wechat.config)
         self._handlers = dict(handlers or {})
         self._specs = list(function_specs) if function_specs is not None else None
         self._overrides = dict(environment or {})
@@ -59,6 +66,7 @@ class LocalStack:
         self.aws: EmbeddedAws | None = None
         self.sandbox: Sandbox | None = None
         self.front: Front | None = None
+        self.router: WeChatRouter | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.pollers: list[Poller] = []
         self._saved: dict[str, str | None] = {}
@@ -88,13 +96,18 @@ class LocalStack:
             self.aws = EmbeddedAws(self.host, self.aws_port)
         env = {**self.aws.environment(), **self.aws.provision(self.apps)}
         if self.sandbox is not None:
-            for document in self.apps.values():
-                self.sandbox.register_app(document["appid"], document["secret"], document["kind"])
+            for name, document in self.apps.items():
+                if self.real_wechat is None or name != self.real_wechat.app:
+                    self.sandbox.register_app(document["appid"], document["secret"], document["kind"])
+            api_base, mp_base = self.sandbox.api_base, self.sandbox.mp_base
+            if self.real_wechat is not None:
+                self.router = WeChatRouter(self.real_wechat, api_base, mp_base, host=self.host).start()
+                api_base, mp_base = self.router.api_base, self.router.mp_base
             env.update(
                 {
-                    "WECHAT_API_BASE": self.sandbox.api_base,
-                    "WECHAT_API_BACKUP_BASE": self.sandbox.api_base,
-                    "WECHAT_MP_BASE": self.sandbox.mp_base,
+                    "WECHAT_API_BASE": api_base,
+                    "WECHAT_API_BACKUP_BASE": api_base,  # the router fails over to WeChat's backup itself
+                    "WECHAT_MP_BASE": mp_base,
                 }
             )
         env.update(LOCAL_DEFAULTS)
@@ -114,7 +127,8 @@ class LocalStack:
         log.info("local stack up: %s", self.url)
 
     def stop(self) -> None:
-        """Stop pollers, front, sandbox and moto (in that order), then restore the environment. Idempotent."""
+        """Stop pollers, front, WeChat router, sandbox and moto (in that order), then restore the environment.
+        Idempotent."""
         for poller in self.pollers:
             poller.request_stop()
         for poller in self.pollers:
@@ -123,6 +137,9 @@ class LocalStack:
         if self.front is not None:
             self.front.stop()
             self.front = None
+        if self.router is not None:
+            self.router.stop()
+            self.router = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
