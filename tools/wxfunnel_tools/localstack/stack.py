@@ -31,7 +31,8 @@ class LocalStack:
     """`with LocalStack() as stack:` runs everything on 127.0.0.1 (port 0: any free port) until the block ends
 
     The functions run in this process, so the stack sets their environment in os.environ and restores it on
-    stop. `handlers` replaces a function's handler (tests); `function_specs` the template's functions.
+    stop. `handlers` replaces a function's handler (tests); `function_specs` the template's functions;
+    `real_wechat` adds an app whose WeChat API calls go to WeChat itself (wechat_router), the others' to the sandbox.
     """
 
     def __init__(
