@@ -9,7 +9,7 @@ PYTHON313 ?= $(shell tools/find-python.sh 3.13)
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup lock test check lint typecheck unit integration mutation template sam-build bench dev demo events clean browser-deps
+.PHONY: help setup lock test check lint typecheck unit integration mutation template sam-build bench dev demo events env-vars clean browser-deps
 
 help:
 	@echo "make demo   - start the local stack (moto + WeChat sandbox) and play every product flow"
@@ -103,6 +103,11 @@ demo: setup
 
 events: setup
 	$(PY) -m wxfunnel_tools.events
+
+# events/env.json for `sam local invoke --env-vars`: each function's environment as the deployed stack STACK (default:
+# samconfig.toml's) gives it (README, "sam build and sam local invoke").
+env-vars: setup
+	$(PY) -m wxfunnel_tools.envvars $(if $(STACK),--stack-name $(STACK))
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants

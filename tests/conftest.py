@@ -85,8 +85,11 @@ def logs() -> Iterator[Any]:
 
     stream = io.StringIO()
     handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.setStream(stream) for h in handlers]
+    # Swapped without setStream's flush: the logger may have been created during an earlier test whose captured
+    # stdout pytest has closed since (flushing it raises).
+    previous = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.stream = stream
     yield stream.getvalue
     for handler, old in zip(handlers, previous, strict=True):
-        if old is not None:
-            handler.setStream(old)
+        handler.stream = old

@@ -26,6 +26,7 @@ from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS, AdminClient
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.localstack import LocalFunction, LocalStack, Poller, drain
 from wxfunnel_tools.pushes import message, signed_push
+from wxfunnel_tools.qrimage import encodes
 from wxfunnel_tools.tables import width
 from wxfunnel_tools.template import FunctionSpec, Route, functions
 
@@ -234,10 +235,11 @@ def test_the_qr_image_reaches_the_admin_client_and_the_cli_as_an_image(
     """API Gateway decodes the function's base64 only for a binary first Accept type (as the front does)."""
     client = AdminClient(stack.url)
     channel = {"app": "demo-oa", "scene": "accept-header", "channel": {"name": "Accept"}}
-    client.request("POST", "/qrcodes", json_body=channel)
+    created = client.request("POST", "/qrcodes", json_body=channel).json()
     path = "/qrcodes/demo-oa/accept-header/image"
     image = client.request("GET", path)
     assert image.body.startswith(b"\x89PNG\r\n"), image.body[:40]  # the sandbox draws PNGs, WeChat JPEGs
+    assert encodes(image.body, created["url"])  # a phone scanning the download reads the code's URL
     as_json = client.request("GET", path, accept="application/json")
     assert base64.b64decode(as_json.body, validate=True) == image.body
     out = tmp_path / "qr.png"
@@ -279,11 +281,39 @@ def printed(out: str) -> Any:
     return json.loads("\n".join(lines[start:]))
 
 
-def _signed(url: str, credentials: Credentials, *, method: str = "GET", body: bytes = b"") -> dict[str, str]:
+def _signed(
+    url: str,
+    credentials: Credentials,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    service: str = "execute-api",
+    region: str = "us-east-1",
+) -> dict[str, str]:
     """The headers of `method url` with `body`, SigV4-signed with `credentials` as any AWS client signs."""
     signed = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(signed)
+    SigV4Auth(credentials, service, region).add_auth(signed)
     return dict(signed.headers.items())
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ({"region": "eu-west-1"}, "Credential should be scoped to a valid region, not 'eu-west-1'. "),
+        ({"service": "s3"}, "Credential should be scoped to correct service: 'execute-api'. "),
+        ({"service": "lambda"}, "Credential should be scoped to correct service: 'execute-api'. "),
+    ],
+)
+def test_a_valid_signature_for_another_region_or_service_is_refused_as_api_gateway_does(
+    stack: LocalStack, scope: dict[str, str], message: str
+) -> None:
+    """The signature itself is right (the local credentials, this request): only its scope is not this API's."""
+    SEEN.clear()
+    url = f"{stack.url}/private/x"
+    status, headers, body = call(url, headers=_signed(url, LOCAL_CREDENTIALS, **scope))
+    assert (status, json.loads(body)) == (403, {"message": message})
+    assert headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert SEEN == []
 
 
 def test_a_request_signed_with_other_credentials_is_refused_before_the_function(stack: LocalStack) -> None:

@@ -18,9 +18,51 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.xdist_group("sam")
 
 
-def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", SAM_CLI_TELEMETRY="0")
+def _without_the_venv(path: str) -> str:
+    """PATH as a user has it who types `sam build`: without this virtualenv's bin (`make test` puts it first)."""
+    return os.pathsep.join(entry for entry in path.split(os.pathsep) if entry and Path(entry) != BIN)
+
+
+def _run(*args: str, cwd: Path = ROOT, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`args` (tools called by absolute path) with the virtualenv off PATH: the layer's Makefile must find Python
+    3.13 itself."""
+    env = dict(os.environ, PATH=path or _without_the_venv(os.environ.get("PATH", "")), SAM_CLI_TELEMETRY="0")
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def test_the_layer_build_finds_python_313_behind_a_pyenv_shim(tmp_path: Path) -> None:
+    """A pyenv shim named python3.13 on PATH answers "command not found" unless 3.13 is the active version: the
+    layer's Makefile runs tools/find-python.sh like the top Makefile and uses the interpreter that works."""
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / "python3.13"
+    shim.write_text('#!/bin/sh\necho "pyenv: python3.13: command not found" >&2\nexit 127\n')
+    shim.chmod(0o755)
+    pyenv_root = tmp_path / "pyenv"
+    installed = pyenv_root / "versions" / "3.13.9" / "bin"
+    installed.mkdir(parents=True)
+    (installed / "python3.13").symlink_to(sys.executable)
+    path = os.pathsep.join([str(shims), *(d for d in ("/usr/bin", "/bin") if Path(d).is_dir())])
+    env = dict(os.environ, PATH=path, PYENV_ROOT=str(pyenv_root), HOME=str(tmp_path))
+    makefile = ROOT / "layers" / "wxfunnel" / "Makefile"
+    target = ["build-WxfunnelLayer", f"ARTIFACTS_DIR={tmp_path / 'out'}"]
+    dry_run = subprocess.run(
+        [shutil.which("make") or "make", "-n", "-f", str(makefile), *target],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert dry_run.returncode == 0, dry_run.stderr
+    [pip] = [line for line in dry_run.stdout.splitlines() if "-m pip install" in line]
+    interpreter = pip.split(" -m pip")[0].strip()
+    assert interpreter != "python3.13" and Path(interpreter).name == "python3.13", pip
+    answer = subprocess.run(
+        [interpreter, "--version"], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert answer.stdout.startswith("Python 3.13")
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,13 @@ from wxfunnel.client import (
 )
 from wxfunnel.entry.wechat import client_for
 from wxfunnel_tools.sandbox import Sandbox
-from wxfunnel_tools.sandbox.png import qr_like_png
+from wxfunnel_tools.sandbox.png import qr_png
 from wxfunnel_tools.testing import Aws, cold_start
 
 OA_APPID = "wx0a0a0a0a0a0a0a0a"
 MP_APPID = "wx0b0b0b0b0b0b0b0b"
 USER = "oUser0001"
-PNG = qr_like_png("thumbnail")
+PNG = qr_png("thumbnail")
 
 
 def _last(wechat: Sandbox, endpoint: str, appid: str) -> Any:

@@ -2,25 +2,33 @@
 gets its expected status, never a 5xx, never a table write, never an outbox message, never a secret in the logs.
 
 It extends test_callback_hostile.py (the callback's basic refusals) to replays, ciphertext surgery, encodings,
-hostile app names, URL verification, the API Gateway front (methods, paths, admin routes without SigV4) and the
-admin functions' bodies. Handler cases run on moto through the real handlers; front cases over HTTP through the
-local stack.
+hostile app names, URL verification, the API Gateway front (methods, paths, admin routes without SigV4 or signed
+for another region or service, bodies that are not UTF-8 as API Gateway passes them, a burst of 200 simultaneous
+connections), the console server's malformed paths and the admin functions' bodies. Handler cases run on moto
+through the real handlers; front and console cases over HTTP through the local stack.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from wxfunnel.protocol import crypto
+from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS, LOCAL_REGION
 from wxfunnel_tools.apigw import proxy_event, response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, message, signed_push, to_json, to_xml, verify_event
@@ -46,6 +54,9 @@ class Case:
     status: int
     build: Callable[[], Any]
     field: str | None = None  # the admin error names this field (checked when given)
+    # front: SigV4-sign the request with the local credentials, scoped as given (region=…, service=…)
+    sign: dict[str, str] | None = None
+    reason: str | None = None  # front: the refusal's reason, in the answer or in the functions' logs
 
 
 def _now() -> str:
@@ -192,6 +203,18 @@ def _qr_get(resource: str, path: str, query: dict[str, str] | None = None) -> Ca
 def _token(scene: str) -> str:
     """A next_token as the list API issues them, naming `scene`."""
     return base64.urlsafe_b64encode(json.dumps({"sk": scene}).encode()).decode()
+
+
+def _push_over_http(body: bytes, content_type: str) -> tuple[str, str, bytes, dict[str, str]]:
+    """A push to the OA's callback URL whose query is correctly signed: the body alone decides."""
+    ts, nonce = _now(), "31337"
+    query = urlencode(
+        {"signature": crypto.signature(DEV_APPS[OA]["token"], ts, nonce), "timestamp": ts, "nonce": nonce}
+    )
+    return ("POST", f"/v1/wechat/{OA}?{query}", body, {"Content-Type": content_type})
+
+
+_NOT_UTF8_XML = to_xml(_text(content="hi")).replace(b"hi", b"h\xff\xfei")
 
 
 _QR_OK = {"app": OA, "scene": "spring", "channel": {"name": "Spring", "welcome_message": "hi"}}
@@ -472,6 +495,46 @@ CASES: dict[str, Case] = {
         403,
         lambda: ("GET", "/v1/notifications/x", None, {"Authorization": "Basic YWRtaW46YWRtaW4="}),
     ),
+    # --- bodies as API Gateway passes them: text types as UTF-8 text, binary media types base64 -------------------
+    "push of a binary media type that is not UTF-8": Case(
+        "front",
+        400,
+        lambda: _push_over_http(_NOT_UTF8_XML, "image/png"),
+        reason="body is not valid UTF-8",
+    ),
+    "push of a text type starting with bytes that are not UTF-8": Case(
+        "front",
+        400,
+        lambda: _push_over_http(b"\xff\xfe" + to_xml(_text()), "text/xml"),
+        reason="body is neither XML nor JSON",  # API Gateway hands over U+FFFD U+FFFD<xml>…
+    ),
+    "admin body of a binary media type that is not UTF-8": Case(
+        "front",
+        400,
+        lambda: ("POST", "/v1/qrcodes", b"\xff" + json.dumps(_QR_OK).encode(), {"Content-Type": "image/png"}),
+        sign={},
+        reason="the body is not UTF-8 JSON",
+    ),
+    # --- SigV4 scoped to another region or service --------------------------------------------------------------
+    "GET /qrcodes signed for another region": Case(
+        "front",
+        403,
+        lambda: ("GET", "/v1/qrcodes?app=demo-oa", None, {}),
+        sign={"region": "ap-east-1"},
+        reason="Credential should be scoped to a valid region, not 'ap-east-1'.",
+    ),
+    "POST /notifications signed for another service": Case(
+        "front",
+        403,
+        lambda: (
+            "POST",
+            "/v1/notifications",
+            json.dumps(_NOTIFY_OK).encode(),
+            {"Content-Type": "application/json"},
+        ),
+        sign={"service": "lambda"},
+        reason="Credential should be scoped to correct service: 'execute-api'.",
+    ),
     "POST /wechat/{app} forged, over HTTP": Case(
         "front",
         403,
@@ -566,16 +629,30 @@ def stack() -> Iterator[Any]:
 
 @pytest.mark.parametrize("name", FRONT_CASES)
 def test_hostile_request_over_http(stack, logs, name: str) -> None:
-    method, path, body, headers = CASES[name].build()
+    case = CASES[name]
+    method, path, body, headers = case.build()
     base = stack.url.rsplit("/", 1)[0]  # without the stage: the cases name it
+    if case.sign is not None:
+        scope = {"region": LOCAL_REGION, "service": "execute-api", **case.sign}
+        signed = AWSRequest(method=method, url=base + path, data=body or b"", headers=headers)
+        SigV4Auth(LOCAL_CREDENTIALS, scope["service"], scope["region"]).add_auth(signed)
+        headers = dict(signed.headers.items())
     request = urllib.request.Request(base + path, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            status = response.status
+            status, answer = response.status, response.read()
     except urllib.error.HTTPError as error:
-        status = error.code
+        status, answer = error.code, error.read()
     assert status < 500
-    assert status == CASES[name].status
+    assert status == case.status, answer[:300]
+    if case.reason is not None:
+        assert case.reason in answer.decode("utf-8", "replace") + logs(), answer[:300]
+    _assert_nothing_happened(*_stack_probes(stack), logs())
+    assert stack.sandbox.count() == 0
+
+
+def _stack_probes(stack: Any) -> tuple[Callable[[str], list], Callable[[], int]]:
+    """(scan a table, outbox depth) of the local stack, for _assert_nothing_happened."""
     dynamodb, sqs = stack.client("dynamodb"), stack.client("sqs")
 
     def scan(table: str) -> list:
@@ -585,5 +662,89 @@ def test_hostile_request_over_http(stack, logs, name: str) -> None:
         attributes = sqs.get_queue_attributes(QueueUrl=stack.env["OUTBOX_QUEUE_URL"], AttributeNames=["All"])
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
-    _assert_nothing_happened(scan, depth, logs())
-    assert stack.sandbox.count() == 0
+    return scan, depth
+
+
+def _raw_exchange(port: int, request: bytes, timeout: float = 30) -> bytes:
+    """Everything a server answers to `request` sent as is on a new connection ("RESET" if it was reset)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+            connection.sendall(request)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+            return answer
+    except ConnectionResetError:
+        return b"RESET"
+    except OSError as exc:
+        return type(exc).__name__.encode()
+
+
+BURST = 200
+
+
+def test_a_burst_of_simultaneous_connections_is_answered_like_api_gateway(stack, logs) -> None:
+    """200 clients connect at the same instant, each with a forged push: every one gets API Gateway's answer
+    (the callback's 403), none is reset or left waiting. socketserver's default listen backlog of 5 made the
+    kernel drop most of such a burst."""
+    port = int(stack.url.split(":")[2].split("/")[0])
+    method, path, body, headers = CASES["POST /wechat/{app} forged, over HTTP"].build()
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+    start = threading.Barrier(BURST)
+    answers: list[bytes] = []
+
+    def client() -> None:
+        start.wait()
+        answers.append(_raw_exchange(port, request, timeout=10))
+
+    threads = [threading.Thread(target=client) for _ in range(BURST)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = Counter(answer.split(b"\r\n", 1)[0] for answer in answers)
+    assert statuses == {b"HTTP/1.1 403 Forbidden": BURST}, statuses
+    _assert_nothing_happened(*_stack_probes(stack), logs())
+
+
+# --- the console's server, in front of the same stack -----------------------------------------------------------
+
+CONSOLE_TARGETS = [
+    b"/api/qr\x01codes?app=demo-oa",
+    b"/api/qrcodes/demo-oa/\xe6\x98\xa5\xe8\x8a\x82",
+    b"/api/qrcodes?app=demo-oa\xff",
+    b"/api/qrcodes?app=%zz",
+    b"/api/qrcodes/demo-oa/%E6%98",
+    b"/api/qrcodes/demo-oa/%ff/image",
+    b"/api/qrcodes?app=demo-oa%00",
+    b"/api/notifications%0d%0aX-Amz-Security-Token:%20x",
+    b"/api/channels/demo-oa/stats#x",
+    b"/\x7f",
+]
+
+
+@pytest.fixture(scope="module")
+def console(stack) -> Iterator[Any]:
+    from wxfunnel_tools.console import serve, signer_for
+
+    with serve(stack.url, signer=signer_for(stack.url)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("target", CONSOLE_TARGETS, ids=repr)
+def test_a_malformed_console_path_is_a_400_never_a_dropped_connection(
+    stack, console, logs, target: bytes, capfd: pytest.CaptureFixture[str]
+) -> None:
+    request = (
+        b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Wxfunnel-Console: 1\r\n"
+        b"Connection: close\r\n\r\n" % console.port
+    )
+    answer = _raw_exchange(console.port, request)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == "bad_request"
+    assert "Traceback" not in capfd.readouterr().err
+    _assert_nothing_happened(*_stack_probes(stack), logs())

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from wxfunnel_tools.devapps import DEV_APPS
+from wxfunnel_tools.qrimage import encodes
 from wxfunnel_tools.sandbox import RemoteSandbox, Sandbox
 
 OA = DEV_APPS["demo-oa"]
@@ -184,6 +185,33 @@ def test_showqrcode_serves_images_only_on_the_mp_base(sandbox: Sandbox) -> None:
         ).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "scene"),
+    [("QR_SCENE", {"scene_id": 7}), ("QR_LIMIT_STR_SCENE", {"scene_str": "春节海报"})],
+)
+def test_showqrcode_is_a_real_qr_code_of_the_codes_url(
+    sandbox: Sandbox, action: str, scene: dict[str, Any]
+) -> None:
+    """What a phone scanning the image reads is the `url` qrcode/create answered, as with WeChat's image."""
+    token = _stable(sandbox, OA)["access_token"]
+    created = _post(sandbox, "qrcode/create", token, {"action_name": action, "action_info": {"scene": scene}})
+    other = _post(
+        sandbox,
+        "qrcode/create",
+        token,
+        {"action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 8}}},
+    )
+
+    image = requests.get(
+        f"{sandbox.mp_base}/cgi-bin/showqrcode", params={"ticket": created["ticket"]}, timeout=5
+    )
+
+    assert image.headers["Content-Type"] == "image/png"
+    assert encodes(image.content, created["url"])
+    assert not encodes(image.content, other["url"])
+    assert sandbox.qr_for_url(created["url"]).scene == next(iter(scene.values()))
 
 
 def test_media_upload_needs_the_media_part_and_an_image_for_a_mini_program(sandbox: Sandbox) -> None:

@@ -1,14 +1,14 @@
 """The `wxfunnel` command: the local stack and the operator's commands (app configuration, QR codes, …).
 
 Every subcommand is one small function registered in COMMANDS with the function that declares its arguments;
-it receives the parsed arguments and returns the exit status (0 done, 1 failed with a reason on stderr).
+it receives the parsed arguments and returns the exit status (0 done, 1 failed with a reason on stderr, 2 a port
+that cannot be used).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
@@ -24,6 +24,7 @@ from wxfunnel_tools.template import use_layer
 
 DEFAULT_LOCAL_PORT = 8900
 DEFAULT_SANDBOX_PORT = 8901
+DEFAULT_AWS_PORT = 8902
 SECRET_FIELDS = frozenset({"secret", "token", "encoding_aes_key", "previous_encoding_aes_key"})
 
 
@@ -90,13 +91,39 @@ def admin_client(args: argparse.Namespace) -> Any:
 
 
 def _local_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT, help="API port (0: any free port)")
-    parser.add_argument("--sandbox-port", type=int, default=DEFAULT_SANDBOX_PORT, help="WeChat sandbox port")
     parser.add_argument(
-        "--aws-port", type=int, default=0, help="embedded AWS (moto) port (default: any free)"
+        "--port",
+        type=int,
+        default=DEFAULT_LOCAL_PORT,
+        help="API port: callbacks and admin API (default: %(default)s; 0: any free port)",
     )
     parser.add_argument(
-        "--log-level", default="INFO", help="log level of the functions (POWERTOOLS_LOG_LEVEL)"
+        "--sandbox-port",
+        type=int,
+        default=DEFAULT_SANDBOX_PORT,
+        help="WeChat sandbox port (default: %(default)s; 0: any free port)",
+    )
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=DEFAULT_AWS_PORT,
+        help="embedded AWS (moto) port (default: %(default)s; 0: any free port)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        help="log level of the functions, POWERTOOLS_LOG_LEVEL (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also log every request (the API front's and the embedded AWS's access logs)",
+    )
+    parser.add_argument(
+        "--real-wechat",
+        metavar="NAME=FILE",
+        help="add the app NAME configured by FILE (e.g. WeChat's test account) and send its WeChat API calls to "
+        "api.weixin.qq.com instead of the sandbox; every other app keeps the sandbox",
     )
 
 
@@ -104,14 +131,31 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+# The flag that moves each server of `wxfunnel local` to another port.
+LOCAL_PORT_FLAGS = {"api": "--port", "sandbox": "--sandbox-port", "aws": "--aws-port"}
+
+
+def _real_wechat(option: str | None) -> Any:
+    """The RealWeChat of `--real-wechat NAME=FILE` (the file validated as an app configuration), or None."""
+    if not option:
+        return None
+    from wxfunnel_tools.localstack import RealWeChat
+
+    name, separator, path = option.partition("=")
+    if not separator or not path:
+        raise Failure("--real-wechat takes NAME=FILE: the app's name and its JSON configuration")
+    return RealWeChat(name, _read_config(path, name))
+
+
 def run_local(args: argparse.Namespace) -> int:
     use_layer()
     from wxfunnel_tools.devapps import demo_apps
-    from wxfunnel_tools.localstack import LocalStack
+    from wxfunnel_tools.localstack import LocalStack, PortUnavailable
+    from wxfunnel_tools.localstack.terminal import configure_logging
+    from wxfunnel_tools.localstack.wechat_router import describe
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("botocore").setLevel(logging.WARNING)
+    real_wechat = _real_wechat(args.real_wechat)
+    configure_logging(verbose=args.verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     print("starting the local stack (embedded AWS, WeChat sandbox, API front, SQS pollers)…", flush=True)
     stack = LocalStack(
@@ -120,12 +164,18 @@ def run_local(args: argparse.Namespace) -> int:
         sandbox_port=args.sandbox_port,
         aws_port=args.aws_port,
         environment={"POWERTOOLS_LOG_LEVEL": args.log_level.upper()},
+        real_wechat=real_wechat,
     )
     try:
         with stack:
             print(local_banner(stack), flush=True)
+            if real_wechat is not None:
+                print(describe(real_wechat, stack.callback_url(real_wechat.app)), flush=True)
             while True:
                 time.sleep(3600)
+    except PortUnavailable as exc:
+        print(f"wxfunnel: {exc.advice(LOCAL_PORT_FLAGS[exc.server], '`wxfunnel local`')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nstopped.", flush=True)
     return 0

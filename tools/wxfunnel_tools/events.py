@@ -1,8 +1,9 @@
 """Regenerates the WeChat-facing sample events in events/ for `sam local invoke -e events/<x>.json`.
 
 They are signed for the development apps of devapps.py with the current time, because the callback refuses pushes
-outside its replay window (10 minutes by default): run `make events` right before invoking. For deployed stacks,
-put the same development app JSON in SSM (`wxfunnel config put demo-oa ...`) or sign for your own app with
+outside its replay window (10 minutes by default): run `make events` right before invoking. The apps' configuration
+is written beside them (events/apps/<app>.json) for the stack the invocation reads (`wxfunnel config put demo-oa
+events/apps/demo-oa.json --stack-name …`; a staging stack: their tokens are public), or sign for your own app with
 `wxfunnel events sign`.
 """
 
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, DEV_APPS
+from wxfunnel_tools.devapps import DEMO_MP, DEMO_OA, DEV_APPS, demo_apps
 from wxfunnel_tools.pushes import callback_event, message, signed_push, verify_event
 from wxfunnel_tools.template import ROOT
 
@@ -96,10 +97,17 @@ def wechat_events(now: int | None = None) -> dict[str, dict[str, Any]]:
 
 
 def write_events(events: dict[str, dict[str, Any]], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    """Each event (or app configuration, under apps/) as indented JSON: `name` is its path under `folder`."""
     for name, event in events.items():
-        (folder / name).write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(folder / name)
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(path)
+
+
+def app_configurations() -> dict[str, dict[str, Any]]:
+    """apps/<app>.json: the development apps the events are signed for, with the demo's rules."""
+    return {f"apps/{name}.json": document for name, document in demo_apps().items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else ROOT / "events"
-    write_events({**wechat_events(), **admin_events()}, folder)
+    write_events({**wechat_events(), **admin_events(), **app_configurations()}, folder)
 
 
 if __name__ == "__main__":

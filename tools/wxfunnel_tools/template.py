@@ -291,6 +291,35 @@ def environment(
     return {key: str(resolver.value(value)) for key, value in _variables(template).items()}
 
 
+def function_environments(
+    physical: Mapping[str, str],
+    *,
+    stack_name: str = LOCAL_STACK_NAME,
+    parameters: Mapping[str, str] | None = None,
+    template: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Each function's environment as CloudFormation sets it: the Globals variables, then the function's own (which
+    win), with `parameters` as deployed (their defaults otherwise), `physical` ids for resources and `stack_name`
+    for AWS::StackName."""
+    template = template or load_template()
+    resolver = _Resolver(template, physical, stack_name, parameters)
+    shared = _variables(template)
+    environments: dict[str, dict[str, str]] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        own = (resource.get("Properties") or {}).get("Environment", {}).get("Variables", {})
+        environments[logical_id] = {
+            key: _as_text(resolver.value(value)) for key, value in {**shared, **own}.items()
+        }
+    return environments
+
+
+def _as_text(value: Any) -> str:
+    """An environment value as CloudFormation writes it (YAML true is "true")."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def conditions(parameters: Mapping[str, str] | None = None) -> dict[str, bool]:
     """Each of the template's Conditions, with `parameters` given as at deploy time (the defaults otherwise)."""
     template = load_template()

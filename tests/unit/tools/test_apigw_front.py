@@ -15,6 +15,7 @@ from wxfunnel_tools.localstack.front import (
     GatewayAnswer,
     build_event,
     caller_identity,
+    is_binary_media_type,
     rest_api,
     shape_response,
 )
@@ -210,6 +211,65 @@ def test_a_binary_media_type_body_is_base64_and_text_is_passed_as_is() -> None:
     assert png["isBase64Encoded"] is True and base64.b64decode(png["body"]) == b"\x89PNG\x00"
     xml = _event(match, method="POST", headers=[("Content-Type", "text/xml")], body="<xml>中</xml>".encode())
     assert xml["isBase64Encoded"] is False and xml["body"] == "<xml>中</xml>"
+
+
+@pytest.mark.parametrize(
+    ("media_type", "binary_types", "binary"),
+    [
+        ("image/png", ("image/png",), True),
+        ("Image/PNG; charset=binary", ("image/png",), True),
+        ("image/webp", ("image/*",), True),
+        ("application/test", ("application/*",), True),
+        ("application/*", ("application/*",), True),
+        ("text/xml", ("*/*",), True),  # */* makes every payload binary
+        ("image/jpg", ("image/png", "*/test"), False),
+        ("image/*", ("image/png",), False),  # a wildcard in the request is no match for a concrete entry
+        ("random/test", ("*/test",), False),  # no wildcard on the left
+        ("*/*", ("image/png",), False),
+        ("application", ("application/*",), False),
+        ("", ("*/*",), False),
+        (None, ("*/*",), False),
+        ("image/png", (), False),
+    ],
+)
+def test_binary_media_types_match_as_api_gateway_matches_them(
+    media_type: str | None, binary_types: tuple[str, ...], binary: bool
+) -> None:
+    """AWS-observed matching (the cases localstack's API Gateway tests recorded against AWS, plus the
+    documented */*): the same rule for a request's Content-Type and for its first Accept type."""
+    assert is_binary_media_type(media_type, binary_types) is binary
+
+
+def test_a_text_body_that_is_not_utf8_arrives_with_replacement_characters_as_on_aws() -> None:
+    """API Gateway handles a payload of a non-binary type as UTF-8 text: undecodable bytes become U+FFFD."""
+    match = matched("POST", "/items")
+    event = _event(match, method="POST", headers=[("Content-Type", "text/xml")], body=b"\xff<xml>\xe4</xml>")
+    assert event["isBase64Encoded"] is False and event["body"] == "\ufffd<xml>\ufffd</xml>"
+
+
+def test_a_binary_body_is_base64_whatever_its_bytes_so_a_handler_can_refuse_non_utf8() -> None:
+    match = matched("POST", "/items")
+    json_as_binary = _event(
+        match,
+        method="POST",
+        headers=[("Content-Type", "application/json")],
+        body=b'{"a": 1}',
+        binary_types=("*/*",),
+    )
+    assert json_as_binary["isBase64Encoded"] is True
+    assert base64.b64decode(json_as_binary["body"]) == b'{"a": 1}'
+    raw = b"\xff\xfe<xml/>"
+    webp = _event(
+        match, method="POST", headers=[("content-type", "image/webp")], body=raw, binary_types=("image/*",)
+    )
+    assert webp["isBase64Encoded"] is True and base64.b64decode(webp["body"]) == raw
+
+
+def test_a_body_without_content_type_is_taken_as_json() -> None:
+    match = matched("POST", "/items")
+    as_json = _event(match, method="POST", body=b"{}", binary_types=("application/json",))
+    assert as_json["isBase64Encoded"] is True
+    assert _event(match, method="POST", body=b"{}", binary_types=("image/png",))["isBase64Encoded"] is False
 
 
 def test_an_iam_route_event_carries_the_identity() -> None:

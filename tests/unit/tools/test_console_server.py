@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wxfunnel_tools.admin_client import IMAGE_ACCEPT
 from wxfunnel_tools.console import ConsoleServer, serve
@@ -415,6 +417,89 @@ def test_refuses_api_paths_that_climb_out(
     assert got.status == 400
     assert upstream.seen == []
     assert signer.calls == []
+
+
+# --- malformed request targets: a 400 in the console's JSON, never a dropped connection or a traceback
+
+
+def raw(console: ConsoleServer, request_line: bytes, *, from_page: bool = True) -> bytes:
+    """Everything the server answers to one request whose request line is sent byte for byte."""
+    headers = f"Host: 127.0.0.1:{console.port}\r\nConnection: close\r\n"
+    if from_page:
+        headers += "X-Wxfunnel-Console: 1\r\n"
+    with socket.create_connection(("127.0.0.1", console.port), timeout=10) as connection:
+        connection.sendall(request_line + b"\r\n" + headers.encode() + b"\r\n")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+MALFORMED_TARGETS = [
+    b"/api/qr\x01codes",
+    b"/api/qrcodes/\x7f",
+    b"/api/qrcodes?app=demo\x1b[31m",
+    b"/api/qrcodes/demo-oa/\xe6\x98\xa5",  # raw UTF-8, not percent-encoded
+    b"/api/qrcodes?app=\xff",
+    b"/api/%zz",
+    b"/api/qrcodes/%",
+    b"/api/qrcodes/%E6%98",  # a UTF-8 sequence cut short
+    b"/api/qrcodes/%ff%fe",
+    b"/api/qrcodes?app=%ff",
+    b"/api/qrcodes%00.json",
+    b"/api/qrcodes?app=demo-oa%0d%0aX-Injected:%201",
+    b"/api/qrcodes#fragment",
+    b"/\xff",
+    b"/index.html%00",
+]
+
+
+@pytest.mark.parametrize("target", MALFORMED_TARGETS, ids=repr)
+def test_a_malformed_request_target_is_a_400_not_a_dropped_connection(
+    console: ConsoleServer, upstream: Upstream, target: bytes, capfd: pytest.CaptureFixture[str]
+) -> None:
+    answer = raw(console, b"GET " + target + b" HTTP/1.1")
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request", answer[:300]
+    error = json.loads(rest.partition(b"\r\n\r\n")[2])["error"]
+    assert error["code"] == "bad_request" and error["message"].startswith("malformed request target")
+    assert upstream.seen == []
+    assert "Traceback" not in capfd.readouterr().err
+    assert call(console, "GET", "/api/qrcodes?app=demo-oa").status == 200  # and it keeps serving
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status", "code"),
+    [
+        (b"GET /api/a b HTTP/1.1", 400, "bad_request"),
+        (b"GET /api/a\tb HTTP/1.1", 400, "bad_request"),
+        (b"BREW /api/qrcodes HTTP/1.1", 501, "method_not_allowed"),
+    ],
+    ids=repr,
+)
+def test_the_standard_librarys_refusals_are_json_too(
+    console: ConsoleServer, upstream: Upstream, request_line: bytes, status: int, code: str
+) -> None:
+    answer = raw(console, request_line)
+
+    assert int(answer.split(b" ", 2)[1]) == status, answer[:200]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == code
+    assert upstream.seen == []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(suffix=st.binary(max_size=40).filter(lambda b: not set(b) & set(b" \r\n")))
+def test_any_bytes_in_an_api_path_get_an_answer(
+    console: ConsoleServer, upstream: Upstream, suffix: bytes, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever follows /api/ in the request line, the server answers it: forwarded (200 from the stand-in API)
+    or refused with a 4xx, never a dropped connection, a 5xx or a traceback."""
+    answer = raw(console, b"GET /api/" + suffix + b" HTTP/1.1")
+
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    assert int(answer.split(b" ", 2)[1]) in (200, 400, 403, 404, 405)
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_signing_failure_is_reported_without_its_details(upstream: Upstream) -> None:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sys
 import time
 import webbrowser
 from collections.abc import Iterator
@@ -29,9 +30,17 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
     target.add_argument("--local", action="store_true", help="start a local stack in this process and use it")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_CONSOLE_PORT, help="console port (0: any free port)"
+        "--port",
+        type=int,
+        default=DEFAULT_CONSOLE_PORT,
+        help="console port (default: %(default)s; 0: any free port)",
     )
     parser.add_argument("--open", action="store_true", help="open the console in the default browser")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also log every request (the console's, and with --local the local stack's access logs)",
+    )
 
 
 @contextlib.contextmanager
@@ -43,7 +52,9 @@ def _admin_url(args: argparse.Namespace, session: Any) -> Iterator[str]:
     if args.local:
         use_layer()
         from wxfunnel_tools.localstack import LocalStack
+        from wxfunnel_tools.localstack.terminal import configure_logging
 
+        configure_logging(verbose=args.verbose)
         print("starting the local stack (embedded AWS, WeChat sandbox, API front, SQS pollers)…", flush=True)
         from wxfunnel_tools.devapps import demo_apps
 
@@ -68,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from wxfunnel_tools.admin_client import AdminError
     from wxfunnel_tools.cli import Failure
     from wxfunnel_tools.console import serve, signer_for
+    from wxfunnel_tools.localstack.terminal import PortUnavailable, listening
 
     signal.signal(signal.SIGTERM, _interrupt)
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
@@ -77,12 +89,19 @@ def run(args: argparse.Namespace) -> int:
                 signer = signer_for(admin_url, session, args.region)
             except AdminError as exc:
                 raise Failure(exc.message) from exc
-            with serve(admin_url, port=args.port, signer=signer, quiet=False) as console:
+            with listening("console", args.port):
+                console = serve(admin_url, port=args.port, signer=signer, quiet=not args.verbose)
+            with console:
                 print(f"operator console: {console.url}  ->  {admin_url}  (Ctrl-C to stop)", flush=True)
                 if args.open:
                     webbrowser.open(console.url)
                 while True:
                     time.sleep(3600)
+    except PortUnavailable as exc:
+        if exc.server != "console":
+            raise  # the local stack of --local listens on free ports
+        print(f"wxfunnel: {exc.advice('--port', '`wxfunnel console`')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nstopped.", flush=True)
     return 0

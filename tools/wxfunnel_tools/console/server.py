@@ -24,7 +24,7 @@ from ipaddress import ip_address
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from wxfunnel_tools.admin_client import IMAGE_ACCEPT, accept_for
 from wxfunnel_tools.httpbody import BodyRefused, read_body
@@ -135,6 +135,31 @@ def serve(
     return ConsoleServer((host, port), admin_base_url, signer, quiet=quiet)
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def malformed_target(target: str) -> str | None:
+    """Why a request target is malformed, or None. `target` is the request line's, each byte one character (the
+    server decodes it as Latin-1): only printable ASCII, no fragment, every % followed by two hex digits, and what
+    the path and each query field encode is UTF-8 without control characters. Such a target would otherwise reach
+    the upstream request (a control character or a raw byte there makes http.client raise)."""
+    if not target or any(not "!" <= character <= "~" for character in target):
+        return "a control character, a space or a byte outside ASCII"
+    if "#" in target:
+        return "a fragment"
+    if any(len(piece) < 2 or not _HEX_DIGITS.issuperset(piece[:2]) for piece in target.split("%")[1:]):
+        return "a % not followed by two hex digits"
+    path, _, query = target.partition("?")
+    for part in (path, *query.replace("+", " ").replace("=", "&").split("&")):
+        try:
+            decoded = unquote_to_bytes(part).decode("utf-8")
+        except UnicodeDecodeError:
+            return "percent-encoded bytes that are not UTF-8"
+        if any(character < " " or character == "\x7f" for character in decoded):
+            return "a percent-encoded control character"
+    return None
+
+
 def _error(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "field": None}}).encode("utf-8")
 
@@ -169,7 +194,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routing
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own refusals (a malformed request line or header, an unknown method) in the
+        console's JSON shape; the connection closes after the answer, as it does for those."""
+        self.close_connection = True
+        status = HTTPStatus(code)
+        if status == HTTPStatus.NOT_IMPLEMENTED:
+            kind = "method_not_allowed"  # a method the server does not know
+        else:
+            kind = "bad_request" if status < HTTPStatus.INTERNAL_SERVER_ERROR else "server_error"
+        self._send(
+            status, _error(kind, message or status.phrase), "application/json", head=self.command == "HEAD"
+        )
+
     def _dispatch(self, *, head: bool) -> None:
+        malformed = malformed_target(self.path)
+        if malformed is not None:
+            self.close_connection = True  # a body it may carry is not read
+            self._fail(HTTPStatus.BAD_REQUEST, "bad_request", f"malformed request target: {malformed}")
+            return
         target = urlsplit(self.path)
         if target.scheme or target.netloc or not target.path.startswith("/"):
             self._fail(HTTPStatus.BAD_REQUEST, "bad_request", "bad request target")

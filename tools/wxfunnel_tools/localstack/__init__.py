@@ -14,6 +14,8 @@ from wxfunnel_tools.localstack.poller import Poller, drain
 from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
 from wxfunnel_tools.localstack.runtime import FunctionTimedOut, InvocationFailed, LambdaContext, LocalFunction
 from wxfunnel_tools.localstack.stack import LocalStack
+from wxfunnel_tools.localstack.terminal import PortUnavailable
+from wxfunnel_tools.localstack.wechat_router import RealWeChat, Upstreams, WeChatRouter
 
 __all__ = [
     "Front",
@@ -25,6 +27,10 @@ __all__ = [
     "Match",
     "NoRoute",
     "Poller",
+    "PortUnavailable",
+    "RealWeChat",
     "RouteTable",
+    "Upstreams",
+    "WeChatRouter",
     "drain",
 ]

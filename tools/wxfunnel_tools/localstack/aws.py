@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
+import threading
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from wxfunnel_tools.devapps import DEV_APPS, seed_apps
 from wxfunnel_tools.localstack.runtime import REGION
@@ -33,14 +36,14 @@ class EmbeddedAws:
         # or a WeChat retry racing its original) interleave inside one moto operation.
         self._atomic = contextlib.ExitStack()
         self._atomic.enter_context(atomic_dynamodb())
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         try:
-            self._server.start()
+            self._server = _moto_server(host, port)
         except BaseException:
             self._atomic.close()
             raise
-        bound_host, bound_port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{bound_host}:{bound_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
+        self._thread.start()
+        self.endpoint_url = f"http://{host}:{self._server.port}"
         self._session = boto3.session.Session(
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -94,9 +97,25 @@ class EmbeddedAws:
     def stop(self) -> None:
         try:
             self.reset()
-            self._server.stop()
-            server = getattr(self._server, "_server", None)
-            if server is not None:
-                server.server_close()
+            self._server.shutdown()
+            self._thread.join()
+            self._server.server_close()
         finally:
             self._atomic.close()
+
+
+def _moto_server(host: str, port: int) -> BaseWSGIServer:
+    """moto's threaded WSGI server on a socket bound here: moto's ThreadedMotoServer binds in its thread, where
+    a port in use ends the thread (werkzeug calls sys.exit) and leaves the caller waiting forever."""
+    listener = socket.create_server((host, port), backlog=128)  # OSError (EADDRINUSE…) in the caller
+    try:
+        return make_server(
+            host,
+            port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+            fd=listener.fileno(),
+        )
+    finally:
+        listener.close()  # the server listens on its own duplicate of the descriptor

@@ -1,15 +1,15 @@
 """The local API Gateway: an HTTP server on 127.0.0.1 that turns requests into REST proxy events for the
 template's functions and their answers back into HTTP, with API Gateway's own error answers. AWS_IAM routes take
-only requests SigV4-signed with the local credentials (admin_client.LOCAL_CREDENTIALS), as a deployed API takes only
-signatures of real credentials: `make dev` behind a tunnel does not open the admin API. The stages, the binary media
-types and how API Gateway invokes each method come from SAM's translation of the template (`RestApi`), so SAM's
-defaults behave here as on AWS."""
+only requests SigV4-signed with the local credentials (admin_client.LOCAL_CREDENTIALS) for the API's region and the
+execute-api service, as a deployed API takes only signatures of real credentials: `make dev` behind a tunnel does
+not open the admin API. The stages, the binary media types and how API Gateway invokes each method come from SAM's
+translation of the template (`RestApi`), so SAM's defaults behave here as on AWS. Bodies reach the functions as a
+REST API passes them: base64 for a binary media type, UTF-8 text (U+FFFD for what is not UTF-8) otherwise."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import hashlib
 import hmac
 import json
@@ -28,16 +28,20 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS
+from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS, LOCAL_REGION
 from wxfunnel_tools.apigw import proxy_event
 from wxfunnel_tools.httpbody import BodyRefused, read_body
 from wxfunnel_tools.localstack.routes import Match, NoRoute, RouteTable
 from wxfunnel_tools.localstack.runtime import ACCOUNT_ID, FunctionTimedOut, InvocationFailed, LocalFunction
+from wxfunnel_tools.localstack.terminal import ACCESS_LOGGER
 from wxfunnel_tools.template import translate
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 INTEGRATION_TIMEOUT_SECONDS = 29.0
 SIGNATURE_MAX_SKEW = timedelta(minutes=15)  # API Gateway's "Signature expired" beyond that, either way
+SIGNING_SERVICE = "execute-api"
+# A request without Content-Type is taken as JSON (API Gateway's default for choosing how to treat a payload).
+DEFAULT_CONTENT_TYPE = "application/json"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 _AUTHORIZATION_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]+)")
 _INCOMPLETE_SIGNATURE = (
@@ -46,6 +50,7 @@ _INCOMPLETE_SIGNATURE = (
 )
 
 log = logging.getLogger("wxfunnel_tools.local")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 class GatewayAnswer(Exception):
@@ -146,11 +151,13 @@ def verify_signature(
     body: bytes,
     *,
     credentials: Credentials = LOCAL_CREDENTIALS,
+    region: str = LOCAL_REGION,
     now: datetime | None = None,
 ) -> None:
-    """GatewayAnswer (403) unless the request is SigV4-signed with `credentials`: botocore's signature of the same
-    method, path, query, signed headers, body and X-Amz-Date must equal the one sent (API Gateway's AWS_IAM check,
-    without IAM policies). `target` is the request line's path and query, as received."""
+    """GatewayAnswer (403) unless the request is SigV4-signed with `credentials` for the API's region and the
+    execute-api service: botocore's signature of the same method, path, query, signed headers, body and X-Amz-Date
+    must equal the one sent (API Gateway's AWS_IAM check, without IAM policies). `target` is the request line's
+    path and query, as received."""
     pairs = list(headers)
     authorization = next((v for k, v in pairs if k.lower() == "authorization"), None)
     caller_identity(authorization)  # no Authorization, or not SigV4: API Gateway's answers for those
@@ -162,7 +169,22 @@ def verify_signature(
     frozen = credentials.get_frozen_credentials()
     if len(scope) != 5 or scope[4] != "aws4_request":
         raise _signature_mismatch("malformed credential scope")
-    access_key, day, region, service, _ = scope
+    access_key, day, scope_region, service, _ = scope
+    # API Gateway's own answers to a signature scoped to another region or service (both 403)
+    if scope_region != region:
+        raise GatewayAnswer(
+            403,
+            f"Credential should be scoped to a valid region, not '{scope_region}'. ",
+            "InvalidSignatureException",
+            f"this API is in {region}",
+        )
+    if service != SIGNING_SERVICE:
+        raise GatewayAnswer(
+            403,
+            f"Credential should be scoped to correct service: '{SIGNING_SERVICE}'. ",
+            "InvalidSignatureException",
+            f"the credential scope names {service}",
+        )
     if not hmac.compare_digest(access_key, frozen.access_key):
         raise GatewayAnswer(
             403,
@@ -200,7 +222,7 @@ def verify_signature(
                 value  # HTTPHeaders appends: a repeated header is signed as its values joined
             )
     request.context["timestamp"] = amz_date
-    signer = SigV4Auth(frozen, service, region)
+    signer = SigV4Auth(frozen, SIGNING_SERVICE, region)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if not hmac.compare_digest(
         expected.encode("ascii"), fields["Signature"].encode("ascii", errors="replace")
@@ -249,24 +271,44 @@ def build_event(
             multi_query.setdefault(name, []).append(value)
         event["multiValueQueryStringParameters"] = multi_query
     if body:
-        content_type = next((v for k, v in pairs if k.lower() == "content-type"), "")
-        if content_type.split(";")[0].strip().lower() in binary_types:
+        content_type = next((v for k, v in pairs if k.lower() == "content-type"), DEFAULT_CONTENT_TYPE)
+        if is_binary_media_type(content_type, binary_types):
             event["body"] = base64.b64encode(body).decode("ascii")
             event["isBase64Encoded"] = True
         else:
+            # A text payload is UTF-8 to API Gateway: bytes that are not become U+FFFD, as on AWS (which is why
+            # binary uploads without a matching binaryMediaTypes entry arrive corrupted). A handler sees bytes
+            # that are not UTF-8 only through a binary media type, base64-encoded.
             event["body"] = body.decode("utf-8", errors="replace")
     event["requestContext"]["identity"].update({"sourceIp": source_ip, **identity})
     event["requestContext"]["domainName"] = single.get("Host") or single.get("host") or "127.0.0.1"
     return event
 
 
+def is_binary_media_type(media_type: str | None, binary_types: Iterable[str]) -> bool:
+    """Whether API Gateway (REST) treats `media_type` (a request's Content-Type, or the first type of its Accept
+    header) as one of the API's binaryMediaTypes. Compared without parameters or case; an entry `type/*` takes
+    every subtype of its type and `*/*` every type, but a wildcard type with a subtype (`*/x`) takes nothing
+    (AWS does not support wildcards on the left), and a wildcard in the request's own type is no match for a
+    concrete entry (`Accept: image/*` is not image/png).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html"""
+    kind, slash, subtype = (media_type or "").split(",")[0].split(";")[0].strip().lower().partition("/")
+    if not (kind and slash and subtype):
+        return False
+    for entry in binary_types:
+        entry_kind, _, entry_subtype = entry.split(";")[0].strip().lower().partition("/")
+        if (entry_kind, entry_subtype) == ("*", "*"):
+            return True
+        if entry_kind == kind and entry_subtype in ("*", subtype):
+            return True
+    return False
+
+
 def converts_to_binary(accept: str | None, binary_types: Iterable[str]) -> bool:
     """Whether API Gateway (REST) decodes a proxy response with isBase64Encoded into binary: only when the
-    request's first Accept media type matches one of the API's binary media types (which may hold wildcards);
-    otherwise the client receives the base64 text as is. The response's own Content-Type does not count.
-    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html"""
-    first = (accept or "").split(",")[0].split(";")[0].strip().lower()
-    return bool(first) and any(fnmatch.fnmatchcase(first, pattern.lower()) for pattern in binary_types)
+    request's first Accept media type is one of the API's binary media types; otherwise the client receives the
+    base64 text as is. The response's own Content-Type does not count."""
+    return is_binary_media_type(accept, binary_types)
 
 
 def shape_response(
@@ -302,6 +344,9 @@ class Front(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # API Gateway takes a burst of connections at once (the stage's throttling burst is 2000 requests); socketserver's
+    # listen backlog of 5 made Linux drop the SYNs of most of a burst of 200. The kernel caps it at net.core.somaxconn.
+    request_queue_size = 2048
 
     def __init__(
         self,
@@ -311,9 +356,11 @@ class Front(ThreadingHTTPServer):
         port: int = 0,
         stage: str | None = None,
         credentials: Credentials = LOCAL_CREDENTIALS,
+        region: str = LOCAL_REGION,
     ) -> None:
         self.functions = {function.spec.logical_id: function for function in functions}
         self.credentials = credentials
+        self.region = region
         self.routes = RouteTable(function.spec for function in self.functions.values())
         self.api = rest_api()
         self.stages = (stage,) if stage else self.api.stages
@@ -374,7 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("front: " + format, *args)
+        access_log.debug("front: " + format, *args)
 
     def do_GET(self) -> None:
         self._serve()
@@ -397,7 +444,12 @@ class _Handler(BaseHTTPRequestHandler):
             match, stage, path, query = front.resolve(self.command, self.path)
             if match.route.auth == "AWS_IAM":
                 verify_signature(
-                    self.command, self.path, self.headers.items(), body, credentials=front.credentials
+                    self.command,
+                    self.path,
+                    self.headers.items(),
+                    body,
+                    credentials=front.credentials,
+                    region=front.region,
                 )
             front.check_invocation(match)
             event = build_event(
@@ -421,7 +473,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, payload = shape_response(
                 result, accept=self.headers.get("Accept"), binary_types=front.binary_types
             )
-            log.info(
+            access_log.info(
                 "%s %s -> %s %d", self.command, self.path.split("?")[0], match.function.logical_id, status
             )
         except GatewayAnswer as answer:
@@ -432,7 +484,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers.append(("x-amzn-ErrorType", answer.error_type))
             if answer.detail:
                 headers.append(("x-wxfunnel-local-reason", answer.detail))  # local only: says why
-            log.info(
+            (log.warning if status >= 500 else access_log.info)(
                 "%s %s -> %d %s (%s)",
                 self.command,
                 self.path.split("?")[0],

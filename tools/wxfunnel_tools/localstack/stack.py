@@ -13,6 +13,8 @@ from wxfunnel_tools.localstack.aws import EmbeddedAws
 from wxfunnel_tools.localstack.front import Front
 from wxfunnel_tools.localstack.poller import Poller, drain
 from wxfunnel_tools.localstack.runtime import Handler, LocalFunction
+from wxfunnel_tools.localstack.terminal import listening
+from wxfunnel_tools.localstack.wechat_router import RealWeChat, WeChatRouter
 from wxfunnel_tools.sandbox import Sandbox
 from wxfunnel_tools.template import FunctionSpec, functions, queue_url_for
 from wxfunnel_tools.template import cold_start as forget_containers
@@ -29,7 +31,8 @@ class LocalStack:
     """`with LocalStack() as stack:` runs everything on 127.0.0.1 (port 0: any free port) until the block ends
 
     The functions run in this process, so the stack sets their environment in os.environ and restores it on
-    stop. `handlers` replaces a function's handler (tests); `function_specs` the template's functions.
+    stop. `handlers` replaces a function's handler (tests); `function_specs` the template's functions;
+    `real_wechat` adds an app whose WeChat API calls go to WeChat itself (wechat_router), the others' to the sandbox.
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class LocalStack:
         handlers: Mapping[str, Handler] | None = None,
         function_specs: Sequence[FunctionSpec] | None = None,
         environment: Mapping[str, str] | None = None,
+        real_wechat: RealWeChat | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -51,6 +55,11 @@ class LocalStack:
         self.aws_port = aws_port
         self.with_sandbox = sandbox
         self.apps = {name: dict(document) for name, document in (apps or DEV_APPS).items()}
+        self.real_wechat = real_wechat
+        if real_wechat is not None:
+            if not sandbox:
+                raise ValueError("real_wechat routes the other apps to the sandbox: keep the sandbox")
+            self.apps[real_wechat.app] = dict(real_wechat.config)
         self._handlers = dict(handlers or {})
         self._specs = list(function_specs) if function_specs is not None else None
         self._overrides = dict(environment or {})
@@ -58,6 +67,7 @@ class LocalStack:
         self.aws: EmbeddedAws | None = None
         self.sandbox: Sandbox | None = None
         self.front: Front | None = None
+        self.router: WeChatRouter | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.pollers: list[Poller] = []
         self._saved: dict[str, str | None] = {}
@@ -73,27 +83,38 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        self.aws = EmbeddedAws(self.host, self.aws_port)
-        env = {**self.aws.environment(), **self.aws.provision(self.apps)}
+        # Every server listens before the slow provisioning, so a port in use is reported at once.
+        specs = self._specs if self._specs is not None else functions()
+        self.functions = {
+            spec.logical_id: LocalFunction(spec, self._handlers.get(spec.logical_id)) for spec in specs
+        }
+        with listening("api", self.port):
+            self.front = Front(self.functions.values(), host=self.host, port=self.port)
         if self.with_sandbox:
-            self.sandbox = Sandbox.start(self.host, self.sandbox_port)
-            for document in self.apps.values():
-                self.sandbox.register_app(document["appid"], document["secret"], document["kind"])
+            with listening("sandbox", self.sandbox_port):
+                self.sandbox = Sandbox.start(self.host, self.sandbox_port)
+        with listening("aws", self.aws_port):
+            self.aws = EmbeddedAws(self.host, self.aws_port)
+        env = {**self.aws.environment(), **self.aws.provision(self.apps)}
+        if self.sandbox is not None:
+            for name, document in self.apps.items():
+                if self.real_wechat is None or name != self.real_wechat.app:
+                    self.sandbox.register_app(document["appid"], document["secret"], document["kind"])
+            api_base, mp_base = self.sandbox.api_base, self.sandbox.mp_base
+            if self.real_wechat is not None:
+                self.router = WeChatRouter(self.real_wechat, api_base, mp_base, host=self.host).start()
+                api_base, mp_base = self.router.api_base, self.router.mp_base
             env.update(
                 {
-                    "WECHAT_API_BASE": self.sandbox.api_base,
-                    "WECHAT_API_BACKUP_BASE": self.sandbox.api_base,
-                    "WECHAT_MP_BASE": self.sandbox.mp_base,
+                    "WECHAT_API_BASE": api_base,
+                    "WECHAT_API_BACKUP_BASE": api_base,  # the router fails over to WeChat's backup itself
+                    "WECHAT_MP_BASE": mp_base,
                 }
             )
         env.update(LOCAL_DEFAULTS)
         env.update(self._overrides)
         self._apply_environment(env)
-        specs = self._specs if self._specs is not None else functions()
-        self.functions = {
-            spec.logical_id: LocalFunction(spec, self._handlers.get(spec.logical_id)) for spec in specs
-        }
-        self.front = Front(self.functions.values(), host=self.host, port=self.port).start()
+        self.front.start()
         aws = self.aws
         for function in self.functions.values():
             for queue in function.spec.queues:
@@ -107,7 +128,8 @@ class LocalStack:
         log.info("local stack up: %s", self.url)
 
     def stop(self) -> None:
-        """Stop pollers, front, sandbox and moto (in that order), then restore the environment. Idempotent."""
+        """Stop pollers, front, WeChat router, sandbox and moto (in that order), then restore the environment.
+        Idempotent."""
         for poller in self.pollers:
             poller.request_stop()
         for poller in self.pollers:
@@ -116,6 +138,9 @@ class LocalStack:
         if self.front is not None:
             self.front.stop()
             self.front = None
+        if self.router is not None:
+            self.router.stop()
+            self.router = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None

@@ -16,7 +16,8 @@ Endpoints (answers and errcodes as WeChat's; every error errmsg ends in "rid: â€
   POST /cgi-bin/qrcode/create          OA only (48001 for an MP); the four action_names, scene ranges and
                                        expire_seconds 1..2592000 (40035 naming the field); tickets contain
                                        '+', '/' and '=' so that a client that forgets URL-encoding fails
-  GET  {mp_base}/cgi-bin/showqrcode    a real PNG for a known, unexpired ticket; 404 otherwise
+  GET  {mp_base}/cgi-bin/showqrcode    a PNG of the QR code of the ticket's url (segno), for a known,
+                                       unexpired ticket; 404 otherwise (WeChat sends a JPEG of it)
   POST /cgi-bin/message/custom/send    MP: text, image, link, miniprogrampage only; OA: its types but not link
                                        (40008); 40003 bad openid, 40007 unknown media_id, 44002 empty body,
                                        47001 bad JSON, 45002 text > 2048 bytes

@@ -21,7 +21,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from wxfunnel_tools.sandbox.png import qr_like_png
+from wxfunnel_tools.sandbox.png import qr_png
 
 OFFICIAL_ACCOUNT = "official_account"
 MINI_PROGRAM = "mini_program"
@@ -814,8 +814,9 @@ class World:
                 content_type="text/html",
                 delay=fault.delay if fault else 0.0,
             )
+        assert record is not None  # found
         return Response(
-            body=qr_like_png(ticket), content_type="image/png", delay=fault.delay if fault else 0.0
+            body=qr_png(record.url), content_type="image/png", delay=fault.delay if fault else 0.0
         )
 
     def _check_openid(self, value: Any) -> str:
