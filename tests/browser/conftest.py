@@ -6,6 +6,7 @@ import base64
 import os
 import shutil
 import tempfile
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -176,11 +177,20 @@ class Page:
 
 
 class WeChatUsers:
-    """Users of the demo Official Account: each action is a signed plaintext XML push POSTed to the callback."""
+    """Users of the demo Official Account: each action is a signed plaintext XML push POSTed to the callback.
+
+    Each push carries a later CreateTime than the one before (whole seconds, as WeChat's): a test's follow and
+    unfollow are seconds apart as a person's are, not in one second, where the unfollow is taken to come first
+    (wxfunnel.domain.followers)."""
 
     def __init__(self, stack: Any) -> None:
         self.stack = stack
         self.app = DEV_APPS[DEMO_OA]
+        self.clock = int(time.time())
+
+    def _next_time(self) -> int:
+        self.clock = max(self.clock + 1, int(time.time()))
+        return self.clock
 
     @staticmethod
     def new_openid() -> str:
@@ -188,7 +198,10 @@ class WeChatUsers:
 
     def push(self, who: str, **fields: Any) -> None:
         query, body = signed_push(
-            self.app, message("event", openid=who, to_user=self.app["original_id"], **fields)
+            self.app,
+            message(
+                "event", openid=who, to_user=self.app["original_id"], create_time=self._next_time(), **fields
+            ),
         )
         request = urllib.request.Request(
             f"{self.stack.callback_url(DEMO_OA)}?{urlencode(query)}",
