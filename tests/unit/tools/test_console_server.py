@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import struct
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -470,6 +472,29 @@ def test_a_signing_failure_is_reported_without_its_details(upstream: Upstream) -
     assert got.json()["error"]["code"] == "signing_failed"
     assert SECRET not in got.body.decode()
     assert upstream.seen == []
+
+
+def test_a_page_that_left_before_the_answer_is_no_error(
+    console: ConsoleServer, upstream: Upstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A navigation drops the page's pending calls: the answer finds the connection reset, and that is fine."""
+
+    def slow(seen: Seen) -> Answer:
+        time.sleep(0.3)
+        return 200, {"Content-Type": "application/json"}, b"{}" * 50_000
+
+    upstream.answer = slow
+    with socket.create_connection(("127.0.0.1", console.port), timeout=5) as client:
+        client.sendall(
+            f"GET /api/qrcodes?app=demo-oa HTTP/1.1\r\nHost: 127.0.0.1:{console.port}\r\n"
+            "X-Wxfunnel-Console: 1\r\n\r\n".encode()
+        )
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    time.sleep(0.6)
+    upstream.answer = lambda seen: (200, {"Content-Type": "application/json"}, b"{}")
+
+    assert call(console, "GET", "/api/qrcodes?app=demo-oa").status == 200
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def _closed_port() -> int:
