@@ -51,3 +51,21 @@ def show_stats(page: Any) -> None:
     page.js("document.getElementById('totals').setAttribute('data-stale', '1')")
     page.css("#period-show").click()
     page.wait(lambda d: page.all("#totals:not([data-stale])"))
+
+
+def admin(console: Any, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An admin API call through the console server, as the page makes it (setting up what a test needs)."""
+    headers = {"X-Wxfunnel-Console": "1", "Accept": "application/json"}
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(f"{console.url}api{path}", data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        result: dict[str, Any] = json.loads(response.read())
+        return result
+
+
+def page_fits(page: Any, width: int) -> bool:
+    """Nothing on the page is wider than the screen (no sideways scrolling of the page itself)."""
+    return bool(page.js("return document.documentElement.scrollWidth") <= width)

@@ -266,6 +266,9 @@ def test_keyboard_and_labels(page: Any) -> None:
         ("#/new", "#new-form"),
         ("#/reminders", "#reminder-form"),
         ("#/referrers", "#period-show"),
+        ("#/promoters", "#period-show"),
+        ("#/promoters/new", "#promoter-form"),
+        ("#/my-code", "#mycode-form"),
     ):
         page.open(route)
         page.visible(ready)
