@@ -6,6 +6,7 @@ import base64
 import os
 import shutil
 import tempfile
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +38,8 @@ CHROMIUM_FLAGS = (
 
 
 SKIP_VARIABLE = "WXFUNNEL_SKIP_BROWSER"
+# Where Chromium saves downloads (the console's CSV exports): one folder per test session, emptied per test.
+DOWNLOADS = Path(tempfile.mkdtemp(prefix="wxfunnel-downloads-"))
 
 
 def _missing_browser() -> str | None:
@@ -91,6 +94,15 @@ def driver() -> Iterator[Any]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument("--window-size=1280,900")
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(DOWNLOADS),
+            "download.prompt_for_download": False,
+            "download.directory_upgrade": True,
+            "safebrowsing.enabled": False,
+        },
+    )
     browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     browser.set_page_load_timeout(30)
     try:
@@ -98,6 +110,7 @@ def driver() -> Iterator[Any]:
     finally:
         browser.quit()
         shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(DOWNLOADS, ignore_errors=True)
         if saved is None:
             os.environ.pop("SE_OFFLINE", None)
         else:
@@ -113,6 +126,18 @@ def page(driver: Any, console: Any) -> Iterator[Page]:
     driver.execute_script("localStorage.clear()")
     driver.refresh()
     yield Page(driver, console.url)
+
+
+@pytest.fixture
+def downloads(driver: Any) -> Path:
+    """The folder Chromium downloads into, empty at the start of the test."""
+    DOWNLOADS.mkdir(exist_ok=True)
+    for file in DOWNLOADS.iterdir():
+        file.unlink()
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(DOWNLOADS)}
+    )
+    return DOWNLOADS
 
 
 @dataclass
@@ -176,19 +201,31 @@ class Page:
 
 
 class WeChatUsers:
-    """Users of the demo Official Account: each action is a signed plaintext XML push POSTed to the callback."""
+    """Users of the demo Official Account: each action is a signed plaintext XML push POSTed to the callback.
+
+    Each push carries a later CreateTime than the one before (whole seconds, as WeChat's): a test's follow and
+    unfollow are seconds apart as a person's are, not in one second, where the unfollow is taken to come first
+    (wxfunnel.domain.followers)."""
 
     def __init__(self, stack: Any) -> None:
         self.stack = stack
         self.app = DEV_APPS[DEMO_OA]
+        self.clock = int(time.time())
+
+    def _next_time(self) -> int:
+        self.clock = max(self.clock + 1, int(time.time()))
+        return self.clock
 
     @staticmethod
     def new_openid() -> str:
         return f"oBrowser{uuid.uuid4().hex[:12]}"
 
-    def push(self, who: str, **fields: Any) -> None:
+    def push(self, who: str, msg_type: str = "event", **fields: Any) -> None:
         query, body = signed_push(
-            self.app, message("event", openid=who, to_user=self.app["original_id"], **fields)
+            self.app,
+            message(
+                msg_type, openid=who, to_user=self.app["original_id"], create_time=self._next_time(), **fields
+            ),
         )
         request = urllib.request.Request(
             f"{self.stack.callback_url(DEMO_OA)}?{urlencode(query)}",
@@ -207,6 +244,15 @@ class WeChatUsers:
     def scan(self, who: str, scene: str, ticket: str) -> None:
         """Scans the channel's QR code while already following."""
         self.push(who, Event="SCAN", EventKey=scene, Ticket=ticket)
+
+    def follow_plainly(self, who: str) -> None:
+        """Follows without a code (searching the account's name)."""
+        self.stack.sandbox.follow(self.app["appid"], who)
+        self.push(who, Event="subscribe", EventKey="")
+
+    def say(self, who: str, text: str) -> None:
+        """Sends the account a text message."""
+        self.push(who, "text", Content=text, MsgId=self.clock * 1000 + len(text))
 
     def unfollow(self, who: str) -> None:
         self.stack.sandbox.unfollow(self.app["appid"], who)

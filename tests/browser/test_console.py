@@ -5,56 +5,15 @@ Screenshots of every main page land in .screenshots/ (console-*.png) for a perso
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from wxfunnel.protocol.limits import scene_segment
+from steps import create_channel, record, show_stats, totals, unique
 
 pytestmark = [pytest.mark.xdist_group("browser")]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-def create_channel(page: Any, scene: str, name: str, **extra: str) -> None:
-    """Fill and submit the create form; wait for the channel page."""
-    page.open(f"#/new?app=demo-oa&t={uuid.uuid4().hex[:4]}")
-    page.visible("#new-form")
-    page.fill("#new-scene", scene)
-    page.fill("#new-name", name)
-    for field, value in extra.items():
-        page.fill(f"#new-{field}", value)
-    page.css("#new-submit").click()
-    page.wait(lambda d: page.js("return location.hash").startswith("#/channel/"))
-    page.wait(lambda d: page.text_of("h1") == name)
-
-
-def record(console: Any, scene: str) -> dict[str, Any]:
-    """The channel record, read through the console server as the page reads it."""
-    request = urllib.request.Request(
-        f"{console.url}api/qrcodes/demo-oa/{scene_segment(scene)}", headers={"X-Wxfunnel-Console": "1"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        result: dict[str, Any] = json.loads(response.read())
-        return result
-
-
-def totals(page: Any) -> dict[str, str]:
-    return {el.get_attribute("data-total"): el.text for el in page.all("#totals [data-total]")}
-
-
-def show_stats(page: Any) -> None:
-    """Ask for the statistics again (the period form's button) and wait for the new answer."""
-    page.js("document.getElementById('totals').setAttribute('data-stale', '1')")
-    page.css("#period-show").click()
-    page.wait(lambda d: page.all("#totals:not([data-stale])"))
 
 
 def test_creating_a_channel_shows_its_qr_code_ready_to_download_and_print(page: Any, console: Any) -> None:
@@ -307,6 +266,9 @@ def test_keyboard_and_labels(page: Any) -> None:
         ("#/new", "#new-form"),
         ("#/reminders", "#reminder-form"),
         ("#/referrers", "#period-show"),
+        ("#/promoters", "#period-show"),
+        ("#/promoters/new", "#promoter-form"),
+        ("#/my-code", "#mycode-form"),
     ):
         page.open(route)
         page.visible(ready)

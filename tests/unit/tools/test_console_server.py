@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import struct
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -304,6 +306,48 @@ def test_a_json_route_keeps_the_pages_accept(console: ConsoleServer, upstream: U
     assert upstream.seen[0].headers["Accept"] == "application/json"
 
 
+def test_a_csv_export_reaches_the_page_with_its_file_name(console: ConsoleServer, upstream: Upstream) -> None:
+    """GET /followers/export: the CSV bytes (byte-order mark included) and the Content-Disposition that names
+    the file in Chinese (filename*) reach the page unchanged, so it can save the file under that name."""
+    csv_body = "\ufeffopenid,scene,channel\r\no-1,华东一组,春季海报\r\n".encode()
+    disposition = (
+        'attachment; filename="followers-demo-oa-____-20261206.csv"; '
+        "filename*=UTF-8''followers-demo-oa-%E5%8D%8E%E4%B8%9C%E4%B8%80%E7%BB%84-20261206.csv"
+    )
+    upstream.answer = lambda seen: (
+        200,
+        {"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": disposition},
+        csv_body,
+    )
+
+    got = call(
+        console,
+        "GET",
+        "/api/followers/export?app=demo-oa&team=%E5%8D%8E%E4%B8%9C%E4%B8%80%E7%BB%84",
+        headers={"Accept": "text/csv, application/json"},
+    )
+
+    assert got.status == 200
+    assert got.body == csv_body
+    assert got.headers["content-type"] == "text/csv; charset=utf-8"
+    assert got.headers["content-disposition"] == disposition
+    assert got.headers["cache-control"] == "no-store"
+    [seen] = upstream.seen
+    assert seen.path == "/v1/followers/export?app=demo-oa&team=%E5%8D%8E%E4%B8%9C%E4%B8%80%E7%BB%84"
+    assert seen.headers["Accept"] == "text/csv, application/json"
+
+
+def test_a_large_exports_link_reaches_the_page_as_json(console: ConsoleServer, upstream: Upstream) -> None:
+    link = {"url": "https://bucket.s3.amazonaws.com/exports/x.csv?X-Amz-Signature=abc", "file": "f.csv"}
+    upstream.answer = lambda seen: (200, {"Content-Type": "application/json"}, json.dumps(link).encode())
+
+    got = call(console, "GET", "/api/followers/export?app=demo-oa&promoter=wang")
+
+    assert got.status == 200
+    assert got.json() == link
+    assert "content-disposition" not in got.headers
+
+
 def test_a_gone_image_stays_gone(console: ConsoleServer, upstream: Upstream) -> None:
     error = {"error": {"code": "gone", "message": "the QR code expired", "field": None}}
     upstream.answer = lambda seen: (410, {"Content-Type": "application/json"}, json.dumps(error).encode())
@@ -513,6 +557,29 @@ def test_a_signing_failure_is_reported_without_its_details(upstream: Upstream) -
     assert got.json()["error"]["code"] == "signing_failed"
     assert SECRET not in got.body.decode()
     assert upstream.seen == []
+
+
+def test_a_page_that_left_before_the_answer_is_no_error(
+    console: ConsoleServer, upstream: Upstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A navigation drops the page's pending calls: the answer finds the connection reset, and that is fine."""
+
+    def slow(seen: Seen) -> Answer:
+        time.sleep(0.3)
+        return 200, {"Content-Type": "application/json"}, b"{}" * 50_000
+
+    upstream.answer = slow
+    with socket.create_connection(("127.0.0.1", console.port), timeout=5) as client:
+        client.sendall(
+            f"GET /api/qrcodes?app=demo-oa HTTP/1.1\r\nHost: 127.0.0.1:{console.port}\r\n"
+            "X-Wxfunnel-Console: 1\r\n\r\n".encode()
+        )
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    time.sleep(0.6)
+    upstream.answer = lambda seen: (200, {"Content-Type": "application/json"}, b"{}")
+
+    assert call(console, "GET", "/api/qrcodes?app=demo-oa").status == 200
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def _closed_port() -> int:

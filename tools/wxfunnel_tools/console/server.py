@@ -329,12 +329,16 @@ class _Handler(BaseHTTPRequestHandler):
         head: bool = False,
         extra: Mapping[str, str] | None = None,
     ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
         headers = {"Cache-Control": "no-store", **_SECURITY_HEADERS, **(extra or {})}
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The page moved on before the answer came (a navigation drops its pending calls): nobody to tell.
+            self.close_connection = True

@@ -4,7 +4,7 @@
 
 (function () {
   const I18N = window.WXF_I18N;
-  const STORAGE = { lang: "wxfunnel.console.lang", app: "wxfunnel.console.app" };
+  const STORAGE = { lang: "wxfunnel.console.lang", app: "wxfunnel.console.app", zone: "wxfunnel.console.zone" };
   const DEFAULT_APP = "demo-oa";
   const POLL_MS = 1000;
   // The chart's series: the three numbers an operator watches per day. Colour and dash both tell them apart.
@@ -81,11 +81,49 @@
     return encodeURIComponent(value);
   }
 
-  function formatTime(iso) {
+  // The account's time zone, learnt from its statistics answers ("time_zone") and remembered per app, so times
+  // are shown on the account's clock, as its days are; until one answer named it, times are shown in UTC.
+  const zones = {};
+
+  function rememberZone(app, zone) {
+    if (!app || !zone || zones[app] === zone) return;
+    zones[app] = zone;
+    save(`${STORAGE.zone}.${app}`, zone);
+  }
+
+  function zoneOf(app) {
+    return (app && (zones[app] || load(`${STORAGE.zone}.${app}`))) || null;
+  }
+
+  // "2026-11-21 09:05" in the app's time zone when known, else "2026-11-21 01:05 UTC".
+  function formatTime(iso, app) {
     if (!iso) return "";
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return iso;
+    const zone = zoneOf(app);
+    if (zone) {
+      try {
+        const parts = {};
+        const format = new Intl.DateTimeFormat("en-CA", {
+          timeZone: zone,
+          year: "numeric",
+          month: "2-digit",
+          day: "2-digit",
+          hour: "2-digit",
+          minute: "2-digit",
+          hourCycle: "h23",
+        });
+        for (const part of format.formatToParts(date)) parts[part.type] = part.value;
+        return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+      } catch (e) {
+        // A zone this browser does not know: UTC below says which clock it is.
+      }
+    }
     return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  }
+
+  function timeOf(iso, app) {
+    return iso ? h("time", { datetime: iso, title: iso }, formatTime(iso, app)) : null;
   }
 
   function formatNumber(value) {
@@ -101,6 +139,27 @@
   function channelHref(links, query) {
     const search = query ? `?${new URLSearchParams(query)}` : "";
     return `#${links.self.replace(/^\/qrcodes\//, "/channel/")}${search}`;
+  }
+
+  // The scene of a record in its URL form (the last segment of links.self), as the API's ?scene= takes it.
+  function sceneSegment(links) {
+    return links.self.split("/").pop();
+  }
+
+  // An API path with more query parameters; the path may already carry some (a past channel's ?generation=N).
+  function withQuery(path, params) {
+    const extra = String(new URLSearchParams(params));
+    if (!extra) return path;
+    return `${path}${path.includes("?") ? "&" : "?"}${extra}`;
+  }
+
+  function promoterHref(app, id, query) {
+    const search = query ? `?${new URLSearchParams(query)}` : "";
+    return `#/promoter/${enc(app)}/${enc(id)}${search}`;
+  }
+
+  function teamHref(app, team) {
+    return `#/team/${enc(app)}/${enc(team)}`;
   }
 
   function announce(message) {
@@ -443,15 +502,25 @@
   }
 
   // Renders a stats answer (channel or app) into `box`: totals, legend, chart, data table.
-  function renderStats(box, data, period) {
-    const days = data.days || [];
-    const chartBox = h("div", { class: "chart-box" });
-    // The days are the account's local days: the period form shows the ones the answer covers, and the zone.
+  // The days are the account's local days: the period form shows the ones the answer covers; the zone is kept
+  // for the times the console shows (formatTime).
+  function showPeriod(data) {
     for (const [id, value] of [["period-from", data.from], ["period-to", data.to]]) {
       const input = document.getElementById(id);
       if (input && value) input.value = value;
     }
-    const zone = data.time_zone ? h("p", { class: "muted", id: "stats-zone" }, t("stats.zone", { zone: data.time_zone })) : null;
+    rememberZone(data.app, data.time_zone);
+  }
+
+  function zoneNote(data) {
+    return data.time_zone ? h("p", { class: "muted", id: "stats-zone" }, t("stats.zone", { zone: data.time_zone })) : null;
+  }
+
+  function renderStats(box, data, period) {
+    const days = data.days || [];
+    const chartBox = h("div", { class: "chart-box" });
+    showPeriod(data);
+    const zone = zoneNote(data);
     box.replaceChildren(...[zone, totalsList(data.totals || {}), legend(data.totals || {}), chartBox, dataTable(days)].filter(Boolean));
     if (!days.length) {
       chartBox.append(h("p", { class: "muted" }, t("stats.empty")));
@@ -515,7 +584,7 @@
         if (!needle) return true;
         const channel = rec.channel || {};
         const referrer = channel.referrer || {};
-        return [rec.scene, channel.name, channel.tag, channel.notes, referrer.name, referrer.openid]
+        return [rec.scene, channel.name, channel.tag, channel.notes, referrer.name, referrer.openid, channel.promoter, channel.team]
           .filter(Boolean)
           .some((text) => String(text).toLowerCase().includes(needle));
       });
@@ -590,32 +659,47 @@
     );
   }
 
+  // 启用 / 已停用 / 已退役: what a follow through the code does now (docs/admin-api.md, the channel lifecycle).
+  function stateBadge(record) {
+    const state = record.state || "active";
+    return h("span", { class: `badge badge-state badge-${state}`, "data-state": state }, t(`state.${state}`));
+  }
+
   function channelCard(record) {
     const channel = record.channel || {};
     const referrer = channel.referrer || {};
     return h(
       "li",
-      { class: "card", "data-scene": record.scene },
+      { class: `card card-${record.state || "active"}`, "data-scene": record.scene, "data-state": record.state || "active" },
       h(
         "h2",
         { class: "card-title" },
         h("a", { href: channelHref(record.links) }, channel.name || t("channel.unnamed")),
         " ",
         kindBadge(record),
+        " ",
+        stateBadge(record),
       ),
       h(
         "dl",
         { class: "facts" },
         fact(t("channel.scene"), h("code", {}, record.scene)),
         fact(t("channel.tag"), channel.tag),
-        fact(t("channel.referrer"), referrer.name || referrer.openid),
-        fact(t("channel.expires"), record.permanent ? t("channel.never") : formatTime(record.expires_at)),
+        channel.promoter
+          ? fact(t("channel.promoter"), h("a", { href: promoterHref(record.app, channel.promoter) }, referrer.name || promoterFallbackName(channel.promoter)))
+          : fact(t("channel.referrer"), referrer.name || referrer.openid),
+        fact(t("channel.expires"), record.permanent ? t("channel.never") : formatTime(record.expires_at, record.app)),
       ),
     );
   }
 
+  // The create form. Presets from the address: ?promoter=<id> (a new code for a promoter, from their page) and
+  // ?scene=&kind=&scene_type= (a retired scene given to a new channel, from the retired channel's page).
   function viewNew(main, params) {
     const app = params.get("app") || currentApp();
+    const presetKind = params.get("kind") === "permanent" ? "permanent" : "temporary";
+    const presetPromoter = params.get("promoter") || "";
+    const presetScene = params.get("scene") || "";
     const expire = field({
       field: "expire_seconds",
       name: "expire_days",
@@ -630,11 +714,12 @@
       hint: t("new.expire.hint"),
       wrapperId: "new-expire-field",
     });
+    expire.hidden = presetKind === "permanent";
     const kind = radios({
       field: "permanent",
       name: "kind",
       legend: t("new.kind"),
-      value: "temporary",
+      value: presetKind,
       options: [
         { value: "temporary", label: t("new.kind.temporary") },
         { value: "permanent", label: t("new.kind.permanent") },
@@ -647,7 +732,7 @@
       field: "scene_type",
       name: "scene_type",
       legend: t("new.sceneType"),
-      value: "str",
+      value: params.get("scene_type") === "int" ? "int" : "str",
       options: [
         { value: "str", label: t("new.sceneType.str") },
         { value: "int", label: t("new.sceneType.int") },
@@ -658,7 +743,7 @@
       { id: "new-form", class: "stack" },
       field({ field: "app", id: "new-app", label: t("field.app"), value: app }),
       h("div", { class: "row" }, kind, sceneType),
-      field({ field: "scene", id: "new-scene", label: t("new.scene"), hint: t("new.scene.hint") }),
+      field({ field: "scene", id: "new-scene", label: t("new.scene"), hint: t("new.scene.hint"), value: presetScene }),
       expire,
       h(
         "fieldset",
@@ -673,6 +758,7 @@
         "fieldset",
         { class: "group" },
         h("legend", {}, t("new.referrer")),
+        promoterField(app, { id: "new-promoter", value: presetPromoter, hint: t("new.promoter.hint") }),
         field({ field: "channel.referrer.name", id: "new-referrer-name", label: t("new.referrerName") }),
         field({ field: "channel.referrer.openid", id: "new-referrer-openid", label: t("new.referrerOpenid") }),
       ),
@@ -693,7 +779,7 @@
         body.expire_seconds = Number.isFinite(days) ? Math.round(days * 86400) : value("expire_days");
       }
       const channel = {};
-      for (const [key, name] of [["name", "new-name"], ["welcome_message", "new-welcome"], ["tag", "new-tag"], ["notes", "new-notes"]]) {
+      for (const [key, name] of [["name", "new-name"], ["welcome_message", "new-welcome"], ["tag", "new-tag"], ["notes", "new-notes"], ["promoter", "new-promoter"]]) {
         const text = document.getElementById(name).value.trim();
         if (text) channel[key] = text;
       }
@@ -709,8 +795,9 @@
       try {
         const { data } = await api("POST", "/qrcodes", body);
         save(STORAGE.app, data.app);
-        announce(data.reused ? t("new.reused") : t("new.created"));
-        go(channelHref(data.links, { [data.reused ? "reused" : "created"]: "1" }));
+        const outcome = data.reassigned ? "reassigned" : data.reused ? "reused" : "created";
+        announce(t(`new.${outcome}`));
+        go(channelHref(data.links, { [outcome]: "1" }));
       } catch (error) {
         showError(form, error);
       } finally {
@@ -718,7 +805,15 @@
         submit.textContent = t("new.submit");
       }
     });
-    main.append(heading(t("new.title")), form);
+    const back = presetPromoter
+      ? h("p", { class: "breadcrumb" }, h("a", { href: promoterHref(app, presetPromoter) }, `← ${t("promoter.back")}`))
+      : null;
+    const intro = presetPromoter
+      ? h("p", { class: "alert info", id: "new-for-promoter" }, t("new.forPromoter", { id: presetPromoter }))
+      : presetScene
+        ? h("p", { class: "alert info", id: "new-reassign" }, t("new.reassign", { scene: presetScene }))
+        : null;
+    put(main, back, heading(t("new.title")), intro, form);
   }
 
   async function loadQrImage(figure, record) {
@@ -759,6 +854,8 @@
     status.replaceChildren();
   }
 
+  const CHANNEL_NOTICES = ["created", "reused", "reassigned", "saved", "disabled", "enabled", "retired"];
+
   async function viewChannel(main, params, app, segment) {
     const loading = h("p", { class: "muted" }, t("loading"));
     main.append(loading);
@@ -772,7 +869,9 @@
     const channel = record.channel || {};
     const referrer = channel.referrer || {};
     const name = channel.name || t("channel.unnamed");
-    const notice = params.get("created") ? t("new.created") : params.get("reused") ? t("new.reused") : null;
+    const noticeKey = CHANNEL_NOTICES.find((key) => params.get(key));
+    const fromForm = ["created", "reused", "reassigned"].includes(noticeKey);
+    const notice = noticeKey ? t(fromForm ? `new.${noticeKey}` : `lifecycle.${noticeKey}.done`) : null;
     const figure = h(
       "figure",
       { class: "qr print-sheet", id: "qr" },
@@ -802,46 +901,83 @@
         h("button", { type: "button", class: "secondary", id: "qr-print", onclick: () => window.print() }, t("qr.print")),
       ),
     );
-    const details = h(
-      "dl",
-      { class: "facts details no-print" },
-      fact(t("channel.scene"), h("code", {}, record.scene)),
-      fact(t("new.kind"), kindBadge(record)),
-      fact(t("channel.expires"), record.permanent ? t("channel.never") : formatTime(record.expires_at)),
-      fact(t("channel.created"), formatTime(record.created_at)),
-      fact(t("channel.tag"), channel.tag),
-      fact(t("channel.referrer"), [referrer.name, referrer.openid].filter(Boolean).join(" · ")),
-      fact(t("channel.welcome"), channel.welcome_message),
-      fact(t("channel.notes"), channel.notes),
-      fact(t("channel.url"), record.url ? h("code", { class: "wrap" }, record.url) : null),
-    );
+    // Rebuilt once the statistics name the account's time zone, so the times are on the account's clock.
+    const detailsOf = () =>
+      h(
+        "dl",
+        { class: "facts details no-print" },
+        fact(t("channel.scene"), h("code", {}, record.scene)),
+        fact(t("new.kind"), kindBadge(record)),
+        fact(t("channel.state"), stateBadge(record)),
+        record.generation ? fact(t("channel.generation"), t("history.generation", { n: record.generation + 1 })) : null,
+        fact(t("channel.expires"), record.permanent ? t("channel.never") : timeOf(record.expires_at, record.app)),
+        fact(t("channel.created"), timeOf(record.created_at, record.app)),
+        fact(t("channel.tag"), channel.tag),
+        channel.promoter
+          ? fact(t("channel.promoter"), h("a", { href: promoterHref(record.app, channel.promoter) }, referrer.name || promoterFallbackName(channel.promoter)))
+          : fact(t("channel.referrer"), [referrer.name, referrer.openid].filter(Boolean).join(" · ")),
+        channel.team ? fact(t("channel.team"), h("a", { href: teamHref(record.app, channel.team) }, channel.team)) : null,
+        fact(t("channel.welcome"), channel.welcome_message),
+        fact(t("channel.notes"), channel.notes),
+        fact(t("channel.url"), record.url ? h("code", { class: "wrap" }, record.url) : null),
+      );
+    let details = detailsOf();
     const statsBox = h("div", { class: "stats", id: "stats", "aria-live": "polite" });
     const period = periodFrom(params);
-    const statsPath = record.links.stats;
+    // The current channel's statistics, or a past channel's of this scene (its links.stats: ?generation=N).
+    let statsPath = record.links.stats;
+    const generationNote = h("div", { id: "stats-generation" });
 
     async function loadStats(chosen, form) {
       if (form) clearErrors(form);
       const qs = periodQuery(chosen);
       try {
-        const { data } = await api("GET", `${statsPath}?${qs}`);
+        const { data } = await api("GET", withQuery(statsPath, qs));
+        const zoneKnown = zoneOf(record.app);
         renderStats(statsBox, data, { from: data.from || chosen.from, to: data.to || chosen.to });
-        replaceQuery(qs, main);
+        if (!zoneKnown && zoneOf(record.app)) {
+          const fresh = detailsOf();
+          details.replaceWith(fresh);
+          details = fresh;
+        }
+        if (statsPath === record.links.stats) replaceQuery(qs, main);
       } catch (error) {
         if (form) showError(form, error);
         else statsBox.replaceChildren(errorBox(error));
       }
     }
 
+    function showPast(past) {
+      statsPath = past.links.stats;
+      const back = h("button", { type: "button", class: "secondary", id: "stats-current" }, t("history.back"));
+      back.addEventListener("click", () => {
+        statsPath = record.links.stats;
+        generationNote.replaceChildren();
+        loadStats(periodFrom(params), null);
+        document.getElementById("stats-title").focus();
+      });
+      const pastName = (past.channel || {}).name || t("channel.unnamed");
+      generationNote.replaceChildren(
+        h("div", { class: "alert info" }, h("p", {}, t("history.viewing", { n: past.generation + 1, name: pastName })), back),
+      );
+      document.getElementById("stats-title").focus();
+      return loadStats(lifePeriod(past), null);
+    }
+
+    const history = historySection(record, showPast);
+    const followers = followersSection(record.app, { scene: sceneSegment(record.links) }, t("followers.ofChannel"));
     put(
       main,
       h("p", { class: "breadcrumb no-print" }, h("a", { href: `#/channels?app=${enc(record.app)}` }, `← ${t("nav.channels")}`)),
       heading(name),
-      notice ? h("p", { class: "alert success", role: "status" }, notice) : null,
+      notice ? h("p", { class: "alert success", role: "status", id: "channel-notice" }, notice) : null,
       h("div", { class: "channel-top" }, figure, details),
+      channelManage(record),
       h(
         "section",
         { class: "no-print", "aria-labelledby": "stats-title" },
-        h("h2", { id: "stats-title" }, t("stats.title")),
+        h("h2", { id: "stats-title", tabindex: -1 }, t("stats.title")),
+        generationNote,
         periodForm(period, loadStats),
         statsBox,
         h(
@@ -850,8 +986,11 @@
           h("a", { href: `#/reminders?${new URLSearchParams({ app: record.app, scene: record.scene })}` }, t("stats.remind")),
         ),
       ),
+      history.section,
+      followers.section,
     );
     await Promise.all([loadQrImage(figure, record), loadStats(period, null)]);
+    await Promise.all([history.load(), followers.load()]);
   }
 
   function leaderboard(referrers) {
@@ -1171,12 +1310,1057 @@
     return poll();
   }
 
+  // --- channel lifecycle: edit, disable / enable, retire, the scene's history -------------------------------
+
+  // The channel page's management panel: only an operator's channel (kind "channel") is edited; a card's or a
+  // follower's own code is not (the API answers 409).
+  function channelManage(record) {
+    const section = (...children) =>
+      h("section", { class: "manage no-print", id: "manage", "aria-labelledby": "manage-title" }, h("h2", { id: "manage-title" }, t("lifecycle.title")), ...children);
+    if (record.kind && record.kind !== "channel") {
+      const promoter = (record.channel || {}).promoter;
+      return section(
+        h("p", { class: "muted", id: "channel-not-editable" }, t(`lifecycle.kind.${record.kind === "referral" ? "referral" : "other"}`)),
+        promoter ? h("p", {}, h("a", { href: promoterHref(record.app, promoter) }, t("lifecycle.kind.promoter"))) : null,
+      );
+    }
+    const state = record.state || "active";
+    if (state === "retired") {
+      const query = {
+        app: record.app,
+        scene: record.scene,
+        kind: record.permanent ? "permanent" : "temporary",
+        scene_type: record.scene_type || "str",
+      };
+      return section(
+        h("p", { class: "alert info", id: "retired-note" }, t(record.permanent ? "lifecycle.retired.note.permanent" : "lifecycle.retired.note.temporary")),
+        h("div", { class: "actions" }, h("a", { class: "button", id: "channel-reassign", href: `#/new?${new URLSearchParams(query)}` }, t("lifecycle.reassign"))),
+      );
+    }
+    const problem = h("div", { id: "manage-problem" });
+    const editor = channelEditForm(record);
+    const editButton = h("button", { type: "button", class: "secondary", id: "channel-edit", "aria-expanded": "false", "aria-controls": editor.id }, t("lifecycle.edit"));
+    const toggleEditor = (open) => {
+      editor.hidden = !open;
+      editButton.setAttribute("aria-expanded", String(open));
+      if (open) editor.querySelector("input").focus();
+      else editButton.focus();
+    };
+    editButton.addEventListener("click", () => toggleEditor(editor.hidden));
+    editor.querySelector(".cancel").addEventListener("click", () => toggleEditor(false));
+
+    const next = state === "disabled" ? "active" : "disabled";
+    const stateButton = h("button", { type: "button", class: "secondary", id: "channel-state", "data-next": next }, t(next === "disabled" ? "lifecycle.disable" : "lifecycle.enable"));
+    stateButton.addEventListener("click", async () => {
+      problem.replaceChildren();
+      stateButton.disabled = true;
+      try {
+        const { data } = await api("PATCH", record.links.self, { state: next });
+        go(channelHref(data.links, { [next === "disabled" ? "disabled" : "enabled"]: "1" }));
+      } catch (error) {
+        problem.replaceChildren(errorBox(error));
+      } finally {
+        stateButton.disabled = false;
+      }
+    });
+
+    const retireButton = h("button", { type: "button", class: "danger", id: "channel-retire", "aria-haspopup": "dialog" }, t("lifecycle.retire"));
+    const dialog = retireDialog(record, async () => {
+      const { data } = await api("POST", `${record.links.self}/retire`);
+      go(channelHref(data.links, { retired: "1" }));
+    });
+    retireButton.addEventListener("click", () => dialog.showModal());
+    dialog.addEventListener("close", () => retireButton.focus());
+
+    return section(
+      state === "disabled" ? h("p", { class: "alert warning", id: "disabled-note" }, t("lifecycle.disabled.note")) : null,
+      h("div", { class: "actions" }, editButton, stateButton, retireButton),
+      h("p", { class: "hint" }, t(next === "disabled" ? "lifecycle.disable.hint" : "lifecycle.enable.hint"), " ", t("lifecycle.retire.hint")),
+      problem,
+      editor,
+      dialog,
+    );
+  }
+
+  // PATCH <links.self> {"channel": {only what changed}}: a field emptied is sent as null (cleared); the promoter
+  // only when changed, since giving one replaces a referrer typed by hand.
+  function channelEditForm(record) {
+    const channel = record.channel || {};
+    const before = {
+      name: channel.name || "",
+      welcome_message: channel.welcome_message || "",
+      tag: channel.tag || "",
+      notes: channel.notes || "",
+      promoter: channel.promoter || "",
+    };
+    const submit = h("button", { type: "submit", id: "edit-submit" }, t("lifecycle.save"));
+    const referrer = channel.referrer || {};
+    const form = formShell(
+      { id: "channel-edit-form", class: "stack panel", hidden: true },
+      field({ field: "channel.name", id: "edit-name", label: t("new.name"), value: before.name }),
+      field({ field: "channel.welcome_message", id: "edit-welcome", label: t("new.welcome"), multiline: true, value: before.welcome_message, hint: t("new.welcome.hint") }),
+      field({ field: "channel.tag", id: "edit-tag", label: t("new.tag"), value: before.tag }),
+      field({ field: "channel.notes", id: "edit-notes", label: t("new.notes"), multiline: true, value: before.notes }),
+      promoterField(record.app, {
+        id: "edit-promoter",
+        value: before.promoter,
+        hint: !channel.promoter && referrer.name ? t("lifecycle.edit.referrer", { name: referrer.name }) : t("lifecycle.edit.promoter"),
+      }),
+      h("div", { class: "actions" }, submit, h("button", { type: "button", class: "secondary cancel" }, t("action.cancel"))),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const now = {
+        name: form.querySelector("#edit-name").value.trim(),
+        welcome_message: form.querySelector("#edit-welcome").value.trim(),
+        tag: form.querySelector("#edit-tag").value.trim(),
+        notes: form.querySelector("#edit-notes").value.trim(),
+        promoter: form.querySelector("#edit-promoter").value.trim(),
+      };
+      const changed = {};
+      for (const [key, value] of Object.entries(now)) if (value !== before[key]) changed[key] = value === "" ? null : value;
+      if (!Object.keys(changed).length) {
+        announce(t("lifecycle.unchanged"));
+        form.querySelector(".cancel").click();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const { data } = await api("PATCH", record.links.self, { channel: changed });
+        go(channelHref(data.links, { saved: "1" }));
+      } catch (error) {
+        showError(form, error);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  // A modal that says, before anything happens, what retiring does; `onConfirm` retires.
+  function retireDialog(record, onConfirm) {
+    const titleId = nextId("retire-title");
+    const descId = nextId("retire-desc");
+    const name = (record.channel || {}).name || t("channel.unnamed");
+    const status = h("div", { role: "status" });
+    const confirm = h("button", { type: "button", class: "danger", id: "retire-confirm" }, t("lifecycle.retire.confirm"));
+    const cancel = h("button", { type: "button", class: "secondary", id: "retire-cancel", autofocus: true }, t("action.cancel"));
+    const dialog = h(
+      "dialog",
+      { id: "retire-dialog", class: "dialog", "aria-labelledby": titleId, "aria-describedby": descId },
+      h("h2", { id: titleId }, t("lifecycle.retire.title", { name })),
+      h(
+        "div",
+        { id: descId },
+        h("p", {}, t("lifecycle.retire.what")),
+        h(
+          "ul",
+          {},
+          h("li", {}, t("lifecycle.retire.keeps")),
+          h("li", {}, t("lifecycle.retire.reassign", { scene: record.scene })),
+          h("li", {}, t(record.permanent ? "lifecycle.retire.permanent" : "lifecycle.retire.temporary")),
+          h("li", {}, t("lifecycle.retire.until")),
+        ),
+      ),
+      status,
+      h("div", { class: "actions" }, confirm, cancel),
+    );
+    cancel.addEventListener("click", () => dialog.close());
+    confirm.addEventListener("click", async () => {
+      status.replaceChildren();
+      confirm.disabled = true;
+      try {
+        await onConfirm();
+        dialog.close();
+      } catch (error) {
+        status.replaceChildren(errorBox(error));
+      } finally {
+        confirm.disabled = false;
+      }
+    });
+    return dialog;
+  }
+
+  // A past channel's period: from the day before it was created (its UTC date may be the account's next day) to
+  // the account's today, at most the 366 days the API allows.
+  function lifePeriod(record) {
+    const earliest = Date.now() - 364 * 86400000;
+    let start = Date.parse(record.created_at) - 86400000;
+    if (Number.isNaN(start) || start < earliest) start = earliest;
+    return { from: new Date(start).toISOString().slice(0, 10), to: "" };
+  }
+
+  // GET <links.self>/history: the channels this scene had before the current one, each with its own totals.
+  function historySection(record, onShowPast) {
+    const box = h("div", { id: "history" }, h("p", { class: "muted" }, t("loading")));
+    const section = h(
+      "section",
+      { class: "no-print", "aria-labelledby": "history-title" },
+      h("h2", { id: "history-title" }, t("history.title")),
+      box,
+    );
+    const keys = ["new_followers", "unfollows", "net", "referrals"];
+
+    async function load() {
+      try {
+        const { data } = await api("GET", `${record.links.self}/history`);
+        const past = data.past || [];
+        if (!past.length) {
+          box.replaceChildren(h("p", { class: "muted", id: "history-empty" }, t("history.empty")));
+          return;
+        }
+        const totals = await Promise.all(
+          past.map((item) =>
+            api("GET", withQuery(item.links.stats, periodQuery(lifePeriod(item)))).then(
+              (answer) => answer.data.totals || {},
+              () => null,
+            ),
+          ),
+        );
+        box.replaceChildren(
+          h("p", { class: "hint" }, t("history.hint")),
+          h(
+            "div",
+            { class: "table-scroll" },
+            h(
+              "table",
+              { id: "history-table" },
+              h(
+                "thead",
+                {},
+                h(
+                  "tr",
+                  {},
+                  h("th", { scope: "col" }, t("history.period")),
+                  h("th", { scope: "col" }, t("referrers.channel")),
+                  h("th", { scope: "col" }, t("channel.created")),
+                  h("th", { scope: "col" }, t("history.retired")),
+                  keys.map((k) => h("th", { scope: "col", class: "num" }, t(`stats.${k}`))),
+                  h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("history.actions"))),
+                ),
+              ),
+              h(
+                "tbody",
+                {},
+                past.map((item, i) => {
+                  const pastName = (item.channel || {}).name || t("channel.unnamed");
+                  const show = h(
+                    "button",
+                    { type: "button", class: "secondary small history-show", "aria-label": t("history.show.label", { n: item.generation + 1, name: pastName }) },
+                    t("history.show"),
+                  );
+                  show.addEventListener("click", () => onShowPast(item));
+                  return h(
+                    "tr",
+                    { "data-generation": item.generation },
+                    h("td", {}, t("history.generation", { n: item.generation + 1 })),
+                    h("th", { scope: "row" }, pastName, " ", stateBadge(item)),
+                    h("td", {}, timeOf(item.created_at, record.app)),
+                    h("td", {}, timeOf(item.retired_at, record.app) || "—"),
+                    keys.map((k) => h("td", { class: "num", "data-total": k }, totals[i] ? formatNumber(totals[i][k]) : "—")),
+                    h("td", {}, show),
+                  );
+                }),
+              ),
+            ),
+          ),
+        );
+      } catch (error) {
+        box.replaceChildren(errorBox(error));
+      }
+    }
+
+    return { section, load };
+  }
+
+  // --- followers: who a channel, a promoter or a team brought, and the CSV download ---------------------------
+
+  // The error of a failed response that is not read by api() (a download).
+  async function failureOf(response) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    return new ApiError(response.status, data && data.error ? data.error : { message: t("error.http", { status: response.status }) });
+  }
+
+  // The file name of a Content-Disposition header: filename* (RFC 5987, UTF-8: Chinese kept), else filename.
+  function dispositionName(header) {
+    if (!header) return null;
+    const clean = (name) => name.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "_").trim() || null;
+    const star = header.match(/filename\*\s*=\s*([\w-]*)'[^']*'([^;\s]+)/i);
+    if (star) {
+      try {
+        return clean(decodeURIComponent(star[2]));
+      } catch (e) {
+        // Not valid percent-encoding: the plain filename below.
+      }
+    }
+    const plain = header.match(/filename\s*=\s*(?:"([^"]*)"|([^;\s]+))/i);
+    return plain ? clean(plain[1] || plain[2]) : null;
+  }
+
+  function saveAs(href, name) {
+    const link = h("a", { href, download: name || "", rel: "noopener", hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+
+  // GET /followers/export: the CSV itself (saved under the name the API gives), or for a large export a
+  // presigned link to the file in the stack's bucket ({url, file}), downloaded from there.
+  async function downloadFollowers(query, status) {
+    status.replaceChildren(t("followers.csv.preparing"));
+    const response = await request("GET", `/followers/export?${new URLSearchParams(query)}`, undefined, "text/csv, application/json");
+    if (!response.ok) throw await failureOf(response);
+    const type = (response.headers.get("Content-Type") || "").toLowerCase();
+    if (type.startsWith("text/csv")) {
+      const name = dispositionName(response.headers.get("Content-Disposition")) || "followers.csv";
+      const url = URL.createObjectURL(await response.blob());
+      saveAs(url, name);
+      window.setTimeout(() => URL.revokeObjectURL(url), 60000);
+      status.replaceChildren(t("followers.csv.saved", { file: name }));
+      return;
+    }
+    const data = await response.json();
+    if (!data || !data.url) throw new ApiError(response.status, { message: t("followers.csv.unexpected") });
+    saveAs(data.url, data.file);
+    status.replaceChildren(
+      t("followers.csv.link", { file: data.file || "", minutes: Math.round((data.expires_in || 900) / 60) }),
+      " ",
+      h("a", { href: data.url, rel: "noopener", id: "followers-csv-link" }, t("followers.csv.again")),
+    );
+  }
+
+  function sceneLabel(scene) {
+    if (!scene) return "—";
+    if (scene === "(direct)") return t("followers.direct");
+    return h("code", {}, scene);
+  }
+
+  function followerRow(app, row) {
+    const status = ["subscribed", "unsubscribed"].includes(row.status) ? row.status : "unknown";
+    const again = row.followed_at && row.followed_at !== row.first_followed_at;
+    return h(
+      "tr",
+      { "data-openid": row.openid },
+      h("th", { scope: "row" }, h("code", {}, row.openid)),
+      h("td", {}, row.channel || "—", h("br"), sceneLabel(row.scene)),
+      h("td", {}, h("span", { class: `badge badge-${status}` }, t(`followers.status.${status}`))),
+      h("td", {}, row.brought ? t("followers.brought.yes") : t("followers.brought.no")),
+      h("td", {}, sceneLabel(row.first_touch), h("br"), h("small", { class: "muted" }, `${t("followers.last")}: `, sceneLabel(row.last_touch))),
+      h(
+        "td",
+        {},
+        timeOf(row.first_followed_at, app) || "—",
+        again ? h("small", { class: "muted block" }, `${t("followers.again")}: `, timeOf(row.followed_at, app)) : null,
+      ),
+      h("td", {}, timeOf(row.unfollowed_at, app) || "—"),
+      h("td", {}, (row.tags || []).join("、") || "—"),
+    );
+  }
+
+  const FOLLOWERS_PAGE = 50;
+  const FOLLOWERS_ROUNDS = 40;
+
+  // The people `selector` ({scene} in URL form, {promoter} or {team}) brought: pages of GET /followers, "load
+  // more", and the CSV of them all.
+  function followersSection(app, selector, title) {
+    const query = { app, ...selector };
+    const titleId = nextId("followers-title");
+    const count = h("p", { class: "muted", id: "followers-count", role: "status" });
+    const zone = h("p", { class: "hint", id: "followers-zone" });
+    const body = h("tbody", {});
+    const columns = ["openid", "channel", "status", "brought", "touches", "followed", "unfollowed", "tags"];
+    const table = h(
+      "div",
+      { class: "table-scroll", hidden: true },
+      h(
+        "table",
+        { id: "followers-table", class: "followers" },
+        h("thead", {}, h("tr", {}, columns.map((key) => h("th", { scope: "col" }, t(`followers.col.${key}`))))),
+        body,
+      ),
+    );
+    const more = h("button", { type: "button", class: "secondary", id: "followers-more", hidden: true }, t("followers.more"));
+    const download = h("button", { type: "button", id: "followers-csv" }, t("followers.csv"));
+    const downloadStatus = h("p", { class: "muted", id: "followers-csv-status", role: "status" });
+    const problem = h("div");
+    let nextToken = null;
+    let shown = 0;
+
+    async function loadPage(reset) {
+      problem.replaceChildren();
+      if (reset) {
+        body.replaceChildren();
+        nextToken = null;
+        shown = 0;
+        count.textContent = t("loading");
+      }
+      more.disabled = true;
+      try {
+        // The API's pages end where an index page ends (one of a channel's 16 shards), so a page is often short:
+        // follow next_token until a screenful (FOLLOWERS_PAGE rows) or the end, within FOLLOWERS_ROUNDS calls.
+        const rows = [];
+        for (let round = 0; round < FOLLOWERS_ROUNDS; round += 1) {
+          const qs = new URLSearchParams({ ...query, limit: String(FOLLOWERS_PAGE - rows.length) });
+          if (nextToken) qs.set("next_token", nextToken);
+          const { data } = await api("GET", `/followers?${qs}`);
+          rows.push(...(data.items || []));
+          nextToken = data.next_token || null;
+          if (rows.length >= FOLLOWERS_PAGE || !nextToken) break;
+        }
+        body.append(...rows.map((row) => followerRow(app, row)));
+        shown += rows.length;
+        table.hidden = shown === 0;
+        const known = zoneOf(app);
+        zone.textContent = shown ? (known ? t("followers.zone", { zone: known }) : t("followers.zone.utc")) : "";
+        count.textContent = shown === 0 ? t("followers.empty") : t(nextToken ? "followers.count.more" : "followers.count", { n: formatNumber(shown) });
+        more.hidden = !nextToken;
+      } catch (error) {
+        count.textContent = "";
+        problem.replaceChildren(errorBox(error));
+      } finally {
+        more.disabled = false;
+      }
+    }
+
+    more.addEventListener("click", () => loadPage(false));
+    download.addEventListener("click", async () => {
+      download.disabled = true;
+      try {
+        await downloadFollowers(query, downloadStatus);
+      } catch (error) {
+        downloadStatus.replaceChildren(errorBox(error));
+      } finally {
+        download.disabled = false;
+      }
+    });
+    const section = h(
+      "section",
+      { class: "no-print followers-section", "aria-labelledby": titleId },
+      h("div", { class: "page-head" }, h("h2", { id: titleId }, title), download),
+      downloadStatus,
+      count,
+      zone,
+      problem,
+      table,
+      more,
+    );
+    return { section, load: () => loadPage(true) };
+  }
+
+  // --- promoters and teams: the leaderboard, a promoter's page, a team's page ---------------------------------
+
+  // A follower's own-code promoter (f-…) may have no name until they give one; a legacy referrer maps to r-….
+  function promoterFallbackName(id) {
+    return String(id).startsWith("f-") ? t("promoter.unnamedFollower") : t("promoter.unnamed");
+  }
+
+  function promoterName(promoter) {
+    return promoter.name || promoterFallbackName(promoter.id);
+  }
+
+  function promoterBadge(id) {
+    if (String(id).startsWith("f-")) return h("span", { class: "badge badge-follower" }, t("promoter.kind.follower"));
+    if (String(id).startsWith("r-")) return h("span", { class: "badge badge-legacy" }, t("promoter.kind.legacy"));
+    return null;
+  }
+
+  // The app's promoters, asked once per page view (suggestions for promoter and team fields).
+  let promoterLists = new Map();
+  function promotersOf(app) {
+    if (!promoterLists.has(app)) {
+      promoterLists.set(
+        app,
+        api("GET", `/promoters?${new URLSearchParams({ app })}`).then(
+          ({ data }) => data.items || [],
+          () => [],
+        ),
+      );
+    }
+    return promoterLists.get(app);
+  }
+
+  // A text field with suggestions (a datalist): typing works without them.
+  function suggestingField(opts, suggestions) {
+    const listId = nextId("list");
+    const list = h("datalist", { id: listId });
+    const wrapper = field(opts);
+    wrapper.querySelector("input").setAttribute("list", listId);
+    wrapper.append(list);
+    suggestions.then((options) => list.replaceChildren(...options.map(([value, label]) => h("option", { value }, label))));
+    return wrapper;
+  }
+
+  function promoterField(app, opts) {
+    return suggestingField(
+      { field: "channel.promoter", id: opts.id, label: t("channel.promoter.id"), value: opts.value, hint: opts.hint },
+      promotersOf(app).then((items) => items.map((p) => [p.id, [promoterName(p), p.team].filter(Boolean).join(" · ")])),
+    );
+  }
+
+  function teamField(app, opts) {
+    return suggestingField(
+      { field: "team", id: opts.id, label: t("promoter.team"), value: opts.value, hint: t("promoter.team.hint") },
+      promotersOf(app).then((items) => [...new Set(items.map((p) => p.team).filter(Boolean))].sort().map((team) => [team, team])),
+    );
+  }
+
+  const RANK_KEYS = ["referrals", "new_followers", "unfollows", "net"];
+
+  function rankingTable(app, rows, total, needle) {
+    if (!total) {
+      return h("p", { class: "muted", id: "promoters-empty" }, t("promoters.empty"));
+    }
+    if (!rows.length) return h("p", { class: "muted" }, t("promoters.nomatch", { query: needle }));
+    return h(
+      "div",
+      { class: "table-scroll" },
+      h(
+        "table",
+        { id: "promoter-ranking" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, t("referrers.rank")),
+            h("th", { scope: "col" }, t("promoters.promoter")),
+            h("th", { scope: "col", class: "wide-only" }, t("promoter.team")),
+            RANK_KEYS.map((k) => h("th", { scope: "col", class: "num" }, t(`promoters.col.${k}`))),
+            h("th", { scope: "col", class: "num" }, t("promoters.col.ever")),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          rows.map((p) =>
+            h(
+              "tr",
+              { "data-promoter": p.id },
+              h("td", { "data-rank": p.rank }, String(p.rank)),
+              h(
+                "th",
+                { scope: "row" },
+                h("a", { href: promoterHref(app, p.id) }, promoterName(p)),
+                " ",
+                promoterBadge(p.id),
+                h("small", { class: "openid" }, p.id),
+                // On a phone the team goes under the name, so the numbers stay in view.
+                p.team ? h("small", { class: "openid narrow-only" }, h("a", { href: teamHref(app, p.team) }, p.team)) : null,
+              ),
+              h("td", { class: "wide-only" }, p.team ? h("a", { href: teamHref(app, p.team) }, p.team) : "—"),
+              RANK_KEYS.map((k) => h("td", { class: "num", "data-total": k }, formatNumber((p.totals || {})[k]))),
+              h("td", { class: "num", "data-total": "ever" }, formatNumber(p.referrals)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function teamsTable(app, teams) {
+    if (!teams.length) return h("p", { class: "muted", id: "teams-empty" }, t("teams.empty"));
+    return h(
+      "div",
+      { class: "table-scroll" },
+      h(
+        "table",
+        { id: "team-ranking" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, t("referrers.rank")),
+            h("th", { scope: "col" }, t("promoter.team")),
+            h("th", { scope: "col", class: "num" }, t("teams.members")),
+            RANK_KEYS.map((k) => h("th", { scope: "col", class: "num" }, t(`promoters.col.${k}`))),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          teams.map((team) =>
+            h(
+              "tr",
+              { "data-team": team.team },
+              h("td", {}, String(team.rank)),
+              h("th", { scope: "row" }, h("a", { href: teamHref(app, team.team) }, team.team)),
+              h("td", { class: "num" }, formatNumber(team.promoters)),
+              RANK_KEYS.map((k) => h("td", { class: "num", "data-total": k }, formatNumber((team.totals || {})[k]))),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function viewPromoters(main, params) {
+    let app = params.get("app") || currentApp();
+    let period = periodFrom(params);
+    const search = field({
+      field: "q",
+      id: "promoter-search",
+      label: t("promoters.search"),
+      type: "search",
+      value: params.get("q") || "",
+      hint: t("promoters.search.hint"),
+    });
+    const zoneBox = h("div");
+    const board = h("div", { id: "promoters" }, h("p", { class: "muted" }, t("loading")));
+    const teamsBox = h("div", { id: "teams" });
+    const createLink = h("a", { class: "button", id: "promoter-create" }, t("promoters.create"));
+    const previewLink = h("a", { class: "button secondary", id: "mycode-link" }, t("mycode.link"));
+    let answer = null;
+
+    function links() {
+      createLink.href = `#/promoters/new?${new URLSearchParams({ app })}`;
+      previewLink.href = `#/my-code?${new URLSearchParams({ app })}`;
+    }
+
+    function state() {
+      const query = new URLSearchParams({ app, ...Object.fromEntries(periodQuery(period)) });
+      const needle = search.querySelector("input").value;
+      if (needle) query.set("q", needle);
+      return query;
+    }
+
+    function render() {
+      if (!answer) return;
+      const needle = search.querySelector("input").value.trim().toLowerCase();
+      const everyone = answer.promoters || [];
+      const rows = everyone.filter(
+        (p) => !needle || [p.id, p.name, p.team, p.notes, promoterName(p)].filter(Boolean).some((text) => String(text).toLowerCase().includes(needle)),
+      );
+      board.replaceChildren(rankingTable(app, rows, everyone.length, needle));
+      teamsBox.replaceChildren(teamsTable(app, answer.teams || []));
+    }
+
+    async function loadAll(form) {
+      if (form) clearErrors(form);
+      try {
+        const { data } = await api("GET", `/promoters/${enc(app)}/ranking?${periodQuery(period)}`);
+        answer = data;
+        showPeriod(data);
+        zoneBox.replaceChildren(zoneNote(data) || "");
+        render();
+        replaceQuery(state(), main);
+      } catch (error) {
+        answer = null;
+        board.replaceChildren();
+        teamsBox.replaceChildren();
+        if (form) showError(form, error);
+        else board.replaceChildren(errorBox(error));
+      }
+    }
+
+    search.querySelector("input").addEventListener("input", () => {
+      replaceQuery(state(), main);
+      render();
+    });
+    links();
+    main.append(
+      h("div", { class: "page-head" }, heading(t("promoters.title")), h("div", { class: "actions" }, createLink, previewLink)),
+      appForm(app, t("channels.load"), (value, form) => {
+        app = value;
+        links();
+        loadAll(form);
+      }),
+      periodForm(period, (chosen, form) => {
+        period = chosen;
+        loadAll(form);
+      }),
+      zoneBox,
+      search,
+      h(
+        "section",
+        { "aria-labelledby": "ranking-title" },
+        h("h2", { id: "ranking-title" }, t("promoters.ranking")),
+        h("p", { class: "hint" }, t("promoters.rule")),
+        board,
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "teams-title" },
+        h("h2", { id: "teams-title" }, t("teams.title")),
+        teamsBox,
+      ),
+      h("p", { class: "hint" }, t("promoters.noReward")),
+    );
+    return loadAll(null);
+  }
+
+  function viewPromoterNew(main, params) {
+    const app = params.get("app") || currentApp();
+    const submit = h("button", { type: "submit", id: "promoter-submit" }, t("promoters.create"));
+    const form = formShell(
+      { id: "promoter-form", class: "stack" },
+      field({ field: "app", id: "promoter-app", label: t("field.app"), value: app }),
+      field({ field: "id", id: "promoter-id", label: t("promoter.id"), hint: t("promoter.id.hint"), autocomplete: "off" }),
+      field({ field: "name", id: "promoter-name", label: t("promoter.name"), hint: t("promoter.name.hint") }),
+      teamField(app, { id: "promoter-team" }),
+      field({ field: "openid", id: "promoter-openid", label: t("promoter.openid"), hint: t("promoter.openid.hint") }),
+      field({ field: "notes", id: "promoter-notes", label: t("promoter.notes"), multiline: true }),
+      h("div", { class: "actions" }, submit),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const value = (id) => form.querySelector(`#${id}`).value.trim();
+      const body = { app: value("promoter-app"), id: value("promoter-id"), name: value("promoter-name") };
+      for (const [key, id] of [["team", "promoter-team"], ["openid", "promoter-openid"], ["notes", "promoter-notes"]]) {
+        if (value(id)) body[key] = value(id);
+      }
+      submit.disabled = true;
+      try {
+        const { data } = await api("POST", "/promoters", body);
+        save(STORAGE.app, data.app);
+        announce(t("promoter.created"));
+        go(promoterHref(data.app, data.id, { created: "1" }));
+      } catch (error) {
+        showError(form, error);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    main.append(
+      h("p", { class: "breadcrumb" }, h("a", { href: `#/promoters?${new URLSearchParams({ app })}` }, `← ${t("nav.promoters")}`)),
+      heading(t("promoters.new")),
+      form,
+    );
+  }
+
+  // PATCH /promoters/{app}/{id} with what changed (an emptied team, openid or notes is sent as null: cleared).
+  function promoterEditForm(promoter) {
+    const keys = [
+      ["name", "promoter-edit-name"],
+      ["team", "promoter-edit-team"],
+      ["openid", "promoter-edit-openid"],
+      ["notes", "promoter-edit-notes"],
+    ];
+    const submit = h("button", { type: "submit", id: "promoter-edit-submit" }, t("lifecycle.save"));
+    const form = formShell(
+      { id: "promoter-edit-form", class: "stack panel no-print", hidden: true },
+      field({ field: "name", id: "promoter-edit-name", label: t("promoter.name"), value: promoter.name || "", hint: t("promoter.name.hint") }),
+      teamField(promoter.app, { id: "promoter-edit-team", value: promoter.team || "" }),
+      field({ field: "openid", id: "promoter-edit-openid", label: t("promoter.openid"), value: promoter.openid || "", hint: t("promoter.openid.hint") }),
+      field({ field: "notes", id: "promoter-edit-notes", label: t("promoter.notes"), multiline: true, value: promoter.notes || "" }),
+      h("p", { class: "hint" }, t("promoter.edit.hint")),
+      h("div", { class: "actions" }, submit, h("button", { type: "button", class: "secondary cancel" }, t("action.cancel"))),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const changed = {};
+      for (const [key, id] of keys) {
+        const value = form.querySelector(`#${id}`).value.trim();
+        if (value !== (promoter[key] || "")) changed[key] = value === "" ? null : value;
+      }
+      if (!Object.keys(changed).length) {
+        announce(t("lifecycle.unchanged"));
+        form.querySelector(".cancel").click();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const { data } = await api("PATCH", promoter.links.self, changed);
+        go(promoterHref(data.app, data.id, { saved: "1" }));
+      } catch (error) {
+        showError(form, error);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  async function viewPromoter(main, params, app, id) {
+    main.append(h("p", { class: "muted" }, t("loading")));
+    let promoter;
+    try {
+      promoter = (await api("GET", `/promoters/${enc(app)}/${enc(id)}`)).data;
+    } catch (error) {
+      main.replaceChildren(heading(id), errorBox(error));
+      return;
+    }
+    const notice = params.get("created") ? t("promoter.created") : params.get("saved") ? t("promoter.saved") : null;
+    const factsOf = () =>
+      h(
+        "dl",
+        { class: "facts details", id: "promoter-facts" },
+        fact(t("promoter.id"), h("code", {}, promoter.id)),
+        fact(t("promoter.team"), promoter.team ? h("a", { href: teamHref(app, promoter.team) }, promoter.team) : null),
+        fact(t("promoter.openid"), promoter.openid ? h("code", {}, promoter.openid) : null),
+        fact(t("promoters.col.ever"), formatNumber(promoter.referrals)),
+        fact(t("promoter.notes"), promoter.notes),
+        fact(t("channel.created"), timeOf(promoter.created_at, app)),
+      );
+    let facts = factsOf();
+    const editor = promoterEditForm(promoter);
+    const editButton = h("button", { type: "button", class: "secondary", id: "promoter-edit", "aria-expanded": "false", "aria-controls": editor.id }, t("promoter.edit"));
+    const toggleEditor = (open) => {
+      editor.hidden = !open;
+      editButton.setAttribute("aria-expanded", String(open));
+      if (open) editor.querySelector("input").focus();
+      else editButton.focus();
+    };
+    editButton.addEventListener("click", () => toggleEditor(editor.hidden));
+    editor.querySelector(".cancel").addEventListener("click", () => toggleEditor(false));
+    const codes = promoter.channels || [];
+    const statsBox = h("div", { class: "stats", id: "stats", "aria-live": "polite" });
+    const period = periodFrom(params);
+
+    async function loadStats(chosen, form) {
+      if (form) clearErrors(form);
+      const qs = periodQuery(chosen);
+      try {
+        const { data } = await api("GET", withQuery(promoter.links.stats, qs));
+        const zoneKnown = zoneOf(app);
+        renderStats(statsBox, data, { from: data.from || chosen.from, to: data.to || chosen.to });
+        if (!zoneKnown && zoneOf(app)) {
+          const fresh = factsOf();
+          facts.replaceWith(fresh);
+          facts = fresh;
+        }
+        replaceQuery(qs, main);
+      } catch (error) {
+        if (form) showError(form, error);
+        else statsBox.replaceChildren(errorBox(error));
+      }
+    }
+
+    const followers = followersSection(app, { promoter: promoter.id }, t("followers.ofPromoter"));
+    put(
+      main,
+      h("p", { class: "breadcrumb" }, h("a", { href: `#/promoters?${new URLSearchParams({ app })}` }, `← ${t("nav.promoters")}`)),
+      heading(promoterName(promoter)),
+      promoterBadge(promoter.id) ? h("p", { class: "muted" }, promoterBadge(promoter.id), " ", t(promoter.id.startsWith("f-") ? "promoter.follower.note" : "promoter.legacy.note")) : null,
+      notice ? h("p", { class: "alert success", role: "status", id: "promoter-notice" }, notice) : null,
+      facts,
+      h(
+        "div",
+        { class: "actions" },
+        h("a", { class: "button", id: "promoter-new-code", href: `#/new?${new URLSearchParams({ app, promoter: promoter.id })}` }, t("promoter.newCode")),
+        editButton,
+      ),
+      editor,
+      h(
+        "section",
+        { "aria-labelledby": "codes-title" },
+        h("h2", { id: "codes-title" }, t("promoter.codes", { n: codes.length })),
+        codes.length
+          ? h("ul", { class: "cards", id: "promoter-codes" }, codes.map(channelCard))
+          : h("p", { class: "muted", id: "promoter-codes-empty" }, t("promoter.codes.empty")),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "stats-title" },
+        h("h2", { id: "stats-title" }, t("promoter.stats")),
+        h("p", { class: "hint" }, t("promoter.stats.hint")),
+        periodForm(period, loadStats),
+        statsBox,
+      ),
+      followers.section,
+    );
+    await loadStats(period, null);
+    await followers.load();
+  }
+
+  async function viewTeam(main, params, app, team) {
+    const statsBox = h("div", { class: "stats", id: "stats", "aria-live": "polite" });
+    const members = h("div", { id: "team-members" }, h("p", { class: "muted" }, t("loading")));
+    const period = periodFrom(params);
+
+    function memberTable(promoters) {
+      if (!promoters.length) return h("p", { class: "muted" }, t("team.members.empty"));
+      return h(
+        "ul",
+        { class: "members" },
+        promoters.map((p) =>
+          h("li", { "data-promoter": p.id }, h("a", { href: promoterHref(app, p.id) }, promoterName(p)), " ", promoterBadge(p.id), h("small", { class: "muted" }, ` · ${t("promoters.col.ever")} ${formatNumber(p.referrals)}`)),
+        ),
+      );
+    }
+
+    async function loadStats(chosen, form) {
+      if (form) clearErrors(form);
+      const qs = periodQuery(chosen);
+      try {
+        const { data } = await api("GET", `/teams/${enc(app)}/${enc(team)}/stats?${qs}`);
+        renderStats(statsBox, data, { from: data.from || chosen.from, to: data.to || chosen.to });
+        members.replaceChildren(memberTable(data.promoters || []));
+        replaceQuery(qs, main);
+      } catch (error) {
+        members.replaceChildren();
+        if (form) showError(form, error);
+        else statsBox.replaceChildren(errorBox(error));
+      }
+    }
+
+    const followers = followersSection(app, { team }, t("followers.ofTeam"));
+    main.append(
+      h("p", { class: "breadcrumb" }, h("a", { href: `#/promoters?${new URLSearchParams({ app })}` }, `← ${t("nav.promoters")}`)),
+      heading(t("team.title", { team })),
+      h("section", { "aria-labelledby": "members-title" }, h("h2", { id: "members-title" }, t("team.members")), members),
+      h(
+        "section",
+        { "aria-labelledby": "stats-title" },
+        h("h2", { id: "stats-title" }, t("team.stats")),
+        periodForm(period, loadStats),
+        statsBox,
+      ),
+      followers.section,
+    );
+    await loadStats(period, null);
+    await followers.load();
+  }
+
+  // --- "my code": what a follower and their friends see, per the app's referral rule (docs/rules.md) ----------
+
+  // The admin API has no route that reads an app's configuration, so the preview is drawn from what the operator
+  // types (prefilled with the documented example) and says so; the matching JSON is shown to paste into it.
+  function placeholderQr() {
+    const size = 21;
+    const cells = [];
+    const finder = (x, y) => x < 7 && y < 7;
+    let seed = 7;
+    for (let y = 0; y < size; y += 1) {
+      for (let x = 0; x < size; x += 1) {
+        const inFinder = finder(x, y) || finder(size - 1 - x, y) || finder(x, size - 1 - y);
+        if (inFinder) {
+          const dx = Math.min(x, size - 1 - x) % 7;
+          const dy = Math.min(y, size - 1 - y) % 7;
+          const ring = Math.min(dx, dy, 6 - dx, 6 - dy);
+          if (ring !== 1) cells.push([x, y]);
+        } else {
+          seed = (seed * 1103515245 + 12345) % 2147483648;
+          if (seed % 3 === 0) cells.push([x, y]);
+        }
+      }
+    }
+    const svg = h(
+      "svg:svg",
+      { class: "qr-placeholder", viewBox: `-2 -2 ${size + 4} ${size + 4}`, width: 160, height: 160, role: "img", "aria-label": t("mycode.qr.alt") },
+      h("svg:rect", { x: -2, y: -2, width: size + 4, height: size + 4, fill: "#ffffff" }),
+      cells.map(([x, y]) => h("svg:rect", { x, y, width: 1, height: 1, fill: "#1f2328" })),
+      h("svg:rect", { x: 6.5, y: 8.5, width: 8, height: 4, rx: 0.5, fill: "#ffffff", stroke: "#1f2328", "stroke-width": 0.2 }),
+      h("svg:text", { x: 10.5, y: 11.3, "text-anchor": "middle", "font-size": 2.4, fill: "#1f2328" }, t("mycode.qr.sample")),
+    );
+    return svg;
+  }
+
+  function bubble(from, ...content) {
+    return h("li", { class: `bubble bubble-${from}` }, ...content);
+  }
+
+  function viewMyCode(main, params) {
+    const app = params.get("app") || currentApp();
+    const inputs = [
+      ["keyword", "我的二维码", "mycode.keyword", false],
+      ["menu_key", "MY_CODE", "mycode.menuKey", false],
+      ["intro_text", "这是你的专属二维码，分享给朋友吧", "mycode.intro", true],
+      ["welcome", "欢迎关注！", "mycode.welcome", true],
+      ["referral_text", "你由 {referrer} 推荐关注", "mycode.referralText", true],
+      ["sample_name", "小明", "mycode.sampleName", false],
+      ["default_name", "你的好友", "mycode.defaultName", false],
+      ["notify_referrer", "{name}，又一位朋友通过你的二维码关注了，这是第 {count} 位", "mycode.notify", true],
+    ];
+    const form = formShell(
+      { id: "mycode-form", class: "stack" },
+      inputs.map(([key, example, label, multiline]) =>
+        field({ field: key, id: `mycode-${key.replace(/_/g, "-")}`, label: t(label), hint: t(`${label}.hint`), value: example, multiline }),
+      ),
+    );
+    form.addEventListener("submit", (event) => event.preventDefault());
+    const preview = h("div", { class: "mycode-preview", id: "mycode-preview", "aria-live": "polite" });
+    const snippet = h("code", { id: "mycode-json" });
+
+    function value(key) {
+      return form.querySelector(`#mycode-${key.replace(/_/g, "-")}`).value.trim();
+    }
+
+    function render() {
+      const referrer = value("sample_name") || value("default_name") || t("mycode.noName");
+      const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? vars[name] : m));
+      const asks = value("keyword") || t("mycode.menuPress");
+      const friendText = [value("welcome"), fill(value("referral_text"), { referrer })].filter(Boolean).join("\n\n");
+      put(
+        preview,
+        h(
+          "figure",
+          { class: "phone", id: "mycode-follower" },
+          h("figcaption", {}, t("mycode.follower")),
+          h(
+            "ol",
+            { class: "chat" },
+            bubble("user", asks),
+            value("menu_key") && value("keyword") ? h("li", { class: "chat-note" }, t("mycode.orMenu", { key: value("menu_key") })) : null,
+            value("intro_text") ? bubble("account", h("span", { id: "mycode-intro-preview" }, value("intro_text"))) : null,
+            bubble("account", placeholderQr(), h("small", { class: "block muted" }, t("mycode.qr.caption"))),
+          ),
+        ),
+        h(
+          "figure",
+          { class: "phone", id: "mycode-friend" },
+          h("figcaption", {}, t("mycode.friend")),
+          h("ol", { class: "chat" }, h("li", { class: "chat-note" }, t("mycode.friendScans")), bubble("account", h("span", { class: "pre", id: "mycode-friend-text" }, friendText))),
+        ),
+        value("notify_referrer")
+          ? h(
+              "figure",
+              { class: "phone", id: "mycode-referrer" },
+              h("figcaption", {}, t("mycode.referrer")),
+              h("ol", { class: "chat" }, bubble("account", h("span", { id: "mycode-notify-text" }, fill(value("notify_referrer"), { name: referrer, count: 1 })))),
+            )
+          : null,
+      );
+      const rule = {};
+      for (const key of ["keyword", "menu_key", "intro_text", "default_name", "notify_referrer"]) if (value(key)) rule[key] = value(key);
+      const config = { referral_text: value("referral_text") || undefined, referral: rule };
+      snippet.textContent = JSON.stringify(config, null, 2);
+    }
+
+    form.addEventListener("input", render);
+    main.append(
+      h("p", { class: "breadcrumb" }, h("a", { href: `#/promoters?${new URLSearchParams({ app })}` }, `← ${t("nav.promoters")}`)),
+      heading(t("mycode.title")),
+      h("div", { class: "alert info", id: "mycode-note" }, h("p", {}, t("mycode.note")), h("p", {}, t("mycode.note.config"), " ", h("code", {}, `wxfunnel config get ${app}`))),
+      h(
+        "div",
+        { class: "mycode" },
+        h("section", { "aria-labelledby": "mycode-form-title" }, h("h2", { id: "mycode-form-title" }, t("mycode.rule")), form),
+        h("section", { "aria-labelledby": "mycode-preview-title" }, h("h2", { id: "mycode-preview-title" }, t("mycode.preview")), preview),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "mycode-json-title" },
+        h("h2", { id: "mycode-json-title" }, t("mycode.json")),
+        h("p", { class: "hint" }, t("mycode.json.hint")),
+        h("pre", { class: "snippet" }, snippet),
+      ),
+      h("p", { class: "alert warning" }, t("promoters.noReward")),
+    );
+    render();
+  }
+
   // --- routing, language ---------------------------------------------------------------------------------------
 
   const ROUTES = [
     [/^\/channels$/, viewChannels, "channels"],
     [/^\/new$/, viewNew, "new"],
     [/^\/channel\/([^/]+)\/([^/]+)$/, viewChannel, "channels"],
+    [/^\/promoters$/, viewPromoters, "promoters"],
+    [/^\/promoters\/new$/, viewPromoterNew, "promoters"],
+    [/^\/promoter\/([^/]+)\/([^/]+)$/, viewPromoter, "promoters"],
+    [/^\/team\/([^/]+)\/([^/]+)$/, viewTeam, "promoters"],
+    [/^\/my-code$/, viewMyCode, "promoters"],
     [/^\/referrers$/, viewReferrers, "referrers"],
     [/^\/reminders$/, viewReminders, "reminders"],
     [/^\/reminders\/([^/]+)$/, viewNotification, "reminders"],
@@ -1202,6 +2386,7 @@
     const params = new URLSearchParams(query || "");
     for (const cleanup of cleanups) cleanup();
     cleanups = [];
+    promoterLists = new Map();
     const main = document.getElementById("main");
     // Each view renders into its own element, so a slow answer for a page already left lands nowhere.
     const page = h("div", { class: "page" });
