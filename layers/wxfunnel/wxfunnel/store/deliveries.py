@@ -60,6 +60,16 @@ class FollowerChange:
     counted_scene: str | None  # the scene the change counts against
     day: str
     counts: Mapping[str, int]
+    cohort: CohortCounts | None = None  # an unfollow's retention counters, on the day of the follow it ends
+
+
+@dataclass(frozen=True, slots=True)
+class CohortCounts:
+    """Retention counters (domain.funnel) of the scene and local day a follower followed, moved by their unfollow."""
+
+    scene: str
+    day: str
+    counts: Mapping[str, int]
 
 
 def _table() -> str:
@@ -122,7 +132,8 @@ def read_state(delivery: str, app: str, openid: str, scene: str | None) -> State
 
 
 def record_with_follower(delivery: str, reply: bytes | None, now: int, change: FollowerChange) -> Written:
-    """One transaction: the delivery record, the follower (version-checked), their touch, the channel's counter."""
+    """One transaction: the delivery record, the follower (version-checked), their touch, the channel's counter
+    (and an unfollow's retention counter on the day of the follow)."""
     items: list[dict[str, Any]] = [{"Put": _put(delivery, reply, now)}]
     if change.after is not None:
         items.append(followers.put_follower(change.after, change.expected_version))
@@ -134,6 +145,11 @@ def record_with_follower(delivery: str, reply: bytes | None, now: int, change: F
             counters.counter_update(
                 change.app, change.counted_scene, change.day, change.openid, change.counts
             )
+        )
+    if change.cohort is not None:  # another item than the counter above (entry.delivery merges the same one)
+        cohort = change.cohort
+        items.append(
+            counters.counter_update(change.app, cohort.scene, cohort.day, change.openid, cohort.counts)
         )
     try:
         dynamodb().transact_write_items(TransactItems=items)
