@@ -64,6 +64,7 @@ CALLS = {
         ("dynamodb:DeleteItem", "SubscriptionsTable"),
         ("dynamodb:GetItem", "ChannelsTable"),
         ("dynamodb:PutItem", "ChannelsTable"),
+        ("dynamodb:UpdateItem", "ChannelsTable"),  # the renewal lease of a channel's code
         ("sqs:SendMessage", "OutboxDeadLetterQueue"),
         ("sqs:ChangeMessageVisibility", "OutboxQueue"),
     },

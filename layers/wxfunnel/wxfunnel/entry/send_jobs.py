@@ -26,7 +26,6 @@ from wxfunnel.config.rules import (
     TemplateSpec,
     TextAction,
 )
-from wxfunnel.core.settings import settings
 from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.followers import Status
 from wxfunnel.domain.jobs import (
@@ -39,9 +38,10 @@ from wxfunnel.domain.jobs import (
     Reminder,
     Tag,
 )
+from wxfunnel.entry import channel_codes
 from wxfunnel.entry.wechat import client_for
 from wxfunnel.protocol import limits
-from wxfunnel.store import channels, followers
+from wxfunnel.store import followers
 from wxfunnel.store.media import MediaCache
 
 _IMAGE_TIMEOUTS = (3.05, 10)
@@ -168,20 +168,10 @@ def custom_message(job: Job) -> Done:
 
 def _qr_channel(job: Job, qr: QrCode) -> Channel:
     """The OA channel record for the job's scene with a usable QR: reused, renewed or created (OA token)."""
-    existing = channels.get(qr.oa, qr.scene)
-    now = _now()
-    if existing is not None and existing.reusable(now, settings().qr_reuse_min_remaining_share):
-        return existing
-    if existing is not None and existing.permanent:
-        raise Retry("the operator's permanent code for this scene is still being created")
-    code = client_for(qr.oa).create_qrcode(
-        existing.scene_value if existing else qr.scene, permanent=False, expire_seconds=qr.expire_seconds
-    )
-    if existing is not None:  # an expiring code: keep the operator's name, welcome, tag and referrer
-        channel = existing
-    else:
-        card = job.kind is JobKind.CARD_QR
-        channel = Channel(
+    card = job.kind is JobKind.CARD_QR
+
+    def new_channel(now: float) -> Channel:
+        return Channel(
             app=qr.oa,
             scene=qr.scene,
             scene_type="str",
@@ -193,9 +183,13 @@ def _qr_channel(job: Job, qr: QrCode) -> Channel:
             created_at=timestamp(now),
             updated_at=timestamp(now),
         )
-    channel = channel.with_code(code.ticket, code.url, code.image_url, now, qr.expire_seconds)
-    channels.put(channel)
-    return channel
+
+    try:
+        return channel_codes.current_code(
+            qr.oa, qr.scene, expire_seconds=qr.expire_seconds, new_channel=new_channel
+        )
+    except channel_codes.CodePending as exc:
+        raise Retry(str(exc)) from None
 
 
 def _qr_message(qr: QrCode, channel: Channel) -> Callable[[wechat.WeChatClient], wechat.CustomMessage]:

@@ -25,7 +25,7 @@ from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.channels import Channel, Referrer
 from wxfunnel.protocol import limits
-from wxfunnel.store.base import cancellation_codes, number, query_all, text
+from wxfunnel.store.base import cancellation_codes, number, put_new, query_all, text, update_if
 
 PAGE_MAX = 100
 
@@ -240,3 +240,73 @@ def release_permanent(reserved: Channel, restore: Channel | None = None) -> None
 def permanent_count(app: str) -> int:
     item = dynamodb().get_item(TableName=_table(), Key=quota_key(app), ConsistentRead=True).get("Item")
     return number(item, "count") or 0 if item else 0
+
+
+# --- one renewal of a temporary code at a time (entry.channel_codes) ------------------------------------------
+
+# What a new code changes on a channel record; nothing else is written with it, so an operator's edit of the
+# channel made meanwhile is kept.
+CODE_ATTRIBUTES = ("ticket", "url", "image_url", "expire_seconds", "expires_at", "updated_at")
+_LEASE = "REMOVE renewal_until, renewal_by"
+
+
+def create(channel: Channel) -> bool:
+    """Store a new channel → False when the scene already has one (another request stored it first)."""
+    return put_new(
+        {"TableName": _table(), "Item": to_item(channel), "ConditionExpression": "attribute_not_exists(sk)"}
+    )
+
+
+def claim_renewal(channel: Channel, now: float, lease_seconds: int, holder: str) -> bool:
+    """Take the renewal lease of a channel's code → False when the record changed since it was read (another
+    request renewed it already) or another request holds an unexpired lease."""
+    return update_if(
+        {
+            "TableName": _table(),
+            "Key": channel_key(channel.app, channel.scene),
+            "UpdateExpression": "SET renewal_until = :until, renewal_by = :holder",
+            "ConditionExpression": (
+                "updated_at = :seen AND (attribute_not_exists(renewal_until) OR renewal_until < :now)"
+            ),
+            "ExpressionAttributeValues": {
+                ":until": {"N": str(int(now) + lease_seconds)},
+                ":holder": {"S": holder},
+                ":seen": {"S": channel.updated_at},
+                ":now": {"N": str(int(now))},
+            },
+        }
+    )
+
+
+def store_code(channel: Channel) -> None:
+    """Write the channel's new code (its code attributes only) and release the renewal lease. A channel deleted
+    meanwhile stays deleted."""
+    item = to_item(channel)
+    names = {f"#a{index}": name for index, name in enumerate(CODE_ATTRIBUTES)}
+    values = {f":a{index}": item[name] for index, name in enumerate(CODE_ATTRIBUTES) if name in item}
+    sets = [f"#a{index} = :a{index}" for index, name in enumerate(CODE_ATTRIBUTES) if name in item]
+    removes = [f"#a{index}" for index, name in enumerate(CODE_ATTRIBUTES) if name not in item]
+    expression = "SET " + ", ".join(sets) + " " + _LEASE + "".join(f", {name}" for name in removes)
+    update_if(
+        {
+            "TableName": _table(),
+            "Key": channel_key(channel.app, channel.scene),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(sk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    )
+
+
+def release_renewal(channel: Channel, holder: str) -> None:
+    """Give the lease back after WeChat refused (only if this holder still has it)."""
+    update_if(
+        {
+            "TableName": _table(),
+            "Key": channel_key(channel.app, channel.scene),
+            "UpdateExpression": _LEASE,
+            "ConditionExpression": "renewal_by = :holder",
+            "ExpressionAttributeValues": {":holder": {"S": holder}},
+        }
+    )
