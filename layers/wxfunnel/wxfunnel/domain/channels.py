@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from wxfunnel.domain.jobs import MessageSpec
 
 SceneType = Literal["int", "str"]
 ChannelKind = Literal["channel", "card"]
@@ -48,6 +51,10 @@ class Channel:
     notes: str | None = None
     created_at: str
     updated_at: str
+    # Campaigns and welcome sequences (domain.campaigns, docs/admin-api.md): the campaign the channel belongs to,
+    # and the customer-service messages sent after the passive welcome, in order.
+    campaign: str | None = None
+    welcome_sequence: tuple[MessageSpec, ...] = ()
 
     @property
     def scene_value(self) -> int | str:

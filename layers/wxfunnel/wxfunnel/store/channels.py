@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.channels import Channel, Referrer
+from wxfunnel.domain.jobs import MessageSpec, message_from_wire, message_to_wire
 from wxfunnel.protocol import limits
 from wxfunnel.store.base import cancellation_codes, number, put_new, query_all, text, update_if
 
@@ -58,7 +59,18 @@ def to_item(channel: Channel) -> dict[str, Any]:
         if channel.referrer.openid:
             referrer["openid"] = {"S": channel.referrer.openid}
         item["referrer"] = {"M": referrer}
+    # Campaigns and welcome sequences: absent on channels stored before them (no campaign, no sequence).
+    if channel.campaign:
+        item["campaign"] = {"S": channel.campaign}
+    if channel.welcome_sequence:
+        wire = [message_to_wire(message) for message in channel.welcome_sequence]
+        item["welcome_sequence"] = {"S": json.dumps(wire, ensure_ascii=False, separators=(",", ":"))}
     return item
+
+
+def _welcome_sequence(item: Mapping[str, Any]) -> tuple[MessageSpec, ...]:
+    encoded = text(item, "welcome_sequence")
+    return tuple(message_from_wire(message) for message in json.loads(encoded)) if encoded else ()
 
 
 def from_item(item: Mapping[str, Any]) -> Channel:
@@ -90,6 +102,8 @@ def from_item(item: Mapping[str, Any]) -> Channel:
         notes=text(item, "notes"),
         created_at=text(item, "created_at") or "",
         updated_at=text(item, "updated_at") or "",
+        campaign=text(item, "campaign"),
+        welcome_sequence=_welcome_sequence(item),
     )
 
 
