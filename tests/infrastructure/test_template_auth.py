@@ -5,6 +5,7 @@ from __future__ import annotations
 from wxfunnel_tools.template import Route, functions, load_template
 
 WECHAT_FUNCTIONS = {"VerifyFunction", "CallbackFunction"}
+PUBLIC_FUNCTIONS = {*WECHAT_FUNCTIONS, "LandingFunction"}  # opened by WeChat itself, or by anyone's phone
 
 
 def routes() -> dict[str, tuple[Route, ...]]:
@@ -12,7 +13,7 @@ def routes() -> dict[str, tuple[Route, ...]]:
 
 
 def test_every_admin_route_requires_aws_iam() -> None:
-    admin = {name: found for name, found in routes().items() if name not in WECHAT_FUNCTIONS}
+    admin = {name: found for name, found in routes().items() if name not in PUBLIC_FUNCTIONS}
     assert {"QrCodeFunction", "NotifyFunction"} <= set(admin)
     for name, found in admin.items():
         for route in found:
@@ -29,6 +30,15 @@ def test_the_wechat_callback_routes_have_no_aws_auth() -> None:
     for name in WECHAT_FUNCTIONS:
         for route in wechat[name]:
             assert route.auth == "NONE", f"{name} {route.method} {route.path} must stay open to WeChat"
+
+
+def test_the_landing_page_is_the_only_other_open_route() -> None:
+    """Anyone's phone opens a live code's page: one GET route, and nothing else of its function is open."""
+    assert [(r.method, r.path, r.auth) for r in routes()["LandingFunction"]] == [
+        ("GET", "/l/{app}/{code}", "NONE")
+    ]
+    opened = {(r.method, r.path) for found in routes().values() for r in found if r.auth == "NONE"}
+    assert opened == {("GET", "/wechat/{app}"), ("POST", "/wechat/{app}"), ("GET", "/l/{app}/{code}")}
 
 
 def test_the_api_defaults_to_aws_iam_so_a_new_route_is_closed_unless_opened_on_purpose() -> None:

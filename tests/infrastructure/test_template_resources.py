@@ -33,6 +33,13 @@ CALLS = {
         ("dynamodb:GetItem", "TokensTable"),
         ("dynamodb:UpdateItem", "TokensTable"),
     },
+    "LandingFunction": {
+        ("ssm:GetParameter", "apps"),
+        ("dynamodb:GetItem", "ChannelsTable"),  # the live code; a renewal reads the channel
+        ("dynamodb:UpdateItem", "ChannelsTable"),  # the visit counter; the lease, the new code, the snapshot
+        ("dynamodb:GetItem", "TokensTable"),
+        ("dynamodb:UpdateItem", "TokensTable"),
+    },
     "NotifyFunction": {
         ("ssm:GetParameter", "apps"),
         ("dynamodb:GetItem", "NotificationsTable"),

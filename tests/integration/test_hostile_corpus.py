@@ -42,7 +42,7 @@ FIXED_RANDOM = b"0123456789abcdef"  # deterministic ciphertexts, so each case ha
 
 @dataclass(frozen=True)
 class Case:
-    target: str  # callback | verify | qrcodes | notify (real handlers on moto) or front (HTTP, local stack)
+    target: str  # callback | verify | qrcodes | notify | landing (real handlers on moto) or front (HTTP, local stack)
     status: int
     build: Callable[[], Any]
     field: str | None = None  # the admin error names this field (checked when given)
@@ -187,6 +187,18 @@ def _qr_get(resource: str, path: str, query: dict[str, str] | None = None) -> Ca
     path = path.replace("{scene}", _LONG_SCENE)
     parameters = {"app": OA, "scene": _LONG_SCENE} if "{scene}" in resource else None
     return lambda: _admin(resource, path, None, "GET", path_parameters=parameters, query=query)
+
+
+def _landing(
+    app: str, code: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> Callable[[], dict]:
+    return lambda: proxy_event(
+        method,
+        "/l/{app}/{code}",
+        f"/l/{app}/{code}",
+        path_parameters={"app": app, "code": code},
+        headers=headers,
+    )
 
 
 def _token(scene: str) -> str:
@@ -440,6 +452,31 @@ CASES: dict[str, Case] = {
     "notify: lone surrogate in a data value": Case(
         "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": {"thing1": _SURROGATE}})), "data.thing1"
     ),
+    # --- the public landing page of live codes (no live code exists: each is a page of its own, never a write) ---
+    "landing: a script as the code": Case("landing", 404, _landing(OA, "<script>alert(1)</script>")),
+    "landing: a path as the code": Case("landing", 404, _landing(OA, "../../../etc/passwd")),
+    "landing: a code of 4000 characters": Case("landing", 404, _landing(OA, "a" * 4000)),
+    "landing: a CRLF in the code": Case("landing", 404, _landing(OA, "abcd\r\nSet-Cookie: admin=1")),
+    "landing: a NUL in the code": Case("landing", 404, _landing(OA, "abcd\x00")),
+    "landing: no code": Case("landing", 404, _landing(OA, "")),
+    "landing: a hostile app": Case("landing", 404, _landing("../qrcodes", "abcdefgh")),
+    "landing: an app name too long": Case("landing", 404, _landing("a" * 300, "abcdefgh")),
+    "landing: a mini program": Case("landing", 404, _landing(MP, "abcdefgh")),
+    "landing: an unknown code with hostile headers": Case(
+        "landing",
+        404,
+        _landing(
+            OA,
+            "abcdefgh",
+            {
+                "User-Agent": "<script>" * 2000,
+                "Cookie": "wxf_abcdefgh=" + "\x00" * 9000,
+                "X-Forwarded-Proto": "javascript:",
+                "Host": "evil.example",
+            },
+        ),
+    ),
+    "landing: POST": Case("landing", 405, _landing(OA, "abcdefgh", method="POST")),
     # --- the API Gateway front over HTTP -----------------------------------------------------------------------
     "PUT /wechat/{app}": Case("front", 403, lambda: ("PUT", "/v1/wechat/demo-oa", b"<xml/>", {})),
     "DELETE /wechat/{app}": Case("front", 403, lambda: ("DELETE", "/v1/wechat/demo-oa", None, {})),
@@ -472,6 +509,13 @@ CASES: dict[str, Case] = {
         403,
         lambda: ("GET", "/v1/notifications/x", None, {"Authorization": "Basic YWRtaW46YWRtaW4="}),
     ),
+    "POST /l/{app}/{code}": Case("front", 403, lambda: ("POST", "/v1/l/demo-oa/abcdefgh", b"x", {})),
+    "GET /l/{app} (no code)": Case("front", 403, lambda: ("GET", "/v1/l/demo-oa", None, {})),
+    "GET /l/{app}/{code}/extra": Case("front", 403, lambda: ("GET", "/v1/l/demo-oa/abcdefgh/x", None, {})),
+    "GET /l/ a script as the code": Case(
+        "front", 404, lambda: ("GET", "/v1/l/demo-oa/%3Cscript%3Ealert(1)%3C%2Fscript%3E", None, {})
+    ),
+    "GET /l/ an unknown code": Case("front", 404, lambda: ("GET", "/v1/l/demo-oa/zzzzzzzzzz", None, {})),
     "POST /wechat/{app} forged, over HTTP": Case(
         "front",
         403,
@@ -504,6 +548,7 @@ def _invoke(target: str, event: dict) -> tuple[int, bytes]:
         "verify": "VerifyFunction",
         "qrcodes": "QrCodeFunction",
         "notify": "NotifyFunction",
+        "landing": "LandingFunction",
     }[target]
     response = load_handler(name)(event, lambda_context(name))
     return response["statusCode"], response_body(response)
@@ -529,6 +574,8 @@ def test_hostile_request_to_a_handler(aws, wechat, logs, name: str) -> None:
         assert error["message"].startswith(f"{case.field}:"), error
     if case.target == "verify":
         assert b"4375120948345356249" not in body  # never echo on a refused verification
+    if case.target == "landing":
+        assert b"<script" not in body and b"Set-Cookie" not in body and b"passwd" not in body
 
     def depth() -> int:
         attributes = aws.sqs.get_queue_attributes(

@@ -272,20 +272,20 @@ def create(channel: Channel) -> bool:
 
 
 def claim_renewal(channel: Channel, now: float, lease_seconds: int, holder: str) -> bool:
-    """Take the renewal lease of a channel's code → False when the record changed since it was read (another
-    request renewed it already) or another request holds an unexpired lease."""
+    """Take the renewal lease of a channel's code → False when its code changed since it was read (another request
+    renewed it already: every code has its own ticket) or another request holds an unexpired lease."""
     return update_if(
         {
             "TableName": _table(),
             "Key": channel_key(channel.app, channel.scene),
             "UpdateExpression": "SET renewal_until = :until, renewal_by = :holder",
             "ConditionExpression": (
-                "updated_at = :seen AND (attribute_not_exists(renewal_until) OR renewal_until < :now)"
+                "ticket = :seen AND (attribute_not_exists(renewal_until) OR renewal_until < :now)"
             ),
             "ExpressionAttributeValues": {
                 ":until": {"N": str(int(now) + lease_seconds)},
                 ":holder": {"S": holder},
-                ":seen": {"S": channel.updated_at},
+                ":seen": {"S": channel.ticket},
                 ":now": {"N": str(int(now))},
             },
         }
