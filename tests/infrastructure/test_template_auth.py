@@ -59,4 +59,25 @@ def test_the_qr_code_function_serves_exactly_the_documented_routes() -> None:
 
 def test_the_api_passes_qr_images_through_as_binary() -> None:
     [api] = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
-    assert {"image~1jpeg", "image~1png"} <= set(api["Properties"]["BinaryMediaTypes"])
+    assert {"image~1jpeg", "image~1png", "application~1zip"} <= set(api["Properties"]["BinaryMediaTypes"])
+
+
+def test_the_live_code_function_serves_exactly_the_documented_routes() -> None:
+    assert {(r.method, r.path) for r in routes()["LiveCodeFunction"]} == {
+        ("POST", "/livecodes"),
+        ("GET", "/livecodes"),
+        ("GET", "/livecodes/{app}/{code}"),
+        ("PUT", "/livecodes/{app}/{code}"),
+        ("GET", "/livecodes/{app}/{code}/qr"),
+        ("POST", "/archives"),
+        ("POST", "/campaigns"),
+        ("GET", "/campaigns"),
+        ("GET", "/campaigns/{app}/{campaign}"),
+        ("PUT", "/campaigns/{app}/{campaign}"),
+        ("GET", "/campaigns/{app}/{campaign}/funnel"),
+        ("GET", "/channels/{app}/{scene}/funnel"),
+        ("PUT", "/channels/{app}/{scene}/campaign"),
+        ("GET", "/channels/{app}/{scene}/welcome"),
+        ("PUT", "/channels/{app}/{scene}/welcome"),
+        ("POST", "/batches"),
+    }

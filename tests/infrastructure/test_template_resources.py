@@ -40,6 +40,17 @@ CALLS = {
         ("dynamodb:GetItem", "TokensTable"),
         ("dynamodb:UpdateItem", "TokensTable"),
     },
+    "LiveCodeFunction": {
+        ("ssm:GetParameter", "apps"),
+        ("dynamodb:GetItem", "ChannelsTable"),
+        ("dynamodb:PutItem", "ChannelsTable"),  # live codes, campaigns, a batch's channels
+        (
+            "dynamodb:UpdateItem",
+            "ChannelsTable",
+        ),  # a channel's campaign, welcome, info; a live code's snapshot
+        ("dynamodb:Query", "ChannelsTable"),
+        ("dynamodb:Query", "ChannelsTable/index/ByDay"),  # a campaign's funnel
+    },
     "NotifyFunction": {
         ("ssm:GetParameter", "apps"),
         ("dynamodb:GetItem", "NotificationsTable"),

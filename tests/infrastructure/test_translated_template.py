@@ -55,7 +55,7 @@ def test_admin_methods_are_aws_iam_and_invoked_without_the_callers_credentials(
     """SAM's default for AWS_IAM is `credentials: arn:aws:iam::*:user/*` (invoke with the caller's credentials): an
     operator holding only execute-api:Invoke would get a 500, a caller from another account could never work."""
     admin = {key: op for key, op in methods(translated).items() if not key[1].startswith(("/wechat/", "/l/"))}
-    assert len(admin) == 8
+    assert len(admin) == 8 + 16  # QR codes and reminders; live codes, campaigns, funnels, welcome, batches
     for (method, path), operation in admin.items():
         assert operation["security"] == [{"AWS_IAM": []}], (method, path)
         integration = operation["x-amazon-apigateway-integration"]
@@ -80,6 +80,7 @@ def test_api_gateway_may_invoke_every_routed_function_itself(translated: dict[st
         "CallbackFunction",
         "LandingFunction",
         "QrCodeFunction",
+        "LiveCodeFunction",
         "NotifyFunction",
     }
     assert routed <= allowed

@@ -473,3 +473,14 @@ def parse_rules(extra: Mapping[str, Any], *, official_account: bool) -> Rules:
         card_opt_in_text=texts["card_opt_in_text"] or DEFAULT_OPT_IN_TEXT,
         tag_followers_by_channel=rules.boolean("tag_followers_by_channel", True),
     )
+
+
+# --- for other callers: a channel's welcome sequence (entry.admin.welcome) -------------------------------------
+
+# What an Official Account's customer-service API sends after a follow (a link goes out as a one-article news).
+WELCOME_MESSAGE_TYPES = ("text", "image", "link", "miniprogrampage")
+
+
+def parse_message(data: Fields, allowed: tuple[str, ...] = WELCOME_MESSAGE_TYPES) -> Action:
+    """One message in the rules' own vocabulary (a keyword reply's shape), errors raised as `data` raises them."""
+    return _action(data, allowed)

@@ -55,6 +55,8 @@ class Channel:
     # and the customer-service messages sent after the passive welcome, in order.
     campaign: str | None = None
     welcome_sequence: tuple[MessageSpec, ...] = ()
+    # The promoter a channel is given to (a batch's `promoter` column); issue 12's promoters own this field.
+    promoter: str | None = None
 
     @property
     def scene_value(self) -> int | str:

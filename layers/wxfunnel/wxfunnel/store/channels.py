@@ -65,6 +65,8 @@ def to_item(channel: Channel) -> dict[str, Any]:
     if channel.welcome_sequence:
         wire = [message_to_wire(message) for message in channel.welcome_sequence]
         item["welcome_sequence"] = {"S": json.dumps(wire, ensure_ascii=False, separators=(",", ":"))}
+    if channel.promoter:
+        item["promoter"] = {"S": channel.promoter}
     return item
 
 
@@ -104,6 +106,7 @@ def from_item(item: Mapping[str, Any]) -> Channel:
         updated_at=text(item, "updated_at") or "",
         campaign=text(item, "campaign"),
         welcome_sequence=_welcome_sequence(item),
+        promoter=text(item, "promoter"),
     )
 
 
@@ -261,7 +264,6 @@ def permanent_count(app: str) -> int:
 # What a new code changes on a channel record; nothing else is written with it, so an operator's edit of the
 # channel made meanwhile is kept.
 CODE_ATTRIBUTES = ("ticket", "url", "image_url", "expire_seconds", "expires_at", "updated_at")
-_LEASE = "REMOVE renewal_until, renewal_by"
 
 
 def create(channel: Channel) -> bool:
@@ -292,16 +294,18 @@ def claim_renewal(channel: Channel, now: float, lease_seconds: int, holder: str)
     )
 
 
-def store_code(channel: Channel) -> None:
-    """Write the channel's new code (its code attributes only) and release the renewal lease. A channel deleted
-    meanwhile stays deleted."""
+def _update_attributes(channel: Channel, attributes: tuple[str, ...], also: str = "") -> bool:
+    """Write only `attributes` of the channel's item (SET, or REMOVE when the channel has no value); `also` is a
+    further REMOVE clause. False when the channel no longer exists (it stays deleted)."""
     item = to_item(channel)
-    names = {f"#a{index}": name for index, name in enumerate(CODE_ATTRIBUTES)}
-    values = {f":a{index}": item[name] for index, name in enumerate(CODE_ATTRIBUTES) if name in item}
-    sets = [f"#a{index} = :a{index}" for index, name in enumerate(CODE_ATTRIBUTES) if name in item]
-    removes = [f"#a{index}" for index, name in enumerate(CODE_ATTRIBUTES) if name not in item]
-    expression = "SET " + ", ".join(sets) + " " + _LEASE + "".join(f", {name}" for name in removes)
-    update_if(
+    names = {f"#a{index}": name for index, name in enumerate(attributes)}
+    values = {f":a{index}": item[name] for index, name in enumerate(attributes) if name in item}
+    sets = [f"#a{index} = :a{index}" for index, name in enumerate(attributes) if name in item]
+    removes = [f"#a{index}" for index, name in enumerate(attributes) if name not in item]
+    if also:
+        removes.append(also)
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return update_if(
         {
             "TableName": _table(),
             "Key": channel_key(channel.app, channel.scene),
@@ -313,14 +317,54 @@ def store_code(channel: Channel) -> None:
     )
 
 
+def store_code(channel: Channel) -> None:
+    """Write the channel's new code (its code attributes only) and release the renewal lease. A channel deleted
+    meanwhile stays deleted."""
+    _update_attributes(channel, CODE_ATTRIBUTES, also="renewal_until, renewal_by")
+
+
 def release_renewal(channel: Channel, holder: str) -> None:
     """Give the lease back after WeChat refused (only if this holder still has it)."""
     update_if(
         {
             "TableName": _table(),
             "Key": channel_key(channel.app, channel.scene),
-            "UpdateExpression": _LEASE,
+            "UpdateExpression": "REMOVE renewal_until, renewal_by",
             "ConditionExpression": "renewal_by = :holder",
             "ExpressionAttributeValues": {":holder": {"S": holder}},
         }
     )
+
+
+# --- campaigns and welcome sequences (targeted updates: a code renewed meanwhile is kept) ----------------------
+
+
+def set_campaign(app: str, scene: str, campaign: str | None, updated_at: str) -> bool:
+    """Put the scene's channel in `campaign` (None: in none) → False when the scene has no channel."""
+    update: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": channel_key(app, scene),
+        "ConditionExpression": "attribute_exists(sk)",
+        "ExpressionAttributeValues": {":updated": {"S": updated_at}},
+    }
+    if campaign:
+        update["UpdateExpression"] = "SET campaign = :campaign, updated_at = :updated"
+        update["ExpressionAttributeValues"][":campaign"] = {"S": campaign}
+    else:
+        update["UpdateExpression"] = "SET updated_at = :updated REMOVE campaign"
+    return update_if(update)
+
+
+def set_welcome(channel: Channel) -> bool:
+    """Store the channel's welcome (its first text) and welcome sequence → False when it no longer exists."""
+    return _update_attributes(channel, ("welcome_message", "welcome_sequence", "updated_at"))
+
+
+# What a batch row says about a channel (entry.admin.batch).
+INFO_ATTRIBUTES = ("name", "welcome_message", "tag", "promoter", "campaign", "welcome_sequence", "updated_at")
+
+
+def update_info(channel: Channel) -> bool:
+    """Store what an operator says about the channel (name, welcome, tag, promoter, campaign, sequence), its code
+    left as it is → False when it no longer exists."""
+    return _update_attributes(channel, INFO_ATTRIBUTES)
