@@ -595,3 +595,41 @@ def test_a_batch_from_a_csv_file(admin: Admin) -> None:
         "POST", "/batches", "/batches", too_many, query={"app": OA}, content_type="text/csv"
     )
     assert (status, error["error"]["field"]) == (422, "rows")
+
+
+def test_a_welcome_sequence_is_sent_in_order_once_despite_wechats_retries(
+    admin: Admin, wechat: Any, callback: Any, aws: Any
+) -> None:
+    from wxfunnel.entry.wechat import client_for
+    from wxfunnel_tools.sqs_events import pump
+
+    image = client_for(OA).create_qrcode("poster-image", permanent=False, expire_seconds=600).image_url
+    admin.channel("store-7")
+    messages = [
+        {"type": "text", "content": "欢迎来到门店 7！"},
+        {"type": "image", "image_url": image},
+        {**SEQUENCE[2], "thumb_url": image},
+        {**SEQUENCE[3], "thumb_url": image},
+    ]
+    assert _welcome(admin, "store-7", messages)[0] == 200
+    now = int(time.time())
+    push = message(
+        "event",
+        openid="o-new",
+        to_user=OA_GH,
+        create_time=now,
+        Event="subscribe",
+        EventKey="qrscene_store-7",
+        Ticket="T",
+    )
+    replies = [callback.push(OA, push) for _ in range(3)]  # WeChat retries a push it thinks unanswered
+    assert all(
+        "欢迎来到门店 7！".encode() in reply.body for reply in replies
+    )  # the first text: the passive reply, each time
+    sender = load_handler("SenderFunction")
+    assert pump(aws.sqs, aws.env["OUTBOX_QUEUE_URL"], sender, lambda_context("SenderFunction")) == []
+    delivered = wechat.deliveries(openid="o-new")
+    assert [d.msgtype for d in delivered] == ["image", "news", "miniprogrampage"]  # in order, each once
+    news = delivered[1].payload["news"]["articles"][0]
+    assert (news["title"], news["url"]) == ("今日菜单", "https://shop.example/menu")  # an OA's link card
+    assert delivered[2].payload["miniprogrampage"]["pagepath"] == "pages/shop/index?store=7"

@@ -113,6 +113,9 @@ def _message(client: wechat.WeChatClient, spec: MessageSpec) -> wechat.CustomMes
     match spec:
         case TextAction():
             return wechat.TextMessage(spec.content)
+        case LinkAction() if client.app.is_official_account:
+            # An Official Account's customer-service API has no link card: a one-article news is one.
+            return wechat.NewsMessage(spec.title, spec.description, spec.url, spec.thumb_url)
         case LinkAction():
             return wechat.LinkMessage(spec.title, spec.description, spec.url, spec.thumb_url)
         case ImageAction():

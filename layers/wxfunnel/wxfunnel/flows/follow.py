@@ -2,14 +2,15 @@
 
 The greeting of a follow or scan through a scene: the channel's welcome (or the app's default for channels), the
 card opt-in text for a mini-program card's scene, the referral text naming the referrer on a first follow, and the
-app's welcome for a first follow. Repeats and stale (out-of-order) pushes say nothing.
+app's welcome for a first follow; then the channel's welcome sequence, if it has one, as customer-service messages
+in order. Repeats and stale (out-of-order) pushes say nothing.
 """
 
 from __future__ import annotations
 
 from wxfunnel.config.rules import Rules
 from wxfunnel.domain.followers import Change
-from wxfunnel.domain.jobs import EraseUser, Job, JobKind, Tag
+from wxfunnel.domain.jobs import CustomMessage, EraseUser, Job, JobKind, Tag
 from wxfunnel.flows.base import NOTHING, Context, Decision
 from wxfunnel.protocol.messages import ScanEvent, SubscribeEvent
 from wxfunnel.protocol.replies import TextReply
@@ -48,19 +49,33 @@ def _tag_jobs(context: Context, rules: Rules) -> tuple[Job, ...]:
     return (context.job(JobKind.TAG, Tag(channel.tag)),)
 
 
+def _welcome_jobs(context: Context) -> tuple[Job, ...]:
+    """The channel's welcome sequence after its passive welcome: a customer-service message job each, keyed by its
+    position (WeChat's retries enqueue none twice) in the user's FIFO group (they arrive in order)."""
+    channel = context.channel
+    if channel is None or channel.kind != "channel" or not channel.welcome_sequence:
+        return ()
+    return tuple(
+        context.job(JobKind.CUSTOM_MESSAGE, CustomMessage(message), index)
+        for index, message in enumerate(channel.welcome_sequence)
+    )
+
+
 def oa_follow(context: Context) -> Decision:
     transition = context.transition
     if transition is not None and transition.after is None:
         return NOTHING  # a stale (out-of-order) follow changes nothing and says nothing
     rules = context.app.rules
     text = greeting(context, rules, new_follow=True)
-    return Decision(reply=TextReply(text) if text else None, jobs=_tag_jobs(context, rules))
+    jobs = _welcome_jobs(context) + _tag_jobs(context, rules)
+    return Decision(reply=TextReply(text) if text else None, jobs=jobs)
 
 
 def oa_scan(context: Context) -> Decision:
     rules = context.app.rules
     text = greeting(context, rules, new_follow=False)
-    return Decision(reply=TextReply(text) if text else None, jobs=_tag_jobs(context, rules))
+    jobs = _welcome_jobs(context) + _tag_jobs(context, rules)
+    return Decision(reply=TextReply(text) if text else None, jobs=jobs)
 
 
 def oa_unfollow(context: Context) -> Decision:
