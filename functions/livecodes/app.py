@@ -25,11 +25,13 @@ def _base() -> str:
     return livecodes.public_base(app.current_event.raw_event)
 
 
-def _download(content: bytes, content_type: str, name: str) -> Response[bytes]:
+def _download(content: bytes, content_type: str, name: str) -> Response[Any]:
+    # An SVG is text: as bytes it would be base64 that API Gateway decodes only for a binary Accept type.
+    body: bytes | str = content.decode("utf-8") if content_type == "image/svg+xml" else content
     return Response(
         status_code=200,
         content_type=content_type,
-        body=content,
+        body=body,
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "private, max-age=300",
@@ -62,12 +64,12 @@ def update_livecode(app_name: str, code: str) -> Response[str]:
 
 
 @app.get("/livecodes/<app_name>/<code>/qr")
-def livecode_print_file(app_name: str, code: str) -> Response[bytes]:
+def livecode_print_file(app_name: str, code: str) -> Response[Any]:
     return _download(*livecodes.print_file(app_name, unquote(code), _query(), _base()))
 
 
 @app.post("/archives")
-def print_archive() -> Response[bytes]:
+def print_archive() -> Response[Any]:
     return _download(livecodes.archive(json_object(app), _base()), "application/zip", "livecodes.zip")
 
 
