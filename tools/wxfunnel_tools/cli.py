@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wxfunnel_tools import cli_livecodes as L
 from wxfunnel_tools.template import use_layer
 
 DEFAULT_LOCAL_PORT = 8900
@@ -560,6 +561,9 @@ class Command:
 
 GROUPS = {
     "config": "an app's configuration in SSM Parameter Store",
+    "livecode": "live codes: printed codes that never expire, re-pointable (admin API)",
+    "campaign": "campaigns: channels grouped over a period, with their funnel (admin API)",
+    "welcome": "a channel's welcome sequence (admin API)",
     "qr": "channel QR codes (admin API)",
     "events": "WeChat pushes as API Gateway events",
     "migrate": "one-shot data migrations after an upgrade (idempotent)",
@@ -583,6 +587,58 @@ COMMANDS: tuple[Command, ...] = (
         "give statistics counters written before the ByDay index their day key",
         run_migrate_stats_day_index,
         _migrate_arguments,
+    ),
+    Command(
+        ("livecode", "create"),
+        "create a live code for a channel",
+        L.run_livecode_create,
+        L.livecode_create_arguments,
+    ),
+    Command(("livecode", "list"), "list an app's live codes", L.run_livecode_list, L.livecode_list_arguments),
+    Command(
+        ("livecode", "update"),
+        "re-point a live code, change its page, switch it off or on",
+        L.run_livecode_update,
+        L.livecode_update_arguments,
+    ),
+    Command(
+        ("livecode", "print"),
+        "download a live code's print file (PNG or SVG, optionally with a logo)",
+        L.run_livecode_print,
+        L.livecode_print_arguments,
+    ),
+    Command(
+        ("livecode", "zip"),
+        "download print files of many live codes as a ZIP",
+        L.run_livecode_zip,
+        L.livecode_zip_arguments,
+    ),
+    Command(("campaign", "create"), "create a campaign", L.run_campaign_create, L.campaign_create_arguments),
+    Command(
+        ("campaign", "update"),
+        "change a campaign (its end closes its pages)",
+        L.run_campaign_update,
+        L.campaign_update_arguments,
+    ),
+    Command(("campaign", "list"), "list an app's campaigns", L.run_campaign_list, L.admin_arguments),
+    Command(("campaign", "add"), "put channels in a campaign", L.run_campaign_add, L.campaign_add_arguments),
+    Command(
+        ("funnel",),
+        "visits → new followers → still following, of a channel or a campaign",
+        L.run_funnel,
+        L.funnel_arguments,
+    ),
+    Command(
+        ("welcome", "set"),
+        "set a channel's welcome sequence from a JSON file",
+        L.run_welcome_set,
+        L.welcome_set_arguments,
+    ),
+    Command(
+        ("batch",),
+        "create many channels with live codes from a CSV or JSON file",
+        L.run_batch,
+        L.batch_arguments,
     ),
     Command(("local",), "run the local stack until Ctrl-C", run_local, _local_arguments),
     Command(("console",), "serve the operator console on 127.0.0.1", run_console, _console_arguments),
