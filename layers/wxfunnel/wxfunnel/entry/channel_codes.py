@@ -41,12 +41,14 @@ def current_code(
     expire_seconds: int,
     new_channel: Callable[[float], Channel] | None = None,
     wait_seconds: float = 3.0,
+    clock: Callable[[], float] = time.time,
 ) -> Channel:
     """The channel of `scene` holding a code to hand out: reused, renewed (valid `expire_seconds`) or, with
-    `new_channel`, created with its first code. Raises NoChannel, CodePending or a WeChat error."""
+    `new_channel`, created with its first code. Raises NoChannel, CodePending or a WeChat error. `clock` is the
+    time codes are judged by (the caller's own, so one request sees one time)."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        now = time.time()
+        now = clock()
         channel = channels.get(app, scene)
         if channel is None:
             if new_channel is None:

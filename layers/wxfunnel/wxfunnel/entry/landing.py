@@ -165,13 +165,13 @@ def try_again() -> Answer:
     return Answer(503, body, headers)
 
 
-def _ended(live: LiveCode, visit: Visit) -> Answer:
+def _ended(live: LiveCode, visit: Visit, now: float) -> Answer:
     """The campaign is over: a notice, with the QR of its `ended_scene` channel when it names one."""
     campaign = live.campaign
     assert campaign is not None
     if not campaign.ended_scene:
         return notice(Page.ENDED)
-    fallback = _current_code(live.app, campaign.ended_scene, None)
+    fallback = _current_code(live.app, campaign.ended_scene, None, now)
     if fallback is None:
         return notice(Page.ENDED)
     body = _document(
@@ -186,7 +186,7 @@ def _ended(live: LiveCode, visit: Visit) -> Answer:
 # --- codes --------------------------------------------------------------------------------------------------------
 
 
-def _current_code(app: str, scene: str, expire_seconds: int | None) -> Channel | None:
+def _current_code(app: str, scene: str, expire_seconds: int | None, now: float) -> Channel | None:
     """The scene's channel with a code to show, renewed if needed (None: no such channel). Deferred imports: the
     WeChat client and requests are loaded only by the visit that renews a code, never at cold start."""
     from wxfunnel.client.errors import WeChatError  # noqa: PLC0415 (deferred: see the docstring)
@@ -194,7 +194,11 @@ def _current_code(app: str, scene: str, expire_seconds: int | None) -> Channel |
 
     try:
         channel = channel_codes.current_code(
-            app, scene, expire_seconds=expire_seconds or LIVE_EXPIRE_SECONDS, wait_seconds=3.0
+            app,
+            scene,
+            expire_seconds=expire_seconds or LIVE_EXPIRE_SECONDS,
+            wait_seconds=3.0,
+            clock=lambda: now,
         )
     except channel_codes.NoChannel:
         return None
@@ -264,13 +268,13 @@ def visit(request: Visit, now: float | None = None) -> Answer:
     page = page_for(live, today)
     try:
         if page is Page.ENDED:
-            return _ended(live, request)
+            return _ended(live, request, now)
         if page is not Page.FOLLOW:
             return notice(page)
         channel = live.channel
         assert channel is not None
         if not channel.reusable(now, settings().qr_reuse_min_remaining_share):
-            renewed = _current_code(live.app, live.scene, channel.expire_seconds)
+            renewed = _current_code(live.app, live.scene, channel.expire_seconds, now)
             if renewed is None:
                 return notice(Page.UNAVAILABLE)
             livecodes.store_channel(live, renewed)
