@@ -633,3 +633,34 @@ def test_a_welcome_sequence_is_sent_in_order_once_despite_wechats_retries(
     news = delivered[1].payload["news"]["articles"][0]
     assert (news["title"], news["url"]) == ("今日菜单", "https://shop.example/menu")  # an OA's link card
     assert delivered[2].payload["miniprogrampage"]["pagepath"] == "pages/shop/index?store=7"
+
+
+def test_a_new_code_for_an_expired_channel_keeps_its_campaign_and_welcome_sequence(admin: Admin) -> None:
+    from dataclasses import replace
+
+    from wxfunnel.store import channels
+
+    admin.channel("store-7")
+    admin.campaign(id="spring", name="Spring", start="2026-01-01", end="2026-12-31")
+    admin.call(
+        "PUT",
+        "/channels/{app}/{scene}/campaign",
+        f"/channels/{OA}/store-7/campaign",
+        {"campaign": "spring"},
+        params={"app": OA, "scene": "store-7"},
+    )
+    assert _welcome(admin, "store-7", SEQUENCE[:2])[0] == 200
+    stored = channels.get(OA, "store-7")
+    channels.put(
+        replace(stored, expires_at=int(time.time()) - 1)
+    )  # its code expired: POST /qrcodes makes another
+    status, record, _ = admin.call(
+        "POST",
+        "/qrcodes",
+        "/qrcodes",
+        {"app": OA, "scene": "store-7", "channel": {"name": "Store 7"}},
+        handler=admin.qrcodes,
+    )
+    assert status == 201 and record["ticket"] != stored.ticket
+    renewed = channels.get(OA, "store-7")
+    assert (renewed.campaign, renewed.welcome_sequence) == ("spring", stored.welcome_sequence)

@@ -119,7 +119,7 @@ def _existing(app: str, campaign_id: str) -> Campaign:
     known_app(app)
     campaign = campaigns.get(app, campaign_id) if id_problem(campaign_id) is None else None
     if campaign is None:
-        raise NotFound(f"app '{app}' has no campaign '{campaign_id}'", field="campaign")
+        raise NotFound(f"campaign: app '{app}' has no campaign with that id", field="campaign")
     return campaign
 
 
@@ -178,7 +178,7 @@ def set_channel_campaign(app: str, segment: str, body: Any) -> dict[str, Any]:
     if campaign_id is not None and campaigns.get(app, campaign_id) is None:
         raise invalid("campaign", f"app '{app}' has no campaign '{campaign_id}' (POST /campaigns first)")
     if not channels.set_campaign(app, scene, campaign_id, timestamp(time.time())):
-        raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
+        raise NotFound(f"scene: app '{app}' has no channel with scene '{scene}'", field="scene")
     refreshed = refresh_for_scene(app, scene)
     return {"app": app, "scene": scene, "campaign": campaign_id, "live_codes_refreshed": refreshed}
 

@@ -211,10 +211,10 @@ def create(body: Any, base: str) -> tuple[dict[str, Any], bool]:
 def _existing(app: str, code: str) -> LiveCode:
     known_app(app)
     if code_problem(code):
-        raise NotFound(f"app '{app}' has no live code '{code}'", field="code")
+        raise NotFound(f"code: app '{app}' has no live code with that code", field="code")
     live = livecodes.get(app, code)
     if live is None:
-        raise NotFound(f"app '{app}' has no live code '{code}'", field="code")
+        raise NotFound(f"code: app '{app}' has no live code '{code}'", field="code")
     return live
 
 

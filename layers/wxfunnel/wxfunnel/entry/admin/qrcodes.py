@@ -243,7 +243,7 @@ def _stale(channel: Channel, now: float) -> bool:
 
 def _new_channel(request: QrRequest, now: float, existing: Channel | None) -> Channel:
     info = request.channel
-    return Channel(
+    channel = Channel(
         app=request.app,
         scene=request.scene_key,
         scene_type="int" if isinstance(request.scene, int) else "str",
@@ -256,6 +256,20 @@ def _new_channel(request: QrRequest, now: float, existing: Channel | None) -> Ch
         notes=info.notes,
         created_at=existing.created_at if existing else timestamp(now),
         updated_at=timestamp(now),
+    )
+    return _kept(channel, existing)
+
+
+def _kept(channel: Channel, existing: Channel | None) -> Channel:
+    """A new code for a scene keeps what its channel has beyond this request's fields (set by other routes): its
+    campaign, welcome sequence and promoter."""
+    if existing is None:
+        return channel
+    return replace(
+        channel,
+        campaign=existing.campaign,
+        welcome_sequence=existing.welcome_sequence,
+        promoter=existing.promoter,
     )
 
 

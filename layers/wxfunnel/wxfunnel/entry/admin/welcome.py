@@ -69,7 +69,7 @@ def get(app: str, segment: str) -> dict[str, Any]:
     scene = scene_param(app, segment)
     channel = channels.get(app, scene)
     if channel is None:
-        raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
+        raise NotFound(f"scene: app '{app}' has no channel with scene '{scene}'", field="scene")
     return view(channel)
 
 
@@ -86,7 +86,7 @@ def put(app: str, segment: str, body: Any) -> dict[str, Any]:
     welcome, sequence = parse_messages(data.children("messages", maximum=MAX_FOLLOW_UPS + 1))
     channel = channels.get(app, scene)
     if channel is None:
-        raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
+        raise NotFound(f"scene: app '{app}' has no channel with scene '{scene}'", field="scene")
     if channel.kind == "card":
         raise invalid(
             "scene", f"'{scene}' belongs to a mini-program card reminder (its text is the card rule's)"
@@ -95,5 +95,5 @@ def put(app: str, segment: str, body: Any) -> dict[str, Any]:
         channel, welcome_message=welcome, welcome_sequence=sequence, updated_at=timestamp(time.time())
     )
     if not channels.set_welcome(updated):
-        raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
+        raise NotFound(f"scene: app '{app}' has no channel with scene '{scene}'", field="scene")
     return view(updated)
