@@ -272,6 +272,7 @@ def test_unknown_switched_off_and_unreachable_codes_get_a_page_of_their_own(
 ) -> None:
     unknown = page.get("zzzzzzzzzz")
     assert unknown.status == 404 and "这个二维码不存在" in unknown.body and unknown.image is None
+    assert unknown.headers["Cache-Control"] == "no-store"  # it may exist a second later
     assert page.get("ab3d5fgh7k", app="no-such-app").status == 404
     assert page.get("ab3d5fgh7k", app="demo-mp").status == 404  # a mini program has no follow-QR
     live = live_code("ab3d5fgh7k", "store-7")

@@ -16,7 +16,8 @@ page without being counted.
 Safety: nothing of the request is ever written into the page or its headers (the cookie's name is the validated
 code); a code or app that is not of their grammar answers 404 before any read; the Content-Security-Policy allows
 no script at all, the page's one stylesheet by its hash and images only from WeChat's QR host. Responses are never
-stored by caches (`no-store`): a cached page would skip the count and could show a code that was renewed since.
+stored by caches (`no-store`): a cached page would skip the count and could show a code that was renewed since;
+a cached notice would outlive the code's creation, its switching on or its campaign's extension.
 """
 
 from __future__ import annotations
@@ -148,10 +149,9 @@ _NOTICES: dict[Page, tuple[int, str, str]] = {
 def notice(page: Page) -> Answer:
     status, chinese, english = _NOTICES[page]
     body = _document(chinese, f"<h1>{chinese}</h1>", f'<p class="en">{english}</p>')
-    # An unknown code stays unknown (codes are never reused): a short shared cache absorbs repeated requests.
-    return Answer(
-        status, body, _headers(cache="public, max-age=300" if page is Page.NOT_FOUND else "no-store")
-    )
+    # Not cached either: a code printed a minute ago may not be readable yet (eventually consistent), a switched-off
+    # code can be switched on and an ended campaign extended; each must show at the next visit.
+    return Answer(status, body, _headers(cache="no-store"))
 
 
 def try_again() -> Answer:
