@@ -45,7 +45,7 @@ def current_code(
 ) -> Channel:
     """The channel of `scene` holding a code to hand out: reused, renewed (valid `expire_seconds`) or, with
     `new_channel`, created with its first code. Raises NoChannel, CodePending or a WeChat error. `clock` is the
-    time codes are judged by (the caller's own, so one request sees one time)."""
+    time a code's life is judged by (the caller's own, so one request sees one time)."""
     deadline = time.monotonic() + wait_seconds
     while True:
         now = clock()
@@ -62,7 +62,8 @@ def current_code(
         if channel.permanent:
             raise CodePending("the operator's permanent code for this scene is still being created")
         holder = uuid.uuid4().hex
-        if channels.claim_renewal(channel, now, LEASE_SECONDS, holder):
+        # The lease is about requests running at the same time: real time, whatever clock judges the code's life.
+        if channels.claim_renewal(channel, time.time(), LEASE_SECONDS, holder):
             return _renew(channel, expire_seconds, now, holder)
         if channel.ticket and not channel.expired(now):
             return channel  # another request is renewing it; until then the current code still works
