@@ -80,7 +80,7 @@ def test_unfollows_2_and_10_days_after_a_follow_move_the_follow_days_retention(
     }
 
     today = stats.day_of(now, BEIJING)
-    rows = counters.scene_rows(OA, "poster", follow_day, today)
+    rows = counters.subject_rows(OA, "poster", follow_day, today)
     report = funnel.funnel(rows, {"poster"}, follow_day, today, today)
     by_window = {entry["days"]: entry for entry in report.as_dict()["retention"]}
     assert (by_window[1]["cohort"], by_window[1]["retained"]) == (3, 3)
