@@ -167,6 +167,9 @@ def test_the_referrer_leaderboard_ranks_referrers(page: Any, console: Any, wecha
     ticket = record(console, scene)["ticket"]
     for _ in range(2):
         wechat.follow(wechat.new_openid(), scene, ticket)
+    gone = wechat.new_openid()
+    wechat.follow(gone, scene, ticket)
+    wechat.unfollow(gone)  # still in the channel's audience: the reminder skips her
     wechat.settle()
 
     page.open("#/referrers?app=demo-oa")
@@ -188,6 +191,9 @@ def test_a_reminder_is_sent_to_a_channels_followers_and_its_progress_shown(
     ticket = record(console, scene)["ticket"]
     for _ in range(2):
         wechat.follow(wechat.new_openid(), scene, ticket)
+    gone = wechat.new_openid()
+    wechat.follow(gone, scene, ticket)
+    wechat.unfollow(gone)  # still in the channel's audience: the reminder skips her
     wechat.settle()
 
     page.css('a[href^="#/reminders?"]').click()
@@ -205,8 +211,9 @@ def test_a_reminder_is_sent_to_a_channels_followers_and_its_progress_shown(
 
     page.wait(lambda d: page.js("return location.hash").startswith("#/reminders/"))
     page.visible("#notification-status.status-done", timeout=60)
-    assert page.css('[data-count="audienceCount"]').text == "2"
+    assert page.css('[data-count="audienceCount"]').text == "3"
     assert page.css('[data-count="sent"]').text == "2"
+    assert page.css('[data-count="skipped"]').text == "1"
     assert page.css('[data-count="failed"]').text == "0"
     page.screenshot("reminder-progress")
 

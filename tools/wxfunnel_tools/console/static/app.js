@@ -1505,7 +1505,8 @@
     });
 
     function render(n) {
-      const done = Number(n.sent || 0) + Number(n.failed || 0);
+      // Every recipient ends sent, failed or skipped (no longer following): the bar fills when all are settled.
+      const done = Number(n.sent || 0) + Number(n.failed || 0) + Number(n.skipped || 0);
       const audience = Number(n.audience || 0);
       const reasons = Object.entries(n.failed_reasons || {});
       put(
@@ -1531,6 +1532,7 @@
             ["reminders.audienceCount", n.audience],
             ["reminders.queued", n.queued],
             ["reminders.sent", n.sent],
+            ["reminders.skipped", n.skipped],
             ["reminders.failed", n.failed],
           ].map(([key, value]) => h("div", { class: "total" }, h("dt", {}, t(key)), h("dd", { "data-count": key.split(".")[1] }, formatNumber(value)))),
         ),
