@@ -172,9 +172,15 @@ class Page:
         self.driver.get(self.url + route)
 
     def wait(self, condition: Callable[[Any], Any], timeout: float = 20.0) -> Any:
+        """Until `condition` holds; an element the page re-rendered meanwhile (stale) or has not drawn yet is
+        looked up again at the next poll."""
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(condition)
+        ignored = (StaleElementReferenceException, NoSuchElementException)
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(
+            condition
+        )
 
     def css(self, selector: str) -> Any:
         from selenium.webdriver.common.by import By

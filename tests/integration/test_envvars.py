@@ -20,11 +20,12 @@ from wxfunnel_tools.template import cold_start, functions, load_handler, load_te
 from wxfunnel_tools.testing import REGION, lambda_context
 
 STACK = "wxfunnel-staging"
-STATE = ("AWS::DynamoDB::Table", "AWS::SQS::Queue")
+STATE = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket")
 
 
 def _deployed_shape() -> dict[str, Any]:
-    """template.yaml's parameters and its tables and queues as plain CloudFormation (moto has no SAM transform)."""
+    """template.yaml's parameters and its tables, queues and buckets as plain CloudFormation (moto has no SAM
+    transform)."""
     template = load_template()
     resources = {
         logical_id: {"Type": resource["Type"], "Properties": dict(resource.get("Properties", {}))}

@@ -186,24 +186,14 @@ def local_banner(stack: Any) -> str:
     """What `wxfunnel local` prints: the URLs, each dev app's console settings, and commands to try."""
     from wxfunnel.protocol import crypto
     from wxfunnel_tools.admin_client import LOCAL_CREDENTIALS
-    from wxfunnel_tools.pushes import message, signed_push
 
     access_key, secret_key = LOCAL_CREDENTIALS.access_key, LOCAL_CREDENTIALS.secret_key
     timestamp, nonce = str(int(time.time())), "20240601"
-    oa, mp = stack.apps["demo-oa"], stack.apps["demo-mp"]
+    oa = stack.apps["demo-oa"]
     verify_query = (
         f"signature={crypto.signature(oa['token'], timestamp, nonce)}"
         f"&timestamp={timestamp}&nonce={nonce}&echostr=hello-wechat"
     )
-    push_query, push_body = signed_push(
-        mp,
-        message(
-            "text", openid="o_demo_user", to_user=mp["original_id"], Content="666", msg_id=int(timestamp)
-        ),
-        timestamp=int(timestamp),
-        nonce=nonce,
-    )
-    push_url = stack.callback_url("demo-mp") + "?" + "&".join(f"{k}={v}" for k, v in push_query.items())
     sandbox = stack.sandbox.api_base if stack.sandbox else "(not running)"
     lines = [
         "",
@@ -227,12 +217,14 @@ def local_banner(stack: Any) -> str:
         ]
     lines += [
         "",
-        "Try (the signatures below are valid for 10 minutes, REPLAY_WINDOW_SECONDS):",
+        'Try (README, "Try it: be a WeChat user"; the signature below is valid for 10 minutes):',
         "  # WeChat's URL verification: answers hello-wechat",
         f"  curl -s '{stack.callback_url('demo-oa')}?{verify_query}'",
-        "  # an MP user types 666 in the customer-service chat",
-        f"  curl -s -X POST -H 'Content-Type: text/xml' '{push_url}' \\",
-        f"       --data-binary '{push_body.decode()}'",
+        "  # a WeChat user: follows through a channel's code, types 666 in the Mini Program's chat, asks for their code",
+        "  wxfunnel qr create --app demo-oa --scene spring-poster --name 春季海报 --welcome 春季海报欢迎你！ --tag spring",
+        "  wxfunnel simulate follow --app demo-oa --scene spring-poster",
+        "  wxfunnel simulate text 666 --app demo-mp --mode safe --data-format json",
+        "  wxfunnel simulate click MY_CODE --app demo-oa",
         "  # the admin API is AWS_IAM: locally, sign with the local credentials (the CLI and console do)",
         f"  curl -s --aws-sigv4 'aws:amz:us-east-1:execute-api' --user {access_key}:{secret_key} \\",
         f"       '{stack.url}/qrcodes?app=demo-oa'",

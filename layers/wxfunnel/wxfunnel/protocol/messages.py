@@ -373,17 +373,9 @@ def _location_event(doc: Mapping[str, Any], head: dict[str, Any]) -> Message:
     )
 
 
-@_event(
-    "CLICK",
-    "VIEW",
-    "view_miniprogram",
-    "scancode_push",
-    "scancode_waitmsg",
-    "pic_sysphoto",
-    "pic_photo_or_album",
-    "pic_weixin",
-    "location_select",
-)
+# The pushes of the custom menu's buttons: a click button pushes CLICK, a view button VIEW, a mini-program button
+# view_miniprogram, and each other key type (limits.MENU_KEY_TYPES) an event of its own name.
+@_event("CLICK", "VIEW", "view_miniprogram", *(kind for kind in limits.MENU_KEY_TYPES if kind != "click"))
 def _menu_event(doc: Mapping[str, Any], head: dict[str, Any]) -> Message:
     return MenuEvent(**head, menu_id=_optional(doc, "MenuId"))
 

@@ -19,7 +19,7 @@ from wxfunnel.domain.channels import timestamp
 from wxfunnel.domain.promoters import NAME_MAX, TEAM_MAX, Promoter, promoter_id_problem
 from wxfunnel.entry.admin.errors import Conflict, NotFound, invalid
 from wxfunnel.entry.admin.qrcodes import known_app, view
-from wxfunnel.entry.admin.stats import period
+from wxfunnel.entry.admin.stats import period, subject_report
 from wxfunnel.protocol import limits
 from wxfunnel.store import channels, counters, promoters
 
@@ -139,20 +139,8 @@ def list_promoters(query: Mapping[str, str]) -> dict[str, Any]:
 
 def stats_of(app: str, promoter_id: str, query: Mapping[str, str]) -> dict[str, Any]:
     """GET /promoters/{app}/{id}/stats → their days over the period, all their channels together."""
-    time_zone = known_app(app).time_zone
     promoter = _stored(app, promoter_id)
-    start, end = period(query, stats.today(time_zone))
-    rows = counters.subject_rows(app, promoter.id, start, end, kind="promoter")
-    result = stats.channel_period(rows, promoter.id, start, end)
-    return {
-        "app": app,
-        "promoter": view_of(promoter),
-        "time_zone": time_zone,
-        "from": start,
-        "to": end,
-        "days": result.days(),
-        "totals": result.totals.as_dict(),
-    }
+    return {"app": app, "promoter": view_of(promoter), **subject_report(app, promoter.id, query, "promoter")}
 
 
 def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:
@@ -187,19 +175,9 @@ def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:
 
 def team_stats(app: str, team: str, query: Mapping[str, str]) -> dict[str, Any]:
     """GET /teams/{app}/{team}/stats → the team's days over the period."""
-    time_zone = known_app(app).time_zone
+    known_app(app)
     if _team_problem(team) or len(team) > TEAM_MAX:
         raise NotFound(f"app '{app}' has no team '{team[:40]}'", field="team")
-    start, end = period(query, stats.today(time_zone))
-    result = stats.channel_period(counters.subject_rows(app, team, start, end, kind="team"), team, start, end)
+    report = subject_report(app, team, query, "team")
     members = [view_of(p) for p in promoters.all_of(app) if p.team == team]
-    return {
-        "app": app,
-        "team": team,
-        "time_zone": time_zone,
-        "from": start,
-        "to": end,
-        "promoters": members,
-        "days": result.days(),
-        "totals": result.totals.as_dict(),
-    }
+    return {"app": app, "team": team, "promoters": members, **report}

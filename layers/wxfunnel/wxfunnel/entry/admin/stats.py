@@ -60,23 +60,29 @@ def _generation(app: str, scene: str, query: Mapping[str, str]) -> int:
     return current.generation if current is not None else 0
 
 
-def channel_stats(app: str, segment: str, query: Mapping[str, str]) -> dict[str, Any]:
+def subject_report(
+    app: str, subject: str, query: Mapping[str, str], kind: counters.Kind = "channel"
+) -> dict[str, Any]:
+    """One subject's days over the period the query asks for (a channel's, a promoter's or a team's counters), in
+    the account's days: `time_zone`, `from`, `to`, `days`, `totals`."""
     time_zone = known_app(app).time_zone
-    scene = scene_param(app, segment)
     start, end = period(query, stats.today(time_zone))
-    generation = _generation(app, scene, query)
-    subject = subject_of(scene, generation)
-    result = stats.channel_period(counters.subject_rows(app, subject, start, end), subject, start, end)
+    result = stats.channel_period(counters.subject_rows(app, subject, start, end, kind), subject, start, end)
     return {
-        "app": app,
-        "scene": scene,
-        "generation": generation,
         "time_zone": time_zone,
         "from": start,
         "to": end,
         "days": result.days(),
         "totals": result.totals.as_dict(),
     }
+
+
+def channel_stats(app: str, segment: str, query: Mapping[str, str]) -> dict[str, Any]:
+    known_app(app)
+    scene = scene_param(app, segment)
+    generation = _generation(app, scene, query)
+    report = subject_report(app, subject_of(scene, generation), query)
+    return {"app": app, "scene": scene, "generation": generation, **report}
 
 
 def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
