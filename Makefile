@@ -9,7 +9,7 @@ PYTHON313 ?= $(shell tools/find-python.sh 3.13)
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup lock test check lint typecheck unit integration mutation template sam-build bench dev demo events env-vars clean browser-deps
+.PHONY: help setup lock test check lint typecheck unit integration mutation template sam-build bench dev demo events env-vars clean browser-deps qr-decoder
 
 help:
 	@echo "make demo   - start the local stack (moto + WeChat sandbox) and play every product flow"
@@ -76,9 +76,13 @@ check: lint typecheck
 browser-deps:
 	tools/install-browser.sh
 
+# zbarimg, the independent decoder the print-file tests read QR codes back with (a Debian package; no-op once there).
+qr-decoder:
+	tools/install-qr-decoder.sh
+
 # One command that sets everything up and runs every test: lint, types, then pytest (unit, integration,
 # infrastructure with cfn-lint and `sam validate --lint`, e2e, browser, resilience).
-test: check browser-deps
+test: check browser-deps qr-decoder
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 unit: setup

@@ -108,6 +108,11 @@ def promoter_stats(app_name: str, promoter: str) -> Response[str]:
     return json_response(200, promoters.stats_of(app_name, promoter, _query()))
 
 
+@app.get("/promoters/<app_name>/<promoter>/funnel")
+def promoter_funnel(app_name: str, promoter: str) -> Response[str]:
+    return json_response(200, promoters.funnel_of(app_name, promoter, _query()))
+
+
 @app.get("/teams/<app_name>/<team>/stats")
 def team_stats(app_name: str, team: str) -> Response[str]:
     return json_response(200, promoters.team_stats(app_name, unquote(team), _query()))

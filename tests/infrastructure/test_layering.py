@@ -193,6 +193,15 @@ def test_the_wechat_facing_functions_never_import_the_client_or_requests(functio
     assert not any(name.startswith("wxfunnel.client") for name in loaded)
 
 
+def test_the_landing_page_loads_no_client_until_it_renews_a_code() -> None:
+    """A visit to a live code whose code has life left makes no WeChat call: the client and requests are imported
+    by the visit that renews a code (entry.landing), not at cold start."""
+    loaded = imports_of("LandingFunction")
+    assert "requests" not in top_level(loaded)
+    assert not any(name.startswith(("wxfunnel.client", "wxfunnel.entry.channel_codes")) for name in loaded)
+    assert not any(name.startswith(("wxfunnel.entry.admin", "wxfunnel.flows", "segno")) for name in loaded)
+
+
 def test_the_callback_does_not_load_the_admin_or_the_reminders() -> None:
     loaded = imports_of("CallbackFunction")
     assert not any(name.startswith(("wxfunnel.entry.admin", "wxfunnel.domain.reminders")) for name in loaded)

@@ -162,7 +162,7 @@ def test_the_static_egress_variant_builds(tmp_path: Path) -> None:
 def test_only_the_functions_that_call_wechat_sit_behind_the_static_ip() -> None:
     resources = load_template()["Resources"]
     behind = {name for name, r in resources.items() if "VpcConfig" in r.get("Properties", {})}
-    assert behind == {"QrCodeFunction", "SenderFunction"}
+    assert behind == {"QrCodeFunction", "SenderFunction", "LandingFunction"}  # the landing page renews codes
     assert load_template()["Outputs"]["EgressIp"]["Condition"] == "StaticEgress"
     assert all(
         r.get("Condition") in {"StaticEgress", "TwoNatGateways"}

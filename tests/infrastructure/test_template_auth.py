@@ -10,6 +10,7 @@ from wxfunnel_tools.template import Route, functions, load_template
 ROOT = Path(__file__).resolve().parents[2]
 
 WECHAT_FUNCTIONS = {"VerifyFunction", "CallbackFunction"}
+PUBLIC_FUNCTIONS = {*WECHAT_FUNCTIONS, "LandingFunction"}  # opened by WeChat itself, or by anyone's phone
 
 
 def routes() -> dict[str, tuple[Route, ...]]:
@@ -17,7 +18,7 @@ def routes() -> dict[str, tuple[Route, ...]]:
 
 
 def test_every_admin_route_requires_aws_iam() -> None:
-    admin = {name: found for name, found in routes().items() if name not in WECHAT_FUNCTIONS}
+    admin = {name: found for name, found in routes().items() if name not in PUBLIC_FUNCTIONS}
     assert {"QrCodeFunction", "NotifyFunction"} <= set(admin)
     for name, found in admin.items():
         for route in found:
@@ -34,6 +35,15 @@ def test_the_wechat_callback_routes_have_no_aws_auth() -> None:
     for name in WECHAT_FUNCTIONS:
         for route in wechat[name]:
             assert route.auth == "NONE", f"{name} {route.method} {route.path} must stay open to WeChat"
+
+
+def test_the_landing_page_is_the_only_other_open_route() -> None:
+    """Anyone's phone opens a live code's page: one GET route, and nothing else of its function is open."""
+    assert [(r.method, r.path, r.auth) for r in routes()["LandingFunction"]] == [
+        ("GET", "/l/{app}/{code}", "NONE")
+    ]
+    opened = {(r.method, r.path) for found in routes().values() for r in found if r.auth == "NONE"}
+    assert opened == {("GET", "/wechat/{app}"), ("POST", "/wechat/{app}"), ("GET", "/l/{app}/{code}")}
 
 
 def test_the_api_defaults_to_aws_iam_so_a_new_route_is_closed_unless_opened_on_purpose() -> None:
@@ -56,7 +66,7 @@ def test_the_admin_functions_serve_exactly_the_documented_routes() -> None:
     served = {
         (route.method, _shape(route.path))
         for name, found in routes().items()
-        if name not in WECHAT_FUNCTIONS
+        if name not in PUBLIC_FUNCTIONS
         for route in found
     }
     assert served == documented_routes()
@@ -65,4 +75,25 @@ def test_the_admin_functions_serve_exactly_the_documented_routes() -> None:
 
 def test_the_api_passes_qr_images_through_as_binary() -> None:
     [api] = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
-    assert {"image~1jpeg", "image~1png"} <= set(api["Properties"]["BinaryMediaTypes"])
+    assert {"image~1jpeg", "image~1png", "application~1zip"} <= set(api["Properties"]["BinaryMediaTypes"])
+
+
+def test_the_live_code_function_serves_exactly_the_documented_routes() -> None:
+    assert {(r.method, r.path) for r in routes()["LiveCodeFunction"]} == {
+        ("POST", "/livecodes"),
+        ("GET", "/livecodes"),
+        ("GET", "/livecodes/{app}/{code}"),
+        ("PUT", "/livecodes/{app}/{code}"),
+        ("GET", "/livecodes/{app}/{code}/qr"),
+        ("POST", "/archives"),
+        ("POST", "/campaigns"),
+        ("GET", "/campaigns"),
+        ("GET", "/campaigns/{app}/{campaign}"),
+        ("PUT", "/campaigns/{app}/{campaign}"),
+        ("GET", "/campaigns/{app}/{campaign}/funnel"),
+        ("GET", "/channels/{app}/{scene}/funnel"),
+        ("PUT", "/channels/{app}/{scene}/campaign"),
+        ("GET", "/channels/{app}/{scene}/welcome"),
+        ("PUT", "/channels/{app}/{scene}/welcome"),
+        ("POST", "/batches"),
+    }

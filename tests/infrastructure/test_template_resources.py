@@ -33,6 +33,24 @@ CALLS = {
         ("dynamodb:GetItem", "TokensTable"),
         ("dynamodb:UpdateItem", "TokensTable"),
     },
+    "LandingFunction": {
+        ("ssm:GetParameter", "apps"),
+        ("dynamodb:GetItem", "ChannelsTable"),  # the live code; a renewal reads the channel
+        ("dynamodb:UpdateItem", "ChannelsTable"),  # the visit counter; the lease, the new code, the snapshot
+        ("dynamodb:GetItem", "TokensTable"),
+        ("dynamodb:UpdateItem", "TokensTable"),
+    },
+    "LiveCodeFunction": {
+        ("ssm:GetParameter", "apps"),
+        ("dynamodb:GetItem", "ChannelsTable"),
+        ("dynamodb:PutItem", "ChannelsTable"),  # live codes, campaigns, a batch's channels
+        (
+            "dynamodb:UpdateItem",
+            "ChannelsTable",
+        ),  # a channel's campaign, welcome, info; a live code's snapshot
+        ("dynamodb:Query", "ChannelsTable"),
+        ("dynamodb:Query", "ChannelsTable/index/ByDay"),  # a campaign's funnel
+    },
     "NotifyFunction": {
         ("ssm:GetParameter", "apps"),
         ("dynamodb:GetItem", "NotificationsTable"),
@@ -64,6 +82,7 @@ CALLS = {
         ("dynamodb:DeleteItem", "SubscriptionsTable"),
         ("dynamodb:GetItem", "ChannelsTable"),
         ("dynamodb:PutItem", "ChannelsTable"),
+        ("dynamodb:UpdateItem", "ChannelsTable"),  # the renewal lease of a channel's code
         ("sqs:SendMessage", "OutboxDeadLetterQueue"),
         ("sqs:ChangeMessageVisibility", "OutboxQueue"),
     },

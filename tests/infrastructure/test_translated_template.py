@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from wxfunnel_tools.template import functions, translate
+from wxfunnel_tools.template import conditions, functions, translate
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "x-amazon-apigateway-any-method"}
 
@@ -53,7 +53,7 @@ def test_admin_methods_are_aws_iam_and_invoked_without_the_callers_credentials(
 ) -> None:
     """SAM's default for AWS_IAM is `credentials: arn:aws:iam::*:user/*` (invoke with the caller's credentials): an
     operator holding only execute-api:Invoke would get a 500, a caller from another account could never work."""
-    admin = {key: op for key, op in methods(translated).items() if not key[1].startswith("/wechat/")}
+    admin = {key: op for key, op in methods(translated).items() if not key[1].startswith(("/wechat/", "/l/"))}
     declared = [r for spec in functions() for r in spec.routes if r.auth == "AWS_IAM"]
     assert len(admin) == len(declared) > 0
     for (method, path), operation in admin.items():
@@ -75,7 +75,14 @@ def test_api_gateway_may_invoke_every_routed_function_itself(translated: dict[st
         op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"].split("/functions/${", 1)[1].split(".Arn}")[0]
         for op in methods(translated).values()
     }
-    assert routed == {"VerifyFunction", "CallbackFunction", "QrCodeFunction", "NotifyFunction"}
+    assert routed == {
+        "VerifyFunction",
+        "CallbackFunction",
+        "LandingFunction",
+        "QrCodeFunction",
+        "LiveCodeFunction",
+        "NotifyFunction",
+    }
     assert routed <= allowed
 
 
@@ -84,6 +91,34 @@ def test_the_wechat_routes_stay_open(translated: dict[str, Any]) -> None:
     assert set(wechat) == {("GET", "/wechat/{app}"), ("POST", "/wechat/{app}")}
     for operation in wechat.values():
         assert operation["security"] == [{"NONE": []}]
+
+
+def test_the_landing_page_stays_open(translated: dict[str, Any]) -> None:
+    assert methods(translated)[("GET", "/l/{app}/{code}")]["security"] == [{"NONE": []}]
+
+
+def test_the_landing_page_has_its_own_throttle_below_the_stages(translated: dict[str, Any]) -> None:
+    """A viral poster's visits meet their own bucket (429) and never take the callback's or the admin routes'."""
+    [stage] = resources(translated, "AWS::ApiGateway::Stage").values()
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+    landing = settings[("/~1l~1{app}~1{code}", "GET")]
+    assert landing["ThrottlingRateLimit"] == {"Ref": "LandingRateLimit"}
+    assert landing["ThrottlingBurstLimit"] == {"Ref": "LandingBurstLimit"}
+    parameters = translated["Parameters"]
+    everything = settings[("/*", "*")]
+    assert parameters["LandingRateLimit"]["Default"] < everything["ThrottlingRateLimit"]
+    assert parameters["LandingBurstLimit"]["Default"] < everything["ThrottlingBurstLimit"]
+
+
+def test_a_custom_domain_maps_the_stage_at_its_root_only_when_given(translated: dict[str, Any]) -> None:
+    [mapping] = resources(translated, "AWS::ApiGateway::BasePathMapping").values()
+    assert mapping["Condition"] == "CustomDomain" and "BasePath" not in mapping["Properties"]
+    assert mapping["Properties"]["RestApiId"] == {"Ref": "WxfunnelApi"}
+    [domain] = resources(translated, "AWS::ApiGateway::DomainName").values()
+    assert domain["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert conditions()["CustomDomain"] is False
+    assert conditions({"DomainName": "go.example.com"})["CustomDomain"] is True
+    assert conditions({"DomainName": "go.example.com"})["CustomDomainRecord"] is False
 
 
 def test_the_api_has_exactly_one_stage_and_it_is_throttled(translated: dict[str, Any]) -> None:
@@ -129,9 +164,9 @@ def test_the_dedupe_table_can_be_restored_to_a_point_in_time(translated: dict[st
 @pytest.mark.parametrize("mode", ["Disabled", "Active"])
 def test_tracing_is_all_or_nothing_and_only_active_roles_may_write_to_x_ray(mode: str) -> None:
     translated = translate({"Tracing": mode})
-    functions = resources(translated, "AWS::Lambda::Function")
-    assert len(functions) == 6
-    for name, function in functions.items():
+    lambdas = resources(translated, "AWS::Lambda::Function")
+    assert set(lambdas) == {spec.logical_id for spec in functions()}
+    for name, function in lambdas.items():
         role = translated["Resources"][f"{name}Role"]["Properties"]["ManagedPolicyArns"]
         xray = [arn for arn in role if "AWSXrayWriteOnlyAccess" in str(arn)]
         if mode == "Active":

@@ -50,7 +50,7 @@ FIXED_RANDOM = b"0123456789abcdef"  # deterministic ciphertexts, so each case ha
 
 @dataclass(frozen=True)
 class Case:
-    target: str  # callback | verify | qrcodes | notify (real handlers on moto) or front (HTTP, local stack)
+    target: str  # callback | verify | qrcodes | notify | landing (real handlers on moto) or front (HTTP, local stack)
     status: int
     build: Callable[[], Any]
     field: str | None = None  # the admin error names this field (checked when given)
@@ -198,6 +198,40 @@ def _qr_get(resource: str, path: str, query: dict[str, str] | None = None) -> Ca
     path = path.replace("{scene}", _LONG_SCENE)
     parameters = {"app": OA, "scene": _LONG_SCENE} if "{scene}" in resource else None
     return lambda: _admin(resource, path, None, "GET", path_parameters=parameters, query=query)
+
+
+def _live(
+    resource: str,
+    path: str,
+    body: str | bytes | None = None,
+    method: str = "POST",
+    parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> Callable[[], dict]:
+    """A request to LiveCodeFunction (live codes, campaigns, funnels, welcome sequences, batches)."""
+    return lambda: proxy_event(
+        method,
+        resource,
+        path,
+        body=body,
+        headers={"Content-Type": content_type},
+        iam_user="operator",
+        path_parameters=parameters,
+        query=query,
+    )
+
+
+def _landing(
+    app: str, code: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> Callable[[], dict]:
+    return lambda: proxy_event(
+        method,
+        "/l/{app}/{code}",
+        f"/l/{app}/{code}",
+        path_parameters={"app": app, "code": code},
+        headers=headers,
+    )
 
 
 def _token(scene: str) -> str:
@@ -463,6 +497,132 @@ CASES: dict[str, Case] = {
     "notify: lone surrogate in a data value": Case(
         "notify", 422, _notify(json.dumps({**_NOTIFY_OK, "data": {"thing1": _SURROGATE}})), "data.thing1"
     ),
+    # --- the public landing page of live codes (no live code exists: each is a page of its own, never a write) ---
+    "landing: a script as the code": Case("landing", 404, _landing(OA, "<script>alert(1)</script>")),
+    "landing: a path as the code": Case("landing", 404, _landing(OA, "../../../etc/passwd")),
+    "landing: a code of 4000 characters": Case("landing", 404, _landing(OA, "a" * 4000)),
+    "landing: a CRLF in the code": Case("landing", 404, _landing(OA, "abcd\r\nSet-Cookie: admin=1")),
+    "landing: a NUL in the code": Case("landing", 404, _landing(OA, "abcd\x00")),
+    "landing: no code": Case("landing", 404, _landing(OA, "")),
+    "landing: a hostile app": Case("landing", 404, _landing("../qrcodes", "abcdefgh")),
+    "landing: an app name too long": Case("landing", 404, _landing("a" * 300, "abcdefgh")),
+    "landing: a mini program": Case("landing", 404, _landing(MP, "abcdefgh")),
+    "landing: an unknown code with hostile headers": Case(
+        "landing",
+        404,
+        _landing(
+            OA,
+            "abcdefgh",
+            {
+                "User-Agent": "<script>" * 2000,
+                "Cookie": "wxf_abcdefgh=" + "\x00" * 9000,
+                "X-Forwarded-Proto": "javascript:",
+                "Host": "evil.example",
+            },
+        ),
+    ),
+    "landing: POST": Case("landing", 405, _landing(OA, "abcdefgh", method="POST")),
+    # --- live codes, campaigns, funnels, welcome sequences, batches (LiveCodeFunction) --------------------------
+    "livecodes: not JSON": Case("livecodes", 400, _live("/livecodes", "/livecodes", "{not json")),
+    "livecodes: nested 100000 deep": Case("livecodes", 400, _live("/livecodes", "/livecodes", "[" * 100_000)),
+    "livecodes: a list body": Case("livecodes", 400, _live("/livecodes", "/livecodes", "[]")),
+    "livecodes: no such channel": Case(
+        "livecodes",
+        422,
+        _live("/livecodes", "/livecodes", json.dumps({"app": OA, "scene": "nowhere"})),
+        "scene",
+    ),
+    "livecodes: a code with a slash": Case(
+        "livecodes",
+        422,
+        _live("/livecodes", "/livecodes", json.dumps({"app": OA, "scene": "x", "code": "a/../b"})),
+        "code",
+    ),
+    "livecodes: a scene of 5000 bytes": Case(
+        "livecodes",
+        422,
+        _live("/livecodes", "/livecodes", json.dumps({"app": OA, "scene": "s" * 5000})),
+        "scene",
+    ),
+    "livecodes: a script as the code of a print file": Case(
+        "livecodes",
+        404,
+        _live(
+            "/livecodes/{app}/{code}/qr",
+            "/livecodes/demo-oa/%3Cscript%3Ealert(1)%3C%2Fscript%3E/qr",
+            method="GET",
+            parameters={"app": OA, "code": "%3Cscript%3Ealert(1)%3C%2Fscript%3E"},
+        ),
+        "code",
+    ),
+    "livecodes: a ZIP of 501 codes": Case(
+        "livecodes",
+        422,
+        _live("/archives", "/archives", json.dumps({"app": OA, "codes": ["abcd"] * 501})),
+        "codes",
+    ),
+    "livecodes: a campaign ending before it starts": Case(
+        "livecodes",
+        422,
+        _live(
+            "/campaigns",
+            "/campaigns",
+            json.dumps({"app": OA, "id": "x", "name": "x", "start": "2026-02-01", "end": "2026-01-01"}),
+        ),
+        "end",
+    ),
+    "livecodes: a campaign id with a path": Case(
+        "livecodes",
+        422,
+        _live(
+            "/campaigns",
+            "/campaigns",
+            json.dumps({"app": OA, "id": "../x", "name": "x", "start": "2026-01-01", "end": "2026-01-02"}),
+        ),
+        "id",
+    ),
+    "livecodes: a funnel of a period of 400 days": Case(
+        "livecodes",
+        422,
+        _live(
+            "/channels/{app}/{scene}/funnel",
+            "/channels/demo-oa/x/funnel",
+            method="GET",
+            parameters={"app": OA, "scene": "x"},
+            query={"from": "2025-01-01", "to": "2026-02-04"},
+        ),
+        "from",
+    ),
+    "livecodes: a welcome of a lone surrogate": Case(
+        "livecodes",
+        422,
+        _live(
+            "/channels/{app}/{scene}/welcome",
+            "/channels/demo-oa/x/welcome",
+            json.dumps({"messages": [{"type": "text", "content": _SURROGATE}]}),
+            method="PUT",
+            parameters={"app": OA, "scene": "x"},
+        ),
+        "messages[0].content",
+    ),
+    "livecodes: a CSV batch with unknown columns": Case(
+        "livecodes",
+        422,
+        _live("/batches", "/batches", "name,<script>\nA,B\n", query={"app": OA}, content_type="text/csv"),
+        "csv",
+    ),
+    "livecodes: a CSV batch for an unknown app": Case(
+        "livecodes",
+        422,
+        _live("/batches", "/batches", "name\nA\n", query={"app": "nobody"}, content_type="text/csv"),
+        "app",
+    ),
+    "livecodes: a JSON batch of 201 rows": Case(
+        "livecodes",
+        422,
+        _live("/batches", "/batches", json.dumps({"app": OA, "rows": [{"name": "n"}] * 201})),
+        "rows",
+    ),
     # --- the API Gateway front over HTTP -----------------------------------------------------------------------
     "PUT /wechat/{app}": Case("front", 403, lambda: ("PUT", "/v1/wechat/demo-oa", b"<xml/>", {})),
     "DELETE /wechat/{app}": Case("front", 403, lambda: ("DELETE", "/v1/wechat/demo-oa", None, {})),
@@ -535,6 +695,18 @@ CASES: dict[str, Case] = {
         sign={"service": "lambda"},
         reason="Credential should be scoped to correct service: 'execute-api'.",
     ),
+    "POST /l/{app}/{code}": Case("front", 403, lambda: ("POST", "/v1/l/demo-oa/abcdefgh", b"x", {})),
+    "GET /l/{app} (no code)": Case("front", 403, lambda: ("GET", "/v1/l/demo-oa", None, {})),
+    "GET /l/{app}/{code}/extra": Case("front", 403, lambda: ("GET", "/v1/l/demo-oa/abcdefgh/x", None, {})),
+    "GET /l/ a script as the code": Case(
+        "front", 404, lambda: ("GET", "/v1/l/demo-oa/%3Cscript%3Ealert(1)%3C%2Fscript%3E", None, {})
+    ),
+    "GET /l/ an unknown code": Case("front", 404, lambda: ("GET", "/v1/l/demo-oa/zzzzzzzzzz", None, {})),
+    "POST /livecodes without SigV4": Case("front", 403, lambda: ("POST", "/v1/livecodes", b"{}", {})),
+    "POST /batches without SigV4": Case("front", 403, lambda: ("POST", "/v1/batches", b"name\nA\n", {})),
+    "GET a campaign funnel without SigV4": Case(
+        "front", 403, lambda: ("GET", "/v1/campaigns/demo-oa/spring/funnel", None, {})
+    ),
     "POST /wechat/{app} forged, over HTTP": Case(
         "front",
         403,
@@ -567,6 +739,8 @@ def _invoke(target: str, event: dict) -> tuple[int, bytes]:
         "verify": "VerifyFunction",
         "qrcodes": "QrCodeFunction",
         "notify": "NotifyFunction",
+        "landing": "LandingFunction",
+        "livecodes": "LiveCodeFunction",
     }[target]
     response = load_handler(name)(event, lambda_context(name))
     return response["statusCode"], response_body(response)
@@ -592,6 +766,8 @@ def test_hostile_request_to_a_handler(aws, wechat, logs, name: str) -> None:
         assert error["message"].startswith(f"{case.field}:"), error
     if case.target == "verify":
         assert b"4375120948345356249" not in body  # never echo on a refused verification
+    if case.target == "landing":
+        assert b"<script" not in body and b"Set-Cookie" not in body and b"passwd" not in body
 
     def depth() -> int:
         attributes = aws.sqs.get_queue_attributes(

@@ -22,6 +22,7 @@ LOCAL_CREDENTIALS = Credentials("AKIDLOCALADMIN", "local-secret")
 # API Gateway turns the QR route's base64 answer into the image only when the request's FIRST Accept type is one of
 # the API's binary media types (image/jpeg, image/png); `Accept: application/json` gets the base64 text.
 IMAGE_ACCEPT = "image/jpeg, image/png"
+ZIP_ACCEPT = "application/zip"
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 
@@ -63,8 +64,14 @@ def region_from_url(url: str) -> str | None:
 
 
 def accept_for(path: str) -> str:
-    """The Accept header for an admin path: the image types for the QR image route, else JSON."""
-    return IMAGE_ACCEPT if urlsplit(path).path.rstrip("/").endswith("/image") else "application/json"
+    """The Accept header for an admin path: the image types for QR images and print files, zip for print
+    archives, else JSON. API Gateway returns a binary body only when the first Accept type is a binary one."""
+    route = urlsplit(path).path.rstrip("/")
+    if route.endswith(("/image", "/qr")):
+        return IMAGE_ACCEPT
+    if route == "/archives":
+        return ZIP_ACCEPT
+    return "application/json"
 
 
 def stack_output(stack_name: str, key: str, session: boto3.session.Session | None = None) -> str:
@@ -120,15 +127,19 @@ class AdminClient:
         json_body: Any = None,
         raise_for_status: bool = True,
         accept: str | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
     ) -> AdminResponse:
         """Sign and send one request; `path` is relative to the stage (e.g. "/qrcodes"); `accept` defaults to
-        `accept_for(path)`."""
+        `accept_for(path)`. A body is `json_body`, or raw `body` bytes of `content_type` (a CSV file)."""
         url = self.base_url + "/" + path.lstrip("/")
         pairs = {k: str(v) for k, v in (query or {}).items() if v is not None}
         if pairs:
             url += "?" + urlencode(pairs, quote_via=quote)
         headers = {"Accept": accept or accept_for(path)}
-        data: bytes | None = None
+        data: bytes | None = body
+        if body is not None:
+            headers["Content-Type"] = content_type or "application/octet-stream"
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from wxfunnel_tools import cli_livecodes as L
 from wxfunnel_tools.template import use_layer
 
 DEFAULT_LOCAL_PORT = 8900
@@ -1236,6 +1237,9 @@ class Command:
 
 GROUPS = {
     "config": "an app's configuration in SSM Parameter Store",
+    "livecode": "live codes: printed codes that never expire, re-pointable (admin API)",
+    "campaign": "campaigns: channels grouped over a period, with their funnel (admin API)",
+    "welcome": "a channel's welcome sequence (admin API)",
     "qr": "channel QR codes (admin API)",
     "notify": "reminders to the followers of some scenes (admin API)",
     "promoters": "promoters, their statistics and the leaderboard (admin API)",
@@ -1326,6 +1330,58 @@ COMMANDS: tuple[Command, ...] = (
         run_migrate_stats_day_index,
         _migrate_arguments,
     ),
+    Command(
+        ("livecode", "create"),
+        "create a live code for a channel",
+        L.run_livecode_create,
+        L.livecode_create_arguments,
+    ),
+    Command(("livecode", "list"), "list an app's live codes", L.run_livecode_list, L.livecode_list_arguments),
+    Command(
+        ("livecode", "update"),
+        "re-point a live code, change its page, switch it off or on",
+        L.run_livecode_update,
+        L.livecode_update_arguments,
+    ),
+    Command(
+        ("livecode", "print"),
+        "download a live code's print file (PNG or SVG, optionally with a logo)",
+        L.run_livecode_print,
+        L.livecode_print_arguments,
+    ),
+    Command(
+        ("livecode", "zip"),
+        "download print files of many live codes as a ZIP",
+        L.run_livecode_zip,
+        L.livecode_zip_arguments,
+    ),
+    Command(("campaign", "create"), "create a campaign", L.run_campaign_create, L.campaign_create_arguments),
+    Command(
+        ("campaign", "update"),
+        "change a campaign (its end closes its pages)",
+        L.run_campaign_update,
+        L.campaign_update_arguments,
+    ),
+    Command(("campaign", "list"), "list an app's campaigns", L.run_campaign_list, L.admin_arguments),
+    Command(("campaign", "add"), "put channels in a campaign", L.run_campaign_add, L.campaign_add_arguments),
+    Command(
+        ("funnel",),
+        "visits → new followers → still following, of a channel or a campaign",
+        L.run_funnel,
+        L.funnel_arguments,
+    ),
+    Command(
+        ("welcome", "set"),
+        "set a channel's welcome sequence from a JSON file",
+        L.run_welcome_set,
+        L.welcome_set_arguments,
+    ),
+    Command(
+        ("batch",),
+        "create many channels with live codes from a CSV or JSON file",
+        L.run_batch,
+        L.batch_arguments,
+    ),
     Command(("local",), "run the local stack until Ctrl-C", run_local, _local_arguments),
     Command(
         ("simulate",),
@@ -1367,6 +1423,23 @@ COMMANDS: tuple[Command, ...] = (
 
 
 EXAMPLES: dict[tuple[str, ...], str] = {
+    ("livecode", "create"): "livecode create --app demo-oa --scene 店铺A --title '店铺A · 扫码关注'",
+    ("livecode", "list"): "livecode list --app demo-oa",
+    ("livecode", "update"): "livecode update --app demo-oa --code ab3d5fgh7k --scene summer",
+    ("livecode", "print"): "livecode print --app demo-oa --code ab3d5fgh7k --out poster.svg --logo logo.png",
+    ("livecode", "zip"): "livecode zip --app demo-oa --codes-from stores.json --out prints.zip",
+    (
+        "campaign",
+        "create",
+    ): "campaign create --app demo-oa --id spring --name 春季活动 --start 2026-03-01 --end 2026-03-31",
+    ("campaign", "update"): "campaign update --app demo-oa --id spring --end 2026-04-15",
+    ("campaign", "list"): "campaign list --app demo-oa",
+    ("campaign", "add"): "campaign add --app demo-oa --campaign spring --scene store-1 --scene store-2",
+    ("funnel",): "funnel --app demo-oa --campaign spring",
+    ("welcome", "set"): "welcome set --app demo-oa --scene store-1 welcome.json",
+    (
+        "batch",
+    ): "batch --app demo-oa stores.csv --batch stores --campaign spring --zip prints.zip --result stores.json",
     ("demo",): "demo",
     ("qr", "create"): "qr create --app demo-oa --scene 春节海报 --name 春节海报 --permanent --tag spring",
     ("qr", "list"): "qr list --app demo-oa --format csv > channels.csv",

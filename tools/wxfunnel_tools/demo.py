@@ -1,4 +1,5 @@
-"""`make demo`: the local stack, then every product flow played over HTTP, with a transcript and the statistics.
+"""`make demo`: the local stack, then every product flow played over HTTP, with a transcript and the statistics,
+then a live code: its link printed, visited, followed through, and the campaign's funnel.
 
 Exits 0 when every step behaved, or 1 naming the step that did not.
 """
@@ -8,9 +9,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from textwrap import indent
 from typing import Any
 from urllib.request import Request, urlopen
+from zoneinfo import ZoneInfo
 
 import xmltodict
 
@@ -320,6 +323,90 @@ class Demo:
         teams = [{**t, **t["totals"]} for t in board["teams"]]
         print(indent(render(teams, TEAM_COLUMNS), "  "))
 
+    def live_codes(self) -> None:
+        print(
+            "\n6. Live codes and the funnel: printed codes that never expire; a visit, a follow, who stayed"
+        )
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        self.admin.request(
+            "POST",
+            "/campaigns",
+            json_body={
+                "app": DEMO_OA,
+                "id": "demo-spring",
+                "name": "春季门店活动",
+                "start": (today - timedelta(days=1)).isoformat(),
+                "end": (today + timedelta(days=30)).isoformat(),
+            },
+        )
+        rows = "name,scene,tag,welcome,title\n门店 1,store-1,store,欢迎光临门店 1！,门店 1 · 扫码关注\n门店 2,store-2,store,,\n"
+        batch = self.admin.request(
+            "POST",
+            "/batches",
+            query={"app": DEMO_OA, "campaign": "demo-spring"},
+            body=rows.encode("utf-8"),
+            content_type="text/csv",
+        ).json()
+        check(batch["counts"]["created"] == 2, "a batch of two stores created")
+        link = batch["rows"][0]["link"]
+        self.say("operator", f"POST /batches (CSV, 2 stores, campaign demo-spring) → live link {link}")
+        self.admin.request(
+            "PUT",
+            "/channels/demo-oa/store-1/welcome",
+            json_body={
+                "messages": [
+                    {"type": "text", "content": "欢迎光临门店 1！"},
+                    {
+                        "type": "link",
+                        "title": "门店 1 今日优惠",
+                        "description": "到店出示即可使用",
+                        "url": "https://shop.example/store-1",
+                        "thumb_url": "https://shop.example/t.png",
+                    },
+                ]
+            },
+        )
+        printed = self.admin.request("GET", f"/livecodes/demo-oa/{batch['rows'][0]['code']}/qr")
+        check(printed.body.startswith(b"\x89PNG"), "the print file is a PNG")
+        self.say("operator", f"print file of the live link: {len(printed.body)} bytes of PNG (never expires)")
+        phone = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.47"}
+        with urlopen(Request(link, headers=phone), timeout=10) as response:
+            page = response.read().decode("utf-8")
+            cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+        image = page.split('<img class="qr" src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        self.say("wechat", f"a phone opens it → the page shows the channel's current QR ({image[:48]}…)")
+        with urlopen(Request(link, headers={**phone, "Cookie": cookie}), timeout=10) as response:
+            check(response.headers.get("Set-Cookie") is None, "a visitor counts once a day")
+        with urlopen(Request(link, headers={"User-Agent": "Mozilla/5.0 MicroMessenger"}), timeout=10):
+            pass  # another visitor, who walks away
+        assert self.sandbox is not None
+        qr = self.sandbox.qr_for_url(image)
+        check(qr is not None and qr.scene == "store-1", "the page's QR follows through the store's channel")
+        text = self.follow("o-oa-frank", "store-1")
+        self.say("wechat", f"o-oa-frank long-presses it and follows → reply: {text}")
+        self.drain()
+        sent = [c for c in self.calls("message/custom/send") if c.payload.get("touser") == "o-oa-frank"]
+        check([c.payload["msgtype"] for c in sent] == ["news"], "the welcome sequence's link, once")
+        self.say(
+            "sender",
+            f"welcome sequence: custom/send news '{sent[0].payload['news']['articles'][0]['title']}'",
+        )
+        funnel = self.admin.request("GET", "/campaigns/demo-oa/demo-spring/funnel").json()
+        check((funnel["visits"], funnel["new_followers"]) == (2, 1), "2 visits, 1 new follower")
+        print(
+            f"  funnel of demo-spring: {funnel['visits']} visits → {funnel['new_followers']} new followers "
+            f"(conversion {100 * funnel['conversion']:.0f} %)"
+        )
+        for window in funnel["retention"]:
+            print(
+                f"    still following after {window['days']:>2} days: {window['retained']} of {window['cohort']} "
+                f"({window['pending']} follower(s) not yet {window['days']} days in)"
+            )
+        for channel in funnel["channels"]:
+            print(
+                f"    {channel['scene']:<10} {channel['visits']} visits, {channel['new_followers']} followers"
+            )
+
 
 STATS_COLUMNS = (
     ("scene", "scene"),
@@ -354,6 +441,7 @@ def main() -> int:
         Demo.referrals,
         Demo.hand_off,
         Demo.statistics,
+        Demo.live_codes,
     ]
     print(
         "wxfunnel demo: local stack (moto + WeChat sandbox + the template's functions), no AWS, no Docker, no internet"

@@ -112,7 +112,7 @@ def test_the_templates_routes_resolve_to_their_functions() -> None:
 def test_the_front_serves_the_deployed_apis_one_stage_binary_types_and_invocation() -> None:
     api = rest_api()
     assert api.stages == ("v1",)
-    assert set(api.binary_media_types) == {"image/jpeg", "image/png"}
+    assert set(api.binary_media_types) == {"image/jpeg", "image/png", "application/zip"}
     assert api.caller_credentials == frozenset()
 
 

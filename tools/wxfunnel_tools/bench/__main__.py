@@ -16,7 +16,7 @@ from wxfunnel_tools.bench import machine
 from wxfunnel_tools.bench.report import Section
 from wxfunnel_tools.template import ROOT, use_layer
 
-SECTIONS = ("processing", "imports", "dynamodb", "statistics", "tokens", "layer", "localstack")
+SECTIONS = ("processing", "imports", "dynamodb", "statistics", "tokens", "layer", "localstack", "landing")
 FUNCTIONS = (
     "CallbackFunction",
     "VerifyFunction",
@@ -24,6 +24,8 @@ FUNCTIONS = (
     "NotifyFunction",
     "FanoutFunction",
     "SenderFunction",
+    "LandingFunction",
+    "LiveCodeFunction",
 )
 
 
@@ -35,6 +37,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--waves", default="50,200", help="concurrent cold callers per token wave")
     parser.add_argument("--pushes", type=int, default=500, help="pushes sent through the local stack")
     parser.add_argument("--threads", type=int, default=4, help="HTTP client threads for the local stack")
+    parser.add_argument(
+        "--visits", type=int, default=10_000, help="visits to one live code across code expiries"
+    )
+    parser.add_argument("--http-visits", type=int, default=1000, help="live-code page visits over HTTP")
     parser.add_argument("--skip", default="", help=f"comma-separated sections to skip: {', '.join(SECTIONS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "latest.md")
     return parser.parse_args(argv)
@@ -51,7 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     use_layer()  # the functions import the layer as Lambda does: from /opt/python
     header = machine.describe()
-    from wxfunnel_tools.bench import dynamo, imports, layer, processing, statistics, throughput, tokens
+    from wxfunnel_tools.bench import (
+        dynamo,
+        imports,
+        landing,
+        layer,
+        processing,
+        statistics,
+        throughput,
+        tokens,
+    )
 
     plan: list[tuple[str, Callable[[], list[Section]]]] = [
         ("processing", lambda: [processing.run(args.iterations, args.moto_iterations)]),
@@ -61,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         ("tokens", lambda: [tokens.run([int(n) for n in args.waves.split(",") if n.strip()])]),
         ("layer", lambda: [layer.run()]),
         ("localstack", lambda: [throughput.run(args.pushes, args.threads)]),
+        ("landing", lambda: landing.run(args.visits, args.http_visits, args.threads * 2)),
     ]
     sections: list[Section] = []
     for name, measure in plan:

@@ -4,7 +4,8 @@ Requests are counted with botocore event hooks on `wxfunnel.aws.dynamodb()` / `s
 CallbackFunction handler processes one push on moto. Capacity units are computed from the items with
 DynamoDB's published rules (moto does not report them): a write costs ceil(size / 1 KB) WCU per item
 (an update: the item's size after it), twice that inside a transaction, 1 WCU for a failed conditional put;
-a strongly consistent read ceil(size / 4 KB) RCU per key, at least 1, found or not.
+a strongly consistent read ceil(size / 4 KB) RCU per key, at least 1, found or not (half of it eventually
+consistent).
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def capacity(calls: list[dict[str, Any]], reader: Any) -> tuple[float, float]:
         elif op == "UpdateItem":
             wcu += max(1, math.ceil(current(params["TableName"], params["Key"]) / 1024))
         elif op in ("GetItem",):
-            rcu += max(1, math.ceil(current(params["TableName"], params["Key"]) / 4096))
+            unit = 1 if params.get("ConsistentRead") else 0.5
+            rcu += unit * max(1, math.ceil(current(params["TableName"], params["Key"]) / 4096))
         elif op == "BatchGetItem":
             for table, request in params["RequestItems"].items():
                 for key in request["Keys"]:

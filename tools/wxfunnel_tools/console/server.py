@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-from wxfunnel_tools.admin_client import IMAGE_ACCEPT, accept_for
+from wxfunnel_tools.admin_client import accept_for
 from wxfunnel_tools.httpbody import BodyRefused, read_body
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -288,9 +288,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         url = self.server.admin_base_url + api_path + (f"?{query}" if query else "")
         headers = {name: value for name in _FORWARDED_REQUEST_HEADERS if (value := self.headers.get(name))}
-        if accept_for(api_path) == IMAGE_ACCEPT:
+        if accept_for(api_path) != "application/json":
             # A browser's own Accept (image/avif,image/webp,…) would get the base64 text from API Gateway.
-            headers["Accept"] = IMAGE_ACCEPT
+            headers["Accept"] = accept_for(api_path)
         try:
             signed = dict(self.server.signer(self.command, url, headers, body))
         except Exception as exc:

@@ -557,3 +557,14 @@ def parse_rules(extra: Mapping[str, Any], *, official_account: bool) -> Rules:
         tag_followers_by_channel=rules.boolean("tag_followers_by_channel", True),
         referral=_referral(rules.child("referral")),
     )
+
+
+# --- for other callers: a channel's welcome sequence (entry.admin.welcome) -------------------------------------
+
+# What an Official Account's customer-service API sends after a follow (a link goes out as a one-article news).
+WELCOME_MESSAGE_TYPES = ("text", "image", "link", "miniprogrampage")
+
+
+def parse_message(data: Fields, allowed: tuple[str, ...] = WELCOME_MESSAGE_TYPES) -> Action:
+    """One message in the rules' own vocabulary (a keyword reply's shape), errors raised as `data` raises them."""
+    return _action(data, allowed)

@@ -31,6 +31,7 @@ class Settings:
     qr_reuse_min_remaining_share: (
         float  # reuse a temporary code while more than this share of its life is left
     )
+    public_base_url: str = ""  # the live links' base (a custom domain); "" - the API's URL of each request
 
 
 def _flag(value: str) -> bool:
@@ -61,4 +62,5 @@ def settings() -> Settings:
         sender_max_attempts=int(env("SENDER_MAX_ATTEMPTS", "5")),
         permanent_qr_cap=int(env("PERMANENT_QR_CAP", "100000")),
         qr_reuse_min_remaining_share=float(env("QR_REUSE_MIN_REMAINING_SHARE", "0.5")),
+        public_base_url=env("PUBLIC_BASE_URL", "").rstrip("/"),
     )

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from wxfunnel.domain.promoters import Referrer, referrer_promoter_id
+
+if TYPE_CHECKING:
+    from wxfunnel.domain.jobs import MessageSpec
 
 SceneType = Literal["int", "str"]
 ChannelKind = Literal["channel", "card", "referral"]  # referral: a follower's own code
@@ -56,6 +59,10 @@ class Channel:
     team: str | None = None  # the promoter's team when the channel was given to them
     state: ChannelState = "active"
     generation: int = 0  # how many channels held this scene before (a retired scene reassigned)
+    # Campaigns and welcome sequences (domain.campaigns, docs/admin-api.md): the campaign the channel belongs to,
+    # and the customer-service messages sent after the passive welcome, in order.
+    campaign: str | None = None
+    welcome_sequence: tuple[MessageSpec, ...] = ()
 
     @property
     def subject(self) -> str:

@@ -19,7 +19,11 @@ from zoneinfo import ZoneInfo
 from wxfunnel.domain.channels import Channel, scene_of_subject
 from wxfunnel.domain.promoters import Promoter, ranking_key
 
-COUNTERS = ("new_followers", "returning_followers", "scans", "unfollows", "referrals")
+# Every counter a counter item can hold. The statistics answers show the follow counters (REPORTED); the landing
+# page's visits and the retention counters (domain.funnel) are shown by the funnel.
+REPORTED = ("new_followers", "returning_followers", "scans", "unfollows", "referrals")
+FUNNEL_COUNTERS = ("visits", "unfollowed_1d", "unfollowed_7d", "unfollowed_30d")
+COUNTERS = REPORTED + FUNNEL_COUNTERS
 
 
 @cache
@@ -54,6 +58,10 @@ class Counts:
     scans: int = 0
     unfollows: int = 0
     referrals: int = 0
+    visits: int = 0
+    unfollowed_1d: int = 0
+    unfollowed_7d: int = 0
+    unfollowed_30d: int = 0
 
     @property
     def net(self) -> int:
@@ -64,7 +72,7 @@ class Counts:
             setattr(self, counter, getattr(self, counter) + getattr(other, counter))
 
     def as_dict(self) -> dict[str, int]:
-        values = {counter: getattr(self, counter) for counter in COUNTERS}
+        values = {counter: getattr(self, counter) for counter in REPORTED}
         values["net"] = self.net
         return values
 

@@ -9,7 +9,9 @@ de-duplicates by job key), so the record must be read before enqueueing: SQS FIF
 after 5 minutes, and the replay window is longer.
 Round trips to DynamoDB: a stateless push (text, menu …) without jobs 1 (a conditional put that also returns the
 old record on a repeat), with jobs 2 (a consistent GetItem of the record, then the put); a subscribe/SCAN/
-unsubscribe 2 (one BatchGetItem of record, follower and channel, one transaction); a repeat 1.
+unsubscribe 2 (one BatchGetItem of record, follower and channel, one transaction); a repeat 1. An unfollow's
+retention counters (the cohort of the day the follower followed, domain.funnel) are one more item of that same
+transaction, never another request.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from wxfunnel.config.app import AppConfig
 from wxfunnel.core.observability import logger
 from wxfunnel.core.settings import settings
-from wxfunnel.domain import followers, stats
+from wxfunnel.domain import followers, funnel, stats
 from wxfunnel.domain.channels import Channel
 from wxfunnel.domain.followers import Follower, Transition, follow, scan, unfollow
 from wxfunnel.flows import Context, Decision, decide
@@ -37,7 +39,7 @@ from wxfunnel.protocol.replies import render_reply
 from wxfunnel.store import deliveries, outbox
 from wxfunnel.store import followers as followers_store
 from wxfunnel.store.counters import Kind
-from wxfunnel.store.deliveries import FollowerChange, Written
+from wxfunnel.store.deliveries import CohortCounts, FollowerChange, Written
 
 _MAX_ATTEMPTS = 5
 
@@ -120,6 +122,15 @@ def _transition(app: AppConfig, message: Message, before: Follower | None) -> Tr
     return unfollow(before, app.name, message.openid, message.create_time)
 
 
+def _cohort(app: AppConfig, before: Follower | None, transition: Transition, at: int) -> CohortCounts | None:
+    """An unfollow's retention counters (domain.funnel), on the channel subject and local day of the follow it ends
+    (store.deliveries merges them into the unfollow's own channel counter when that is the same item)."""
+    cohort = funnel.unfollow_cohort(before, transition, at)
+    if cohort is None:
+        return None
+    return CohortCounts(cohort.scene, stats.day_of(cohort.followed_at, app.time_zone), cohort.counts)
+
+
 def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, now: int, key: str) -> Outcome:
     scene = message.scene if isinstance(message, SubscribeEvent | ScanEvent) else None
     for _ in range(_MAX_ATTEMPTS):
@@ -147,6 +158,8 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
             counted.append(("promoter", transition.promoter))
         if transition.team:
             counted.append(("team", transition.team))
+        day = stats.day_of(message.create_time, app.time_zone)
+        cohort = _cohort(app, before, transition, message.create_time)
         change = FollowerChange(
             app=app.name,
             openid=message.openid,
@@ -155,9 +168,10 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
             touched_scene=transition.touched_scene,
             touched_at=message.create_time,
             counted=tuple(counted),
-            day=stats.day_of(message.create_time, app.time_zone),
+            day=day,
             counts=counts,
             credited=credited,
+            cohort=cohort,
         )
         written = deliveries.record_with_follower(key, reply, now, change)
         if written is Written.DUPLICATE:

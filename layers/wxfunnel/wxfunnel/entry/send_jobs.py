@@ -26,7 +26,6 @@ from wxfunnel.config.rules import (
     TemplateSpec,
     TextAction,
 )
-from wxfunnel.core.settings import settings
 from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.followers import Status
 from wxfunnel.domain.jobs import (
@@ -43,6 +42,7 @@ from wxfunnel.domain.jobs import (
     Tag,
 )
 from wxfunnel.domain.promoters import Promoter, Referrer
+from wxfunnel.entry import channel_codes
 from wxfunnel.entry.wechat import client_for
 from wxfunnel.protocol import limits
 from wxfunnel.store import channels, followers, promoters
@@ -131,6 +131,9 @@ def _message(client: wechat.WeChatClient, spec: MessageSpec) -> wechat.CustomMes
     match spec:
         case TextAction():
             return wechat.TextMessage(spec.content)
+        case LinkAction() if client.app.is_official_account:
+            # An Official Account's customer-service API has no link card: a one-article news is one.
+            return wechat.NewsMessage(spec.title, spec.description, spec.url, spec.thumb_url)
         case LinkAction():
             return wechat.LinkMessage(spec.title, spec.description, spec.url, spec.thumb_url)
         case ImageAction():
@@ -184,29 +187,20 @@ def custom_message(job: Job) -> Done:
 # --- QR codes ---------------------------------------------------------------------------------------------------
 
 
-def live_code(app: str, scene: str, expire_seconds: int, fresh: Callable[[int], Channel]) -> Channel:
-    """The channel of `scene` holding a usable code: reused while more than the configured share of its life is
-    left, else a new temporary code (the account's token) on the stored channel or on `fresh(now)`."""
-    existing = channels.get(app, scene)
-    now = _now()
-    if existing is not None and existing.reusable(now, settings().qr_reuse_min_remaining_share):
-        return existing
-    if existing is not None and existing.permanent:
-        raise Retry("the operator's permanent code for this scene is still being created")
-    code = client_for(app).create_qrcode(
-        existing.scene_value if existing else scene, permanent=False, expire_seconds=expire_seconds
-    )
-    # An expiring code keeps the operator's name, welcome, tag and promoter.
-    channel = (existing or fresh(now)).with_code(code.ticket, code.url, code.image_url, now, expire_seconds)
-    channels.put(channel)
-    return channel
+def live_code(app: str, scene: str, expire_seconds: int, fresh: Callable[[float], Channel]) -> Channel:
+    """The channel of `scene` holding a usable code (entry.channel_codes: reused, renewed once, or created on
+    `fresh(now)`); a code still being made is retried."""
+    try:
+        return channel_codes.current_code(app, scene, expire_seconds=expire_seconds, new_channel=fresh)
+    except channel_codes.CodePending as exc:
+        raise Retry(str(exc)) from None
 
 
 def _qr_channel(job: Job, qr: QrCode) -> Channel:
     """The OA channel record for the job's scene with a usable QR: reused, renewed or created (OA token)."""
     card = job.kind is JobKind.CARD_QR
 
-    def fresh(now: int) -> Channel:
+    def fresh(now: float) -> Channel:
         return Channel(
             app=qr.oa,
             scene=qr.scene,
@@ -338,7 +332,7 @@ def own_code(job: Job) -> Done:
     assert isinstance(code, OwnCode)
     promoter = _promoter_of(job, code.promoter, _now())
 
-    def fresh(now: int) -> Channel:
+    def fresh(now: float) -> Channel:
         return Channel(
             app=job.app,
             scene=code.scene,

@@ -4,15 +4,17 @@ The greeting of a follow or scan through a scene: the channel's welcome (or the 
 card opt-in text for a mini-program card's scene, and on a follow (first or returning, as WeChat's own follow
 auto-reply; never on a scan) the referral text naming the referrer and the app's welcome. A disabled or retired
 channel greets like a scene without a channel and tags nobody (its followers are still attributed and counted). A
-stale (out-of-order) follow says nothing; a retried delivery gets the first delivery's reply (the callback). A
-referrer may be told that a friend followed through their code (the referral rule's notify_referrer).
+stale (out-of-order) follow says nothing; a retried delivery gets the first delivery's reply (the callback). After
+the passive welcome, a greeting channel's welcome sequence (if it has one) follows on a follow as customer-service
+messages in order. A referrer may be told that a friend followed through their code (the referral rule's
+notify_referrer).
 """
 
 from __future__ import annotations
 
 from wxfunnel.config.rules import DEFAULT_REFERRER_NAME, Rules
 from wxfunnel.domain.followers import Change
-from wxfunnel.domain.jobs import EraseUser, Job, JobKind, ReferralNotice, Tag
+from wxfunnel.domain.jobs import CustomMessage, EraseUser, Job, JobKind, ReferralNotice, Tag
 from wxfunnel.flows.base import NOTHING, Context, Decision
 from wxfunnel.protocol.messages import ScanEvent, SubscribeEvent
 from wxfunnel.protocol.replies import TextReply
@@ -69,20 +71,33 @@ def _referral_notice(context: Context, rules: Rules) -> tuple[Job, ...]:
     return (context.job(JobKind.REFERRAL_NOTICE, payload, openid=referrer),)
 
 
+def _welcome_jobs(context: Context) -> tuple[Job, ...]:
+    """The channel's welcome sequence after its passive welcome: a customer-service message job each, keyed by its
+    position (WeChat's retries enqueue none twice) in the user's FIFO group (they arrive in order)."""
+    channel = context.channel
+    if channel is None or channel.kind != "channel" or not channel.greets or not channel.welcome_sequence:
+        return ()
+    return tuple(
+        context.job(JobKind.CUSTOM_MESSAGE, CustomMessage(message), index)
+        for index, message in enumerate(channel.welcome_sequence)
+    )
+
+
 def oa_follow(context: Context) -> Decision:
     transition = context.transition
     if transition is not None and transition.after is None:
         return NOTHING  # a stale (out-of-order) follow changes nothing and says nothing
     rules = context.app.rules
     text = greeting(context, rules, new_follow=True)
-    jobs = _tag_jobs(context, rules) + _referral_notice(context, rules)
+    jobs = _welcome_jobs(context) + _tag_jobs(context, rules) + _referral_notice(context, rules)
     return Decision(reply=TextReply(text) if text else None, jobs=jobs)
 
 
 def oa_scan(context: Context) -> Decision:
     rules = context.app.rules
     text = greeting(context, rules, new_follow=False)
-    return Decision(reply=TextReply(text) if text else None, jobs=_tag_jobs(context, rules))
+    jobs = _welcome_jobs(context) + _tag_jobs(context, rules)
+    return Decision(reply=TextReply(text) if text else None, jobs=jobs)
 
 
 def oa_unfollow(context: Context) -> Decision:

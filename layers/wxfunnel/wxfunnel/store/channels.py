@@ -24,9 +24,18 @@ from botocore.exceptions import ClientError
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.channels import GENERATION_MARK, Channel, scene_of_subject, timestamp
+from wxfunnel.domain.jobs import MessageSpec, message_from_wire, message_to_wire
 from wxfunnel.domain.promoters import Referrer
 from wxfunnel.protocol import limits
-from wxfunnel.store.base import CONDITION_FAILED, cancellation_codes, number, query_all, text
+from wxfunnel.store.base import (
+    CONDITION_FAILED,
+    cancellation_codes,
+    number,
+    put_new,
+    query_all,
+    text,
+    update_if,
+)
 
 PAGE_MAX = 100
 
@@ -68,7 +77,18 @@ def to_item(channel: Channel) -> dict[str, Any]:
         item["state"] = {"S": channel.state}
     if channel.generation:
         item["generation"] = {"N": str(channel.generation)}
+    # Campaigns and welcome sequences: absent on channels stored before them (no campaign, no sequence).
+    if channel.campaign:
+        item["campaign"] = {"S": channel.campaign}
+    if channel.welcome_sequence:
+        wire = [message_to_wire(message) for message in channel.welcome_sequence]
+        item["welcome_sequence"] = {"S": json.dumps(wire, ensure_ascii=False, separators=(",", ":"))}
     return item
+
+
+def _welcome_sequence(item: Mapping[str, Any]) -> tuple[MessageSpec, ...]:
+    encoded = text(item, "welcome_sequence")
+    return tuple(message_from_wire(message) for message in json.loads(encoded)) if encoded else ()
 
 
 def from_item(item: Mapping[str, Any]) -> Channel:
@@ -105,6 +125,8 @@ def from_item(item: Mapping[str, Any]) -> Channel:
         team=text(item, "team"),
         state="disabled" if state == "disabled" else "retired" if state == "retired" else "active",
         generation=number(item, "generation") or 0,
+        campaign=text(item, "campaign"),
+        welcome_sequence=_welcome_sequence(item),
     )
 
 
@@ -309,3 +331,124 @@ def past(app: str, scene: str) -> builtins.list[tuple[Channel, str | None]]:
         found.append((channel, text(item, "retired_at")))
     found.sort(key=lambda entry: -entry[0].generation)
     return found
+
+
+# --- one renewal of a temporary code at a time (entry.channel_codes) ------------------------------------------
+
+# What a new code changes on a channel record; nothing else is written with it, so an operator's edit of the
+# channel made meanwhile is kept.
+CODE_ATTRIBUTES = ("ticket", "url", "image_url", "expire_seconds", "expires_at", "updated_at")
+
+
+def create(channel: Channel) -> bool:
+    """Store a new channel → False when the scene already has one (another request stored it first)."""
+    return put_new(
+        {"TableName": _table(), "Item": to_item(channel), "ConditionExpression": "attribute_not_exists(sk)"}
+    )
+
+
+def claim_renewal(channel: Channel, now: float, lease_seconds: int, holder: str) -> bool:
+    """Take the renewal lease of a channel's code → False when its code changed since it was read (another request
+    renewed it already: every code has its own ticket) or another request holds an unexpired lease."""
+    return update_if(
+        {
+            "TableName": _table(),
+            "Key": channel_key(channel.app, channel.scene),
+            "UpdateExpression": "SET renewal_until = :until, renewal_by = :holder",
+            "ConditionExpression": (
+                "ticket = :seen AND (attribute_not_exists(renewal_until) OR renewal_until < :now)"
+            ),
+            "ExpressionAttributeValues": {
+                ":until": {"N": str(int(now) + lease_seconds)},
+                ":holder": {"S": holder},
+                ":seen": {"S": channel.ticket},
+                ":now": {"N": str(int(now))},
+            },
+        }
+    )
+
+
+def _update_attributes(channel: Channel, attributes: tuple[str, ...], also: str = "") -> bool:
+    """Write only `attributes` of the channel's item (SET, or REMOVE when the channel has no value); `also` is a
+    further REMOVE clause. False when the channel no longer exists (it stays deleted)."""
+    item = to_item(channel)
+    names = {f"#a{index}": name for index, name in enumerate(attributes)}
+    values = {f":a{index}": item[name] for index, name in enumerate(attributes) if name in item}
+    sets = [f"#a{index} = :a{index}" for index, name in enumerate(attributes) if name in item]
+    removes = [f"#a{index}" for index, name in enumerate(attributes) if name not in item]
+    if also:
+        removes.append(also)
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return update_if(
+        {
+            "TableName": _table(),
+            "Key": channel_key(channel.app, channel.scene),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(sk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    )
+
+
+def store_code(channel: Channel) -> None:
+    """Write the channel's new code (its code attributes only) and release the renewal lease. A channel deleted
+    meanwhile stays deleted."""
+    _update_attributes(channel, CODE_ATTRIBUTES, also="renewal_until, renewal_by")
+
+
+def release_renewal(channel: Channel, holder: str) -> None:
+    """Give the lease back after WeChat refused (only if this holder still has it)."""
+    update_if(
+        {
+            "TableName": _table(),
+            "Key": channel_key(channel.app, channel.scene),
+            "UpdateExpression": "REMOVE renewal_until, renewal_by",
+            "ConditionExpression": "renewal_by = :holder",
+            "ExpressionAttributeValues": {":holder": {"S": holder}},
+        }
+    )
+
+
+# --- campaigns and welcome sequences (targeted updates: a code renewed meanwhile is kept) ----------------------
+
+
+def set_campaign(app: str, scene: str, campaign: str | None, updated_at: str) -> bool:
+    """Put the scene's channel in `campaign` (None: in none) → False when the scene has no channel."""
+    update: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": channel_key(app, scene),
+        "ConditionExpression": "attribute_exists(sk)",
+        "ExpressionAttributeValues": {":updated": {"S": updated_at}},
+    }
+    if campaign:
+        update["UpdateExpression"] = "SET campaign = :campaign, updated_at = :updated"
+        update["ExpressionAttributeValues"][":campaign"] = {"S": campaign}
+    else:
+        update["UpdateExpression"] = "SET updated_at = :updated REMOVE campaign"
+    return update_if(update)
+
+
+def set_welcome(channel: Channel) -> bool:
+    """Store the channel's welcome (its first text) and welcome sequence → False when it no longer exists."""
+    return _update_attributes(channel, ("welcome_message", "welcome_sequence", "updated_at"))
+
+
+# What a batch row says about a channel (entry.admin.batch).
+INFO_ATTRIBUTES = (
+    "name",
+    "welcome_message",
+    "tag",
+    "promoter",
+    "team",
+    "referrer",
+    "campaign",
+    "welcome_sequence",
+    "updated_at",
+)
+
+
+def update_info(channel: Channel) -> bool:
+    """Store what an operator says about the channel (name, welcome, tag, promoter, campaign, sequence), its code
+    left as it is → False when it no longer exists."""
+    return _update_attributes(channel, INFO_ATTRIBUTES)

@@ -67,6 +67,17 @@ class FollowerChange:
     credited: tuple[str, Referrer] | None = (
         None  # the promoter newly credited with this follower, and who they are
     )
+    cohort: CohortCounts | None = None  # an unfollow's retention counters, on the day of the follow it ends
+
+
+@dataclass(frozen=True, slots=True)
+class CohortCounts:
+    """Retention counters (domain.funnel) of the channel subject and local day a follower followed, moved by their
+    unfollow."""
+
+    scene: str
+    day: str
+    counts: Mapping[str, int]
 
 
 def _table() -> str:
@@ -145,20 +156,29 @@ def read_state(delivery: str, app: str, openid: str, scene: str | None) -> State
 
 def record_with_follower(delivery: str, reply: bytes | None, now: int, change: FollowerChange) -> Written:
     """One transaction: the delivery record, the follower (version-checked), their touch, the counters of the
-    subjects the change counts for, and the credited promoter's count."""
+    subjects the change counts for (an unfollow's retention counter on the day of the follow with them), and the
+    credited promoter's count."""
     items: list[dict[str, Any]] = [{"Put": _put(delivery, reply, now)}]
     if change.after is not None:
         items.append(followers.put_follower(change.after, change.expected_version))
     if change.touched_scene:
         touch = followers.touch_update(change.app, change.openid, change.touched_scene, change.touched_at)
         items.append({"Update": touch})
-    if change.counts:
-        for kind, subject in change.counted:
-            items.append(
-                counters.counter_update(
-                    change.app, subject, change.day, change.openid, change.counts, kind=kind
-                )
-            )
+    cohort = change.cohort
+    for kind, subject in change.counted if change.counts else ():
+        counts = change.counts
+        if cohort is not None and kind == "channel" and (subject, change.day) == (cohort.scene, cohort.day):
+            counts, cohort = (
+                {**counts, **cohort.counts},
+                None,
+            )  # one item cannot be written twice in a transaction
+        items.append(
+            counters.counter_update(change.app, subject, change.day, change.openid, counts, kind=kind)
+        )
+    if cohort is not None:
+        items.append(
+            counters.counter_update(change.app, cohort.scene, cohort.day, change.openid, cohort.counts)
+        )
     if change.credited is not None:
         promoter, referrer = change.credited
         items.append(promoters.credit(change.app, promoter, referrer, timestamp(now)))

@@ -1195,6 +1195,7 @@
           h("a", { href: `#/reminders?${new URLSearchParams({ app: record.app, scene: record.scene })}` }, t("stats.remind")),
         ),
       ),
+      channelExtras(record),
       history.section,
       followers.section,
     );
@@ -2624,6 +2625,520 @@
     render();
   }
 
+  // --- live codes, campaigns, the funnel, batches, welcome sequences --------------------------------------------
+  // Live codes are the operator's own links printed as QR codes; their page shows the channel's current code.
+
+  const FUNNEL_STEPS = ["visits", "new_followers", "retained_1", "retained_7", "retained_30"];
+  const WELCOME_TYPES = ["text", "image", "link", "miniprogrampage"];
+  const WELCOME_FIELDS = {
+    text: [["content", true]],
+    image: [["image_url", false]],
+    link: [["title", false], ["description", false], ["url", false], ["thumb_url", false]],
+    miniprogrampage: [["title", false], ["appid", false], ["page_path", false], ["thumb_url", false]],
+  };
+
+  function percent(value) {
+    return value === null || value === undefined ? "—" : `${(100 * value).toFixed(1)}%`;
+  }
+
+  function segmentOf(links) {
+    return links.self.split("/").pop();
+  }
+
+  // A file from the admin API (a print file, a ZIP) as a download link to an object URL.
+  async function fetchFile(method, path, body, accept) {
+    const response = await request(method, path, body, accept);
+    if (!response.ok) {
+      let message = t("error.http", { status: response.status });
+      try {
+        const data = await response.json();
+        if (data && data.error && data.error.message) message = data.error.message;
+      } catch (e) {
+        // Not JSON: the status line says enough.
+      }
+      throw new ApiError(response.status, { message });
+    }
+    const url = URL.createObjectURL(await response.blob());
+    cleanups.push(() => URL.revokeObjectURL(url));
+    return url;
+  }
+
+  function fileButton(label, filename, fetcher, attrs) {
+    const button = h("button", { type: "button", class: "secondary", ...(attrs || {}) }, label);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const link = h("a", { href: await fetcher(), download: filename, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        button.dataset.downloaded = "1";
+      } catch (error) {
+        button.after(errorBox(error));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
+  function liveCodeItem(live) {
+    const png = fileButton(t("live.png"), `${live.code}.png`, () => fetchFile("GET", live.links.png, undefined, "image/png"), {
+      class: "secondary live-png",
+    });
+    const svg = fileButton(t("live.svg"), `${live.code}.svg`, () => fetchFile("GET", live.links.svg, undefined, "image/svg+xml"), {
+      class: "secondary live-svg",
+    });
+    const toggle = h("button", { type: "button", class: "secondary live-toggle" }, live.state === "active" ? t("live.disable") : t("live.enable"));
+    const item = h(
+      "li",
+      { class: "card live-code", "data-code": live.code, "data-state": live.state },
+      h("p", { class: "live-link" }, h("a", { href: live.link, target: "_blank", rel: "noopener noreferrer" }, h("code", { class: "wrap" }, live.link))),
+      h(
+        "dl",
+        { class: "facts" },
+        fact(t("live.title"), live.page_title),
+        fact(t("live.state"), t(`live.state.${live.state}`)),
+        fact(t("live.campaign"), live.campaign ? `${live.campaign.name} (${live.campaign.start} – ${live.campaign.end})` : null),
+      ),
+      h("div", { class: "actions" }, png, svg, toggle),
+    );
+    toggle.addEventListener("click", async () => {
+      toggle.disabled = true;
+      try {
+        const state = live.state === "active" ? "disabled" : "active";
+        const { data } = await api("PUT", live.links.self, { state });
+        item.replaceWith(liveCodeItem(data));
+        announce(t(`live.state.${data.state}`));
+      } catch (error) {
+        toggle.after(errorBox(error));
+        toggle.disabled = false;
+      }
+    });
+    return item;
+  }
+
+  function liveCodesSection(record) {
+    const list = h("ul", { class: "cards", id: "live-codes" });
+    const status = h("p", { class: "muted", role: "status" }, t("loading"));
+    const form = formShell(
+      { class: "toolbar", id: "live-form" },
+      field({ field: "title", id: "live-title", label: t("live.title"), hint: t("live.title.hint") }),
+      h("button", { type: "submit", id: "live-create" }, t("live.create")),
+    );
+    async function load() {
+      try {
+        const { data } = await api("GET", `/livecodes?${new URLSearchParams({ app: record.app, scene: segmentOf(record.links) })}`);
+        list.replaceChildren(...(data.items || []).map(liveCodeItem));
+        status.textContent = (data.items || []).length ? "" : t("live.none");
+      } catch (error) {
+        status.replaceChildren(errorBox(error));
+      }
+    }
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const body = { app: record.app, scene: record.scene };
+      const title = form.elements.title.value.trim();
+      if (title) body.title = title;
+      try {
+        const { data } = await api("POST", "/livecodes", body);
+        list.append(liveCodeItem(data));
+        status.textContent = "";
+        form.reset();
+        announce(t("live.created"));
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+    load();
+    return h(
+      "section",
+      { class: "no-print", "aria-labelledby": "live-title-h" },
+      h("h2", { id: "live-title-h" }, t("live.heading")),
+      h("p", { class: "hint" }, t("live.explain")),
+      status,
+      list,
+      form,
+    );
+  }
+
+  function welcomeRow(list, message) {
+    const index = () => [...list.children].indexOf(row);
+    const type = h("select", { class: "welcome-type" }, WELCOME_TYPES.map((value) => h("option", { value, selected: value === message.type }, t(`welcome.type.${value}`))));
+    const fields = h("div", { class: "welcome-fields" });
+    const row = h("li", { class: "welcome-row card" });
+    function renderFields() {
+      const values = Object.fromEntries([...fields.querySelectorAll("[data-key]")].map((el) => [el.dataset.key, el.value]));
+      fields.replaceChildren(
+        ...WELCOME_FIELDS[type.value].map(([key, multiline]) => {
+          const wrapper = field({ field: `messages[${index()}].${key}`, label: t(`welcome.${key}`), multiline, value: multiline ? null : values[key] ?? message[key] ?? "" });
+          const control = wrapper.querySelector("input, textarea");
+          control.dataset.key = key;
+          if (multiline) control.value = values[key] ?? message[key] ?? "";
+          return wrapper;
+        }),
+      );
+    }
+    const remove = h("button", { type: "button", class: "secondary welcome-remove" }, t("welcome.remove"));
+    remove.addEventListener("click", () => {
+      row.remove();
+      renumberWelcome(list);
+    });
+    type.addEventListener("change", renderFields);
+    const typeId = nextId("welcome-type");
+    type.id = typeId;
+    row.append(
+      h("div", { class: "field", "data-field": "type" }, h("label", { for: typeId }, t("welcome.type")), type, h("p", { class: "field-error", hidden: true })),
+      fields,
+      h("div", { class: "actions" }, remove),
+    );
+    list.append(row);
+    renderFields();
+    renumberWelcome(list);
+    return row;
+  }
+
+  // The API names a message's field messages[<index>].<field>: keep each row's wrappers on its position.
+  function renumberWelcome(list) {
+    [...list.children].forEach((row, i) => {
+      row.querySelector(".field[data-field]").dataset.field = `messages[${i}].type`;
+      for (const wrapper of row.querySelectorAll(".welcome-fields [data-field]")) {
+        wrapper.dataset.field = wrapper.dataset.field.replace(/^messages\[\d+\]/, `messages[${i}]`);
+      }
+      row.querySelector(".welcome-remove").setAttribute("aria-label", t("welcome.remove.n", { n: i + 1 }));
+    });
+  }
+
+  function welcomeSection(record) {
+    const list = h("ol", { class: "welcome-list", id: "welcome-list" });
+    const add = h("button", { type: "button", class: "secondary", id: "welcome-add" }, t("welcome.add"));
+    const save = h("button", { type: "submit", id: "welcome-save" }, t("welcome.save"));
+    const form = formShell(
+      { class: "stack", id: "welcome-form" },
+      h("p", { class: "hint" }, t("welcome.explain")),
+      h("div", { "data-field": "messages" }, list, h("p", { class: "field-error", hidden: true })),
+      h("div", { class: "actions" }, add, save),
+    );
+    const path = record.links.self.replace(/^\/qrcodes\//, "/channels/") + "/welcome";
+    add.addEventListener("click", () => welcomeRow(list, { type: "image" }).querySelector("select").focus());
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const messages = [...list.children].map((row) => {
+        const message = { type: row.querySelector(".welcome-type").value };
+        for (const control of row.querySelectorAll("[data-key]")) {
+          const value = control.value.trim();
+          if (value) message[control.dataset.key] = value;
+        }
+        return message;
+      });
+      save.disabled = true;
+      try {
+        await api("PUT", path, { messages });
+        announce(t("welcome.saved"));
+        form.dataset.saved = String(Date.now());
+      } catch (error) {
+        showError(form, error);
+      } finally {
+        save.disabled = false;
+      }
+    });
+    api("GET", path)
+      .then(({ data }) => (data.messages || []).forEach((message) => welcomeRow(list, message)))
+      .catch((error) => form.prepend(errorBox(error)));
+    return h("section", { class: "no-print", "aria-labelledby": "welcome-h" }, h("h2", { id: "welcome-h" }, t("welcome.heading")), form);
+  }
+
+  function campaignSection(record) {
+    const select = h("select", { id: "channel-campaign", name: "campaign" }, h("option", { value: "" }, t("campaign.none")));
+    const form = formShell(
+      { class: "toolbar", id: "channel-campaign-form" },
+      field({ field: "campaign", id: "channel-campaign", label: t("campaign.of"), control: select }),
+      h("button", { type: "submit", class: "secondary" }, t("campaign.set")),
+    );
+    api("GET", `/campaigns?${new URLSearchParams({ app: record.app })}`)
+      .then(({ data }) => {
+        for (const campaign of data.items || []) {
+          select.append(h("option", { value: campaign.id, selected: campaign.id === record.channel.campaign }, `${campaign.name} (${campaign.id})`));
+        }
+      })
+      .catch((error) => form.prepend(errorBox(error)));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      try {
+        await api("PUT", record.links.self.replace(/^\/qrcodes\//, "/channels/") + "/campaign", { campaign: select.value || null });
+        announce(t("campaign.saved"));
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+    return h("section", { class: "no-print", "aria-labelledby": "campaign-h" }, h("h2", { id: "campaign-h" }, t("campaign.heading")), form);
+  }
+
+  // The channel page's sections of live codes, campaign and welcome sequence (viewChannel appends them).
+  function channelExtras(record) {
+    if (record.kind && record.kind !== "channel") return null; // a card's scene, a follower's own code
+    return [liveCodesSection(record), campaignSection(record), welcomeSection(record)];
+  }
+
+  // Bars from visits to the followers still following after 1, 7 and 30 days (the matured cohorts).
+  function funnelChart(report, width) {
+    const retention = Object.fromEntries((report.retention || []).map((r) => [r.days, r]));
+    const values = {
+      visits: report.visits,
+      new_followers: report.new_followers,
+      retained_1: (retention[1] || {}).retained,
+      retained_7: (retention[7] || {}).retained,
+      retained_30: (retention[30] || {}).retained,
+    };
+    const W = Math.max(280, Math.round(width));
+    const label = W < 480 ? 96 : 150;
+    const rowH = 34;
+    const H = FUNNEL_STEPS.length * rowH + 8;
+    const max = Math.max(1, ...Object.values(values).map((v) => Number(v) || 0));
+    const plot = W - label - 70;
+    const titleId = nextId("funnel-title");
+    const svg = h(
+      "svg:svg",
+      { class: "chart funnel", id: "funnel-chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": titleId },
+      h("svg:title", { id: titleId }, t("funnel.chart")),
+    );
+    // A retention window no cohort has completed yet has no value: "—", not 0.
+    const open = (step) => step.startsWith("retained_") && !(retention[step.split("_")[1]] || {}).cohort;
+    FUNNEL_STEPS.forEach((step, i) => {
+      const value = Number(values[step]) || 0;
+      const y = 4 + i * rowH;
+      const width = Math.max(value ? 2 : 0, (plot * value) / max);
+      svg.append(
+        h("svg:text", { class: "axis", x: label - 8, y: y + 20, "text-anchor": "end" }, t(`funnel.${step}`)),
+        h("svg:rect", { class: `bar bar-${i}`, x: label, y: y + 4, width, height: rowH - 10, rx: 3, "data-step": step, "data-value": value }),
+        h("svg:text", { class: "axis value", x: label + width + 6, y: y + 20 }, open(step) ? "—" : formatNumber(value)),
+      );
+    });
+    return svg;
+  }
+
+  function renderFunnel(box, report) {
+    const chartBox = h("div", { class: "chart-box" });
+    const windows = (report.retention || []).map((r) =>
+      h(
+        "li",
+        { "data-days": r.days },
+        t("funnel.window", { days: r.days, retained: formatNumber(r.retained), cohort: formatNumber(r.cohort), rate: percent(r.rate), pending: formatNumber(r.pending) }),
+      ),
+    );
+    const channels = report.channels || [];
+    box.replaceChildren(
+      h("p", { class: "muted" }, t("funnel.period", { from: report.from, to: report.to, zone: report.time_zone || "" })),
+      h(
+        "dl",
+        { class: "totals", id: "funnel-totals" },
+        [
+          ["visits", formatNumber(report.visits)],
+          ["new_followers", formatNumber(report.new_followers)],
+          ["conversion", percent(report.conversion)],
+        ].map(([key, value]) => h("div", { class: "total" }, h("dt", {}, t(`funnel.${key}`)), h("dd", { "data-funnel": key }, value))),
+      ),
+      chartBox,
+      h("ul", { class: "funnel-windows" }, windows),
+      channels.length
+        ? h(
+            "div",
+            { class: "table-scroll" },
+            h(
+              "table",
+              { id: "funnel-channels" },
+              h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("referrers.channel")), ["visits", "new_followers", "conversion"].map((k) => h("th", { scope: "col", class: "num" }, t(`funnel.${k}`))))),
+              h(
+                "tbody",
+                {},
+                channels.map((row) =>
+                  h(
+                    "tr",
+                    { "data-scene": row.scene },
+                    h("th", { scope: "row" }, h("a", { href: channelHref(row.links) }, row.name || row.scene), " ", h("code", {}, row.scene)),
+                    h("td", { class: "num" }, formatNumber(row.visits)),
+                    h("td", { class: "num" }, formatNumber(row.new_followers)),
+                    h("td", { class: "num" }, percent(row.conversion)),
+                  ),
+                ),
+              ),
+            ),
+          )
+        : null,
+    );
+    const draw = () => chartBox.replaceChildren(funnelChart(report, chartBox.clientWidth || 640));
+    draw();
+    const onResize = () => draw();
+    window.addEventListener("resize", onResize);
+    cleanups.push(() => window.removeEventListener("resize", onResize));
+  }
+
+  function campaignCard(campaign) {
+    return h(
+      "li",
+      { class: "card", "data-campaign": campaign.id },
+      h("h2", { class: "card-title" }, h("a", { href: `#/campaign/${enc(campaign.app)}/${enc(campaign.id)}` }, campaign.name), " ", h("span", { class: `badge badge-${campaign.status}` }, t(`campaign.status.${campaign.status}`))),
+      h("dl", { class: "facts" }, fact(t("campaign.id"), h("code", {}, campaign.id)), fact(t("campaign.period"), `${campaign.start} – ${campaign.end}`)),
+    );
+  }
+
+  function viewCampaigns(main, params) {
+    let app = params.get("app") || currentApp();
+    const list = h("ul", { class: "cards", id: "campaign-list" });
+    const status = h("p", { class: "muted", role: "status" });
+    const form = formShell(
+      { class: "stack", id: "campaign-form" },
+      field({ field: "id", id: "campaign-id", label: t("campaign.id"), hint: t("campaign.id.hint") }),
+      field({ field: "name", id: "campaign-name", label: t("campaign.name") }),
+      h("div", { class: "row" }, field({ field: "start", id: "campaign-start", label: t("campaign.start"), type: "date" }), field({ field: "end", id: "campaign-end", label: t("campaign.end"), type: "date" })),
+      field({ field: "ended_scene", id: "campaign-ended", label: t("campaign.ended_scene"), hint: t("campaign.ended_scene.hint") }),
+      h("div", { class: "actions" }, h("button", { type: "submit", id: "campaign-create" }, t("campaign.create"))),
+    );
+    async function load() {
+      status.textContent = t("loading");
+      try {
+        const { data } = await api("GET", `/campaigns?${new URLSearchParams({ app })}`);
+        list.replaceChildren(...(data.items || []).map(campaignCard));
+        status.textContent = (data.items || []).length ? "" : t("campaign.empty");
+      } catch (error) {
+        status.replaceChildren(errorBox(error));
+      }
+    }
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const body = { app };
+      const ids = { id: "campaign-id", name: "campaign-name", start: "campaign-start", end: "campaign-end", ended_scene: "campaign-ended" };
+      for (const [key, elementId] of Object.entries(ids)) {
+        const text = document.getElementById(elementId).value.trim();
+        if (text) body[key] = text;
+      }
+      try {
+        const { data } = await api("POST", "/campaigns", body);
+        go(`#/campaign/${enc(data.app)}/${enc(data.id)}`);
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+    main.append(
+      heading(t("campaign.title")),
+      appForm(app, t("channels.load"), (value) => {
+        app = value;
+        replaceQuery(new URLSearchParams({ app }), main);
+        load();
+      }),
+      status,
+      list,
+      h("section", { "aria-labelledby": "campaign-new-h" }, h("h2", { id: "campaign-new-h" }, t("campaign.new")), form),
+    );
+    return load();
+  }
+
+  async function viewCampaign(main, params, app, id) {
+    const box = h("div", { class: "stats", id: "funnel", "aria-live": "polite" }, h("p", { class: "muted" }, t("loading")));
+    main.append(h("p", { class: "breadcrumb" }, h("a", { href: `#/campaigns?app=${enc(app)}` }, `← ${t("nav.campaigns")}`)));
+    try {
+      const [{ data: campaign }, { data: report }] = await Promise.all([
+        api("GET", `/campaigns/${enc(app)}/${enc(id)}`),
+        api("GET", `/campaigns/${enc(app)}/${enc(id)}/funnel`),
+      ]);
+      main.append(
+        heading(campaign.name),
+        h("dl", { class: "facts details" }, fact(t("campaign.id"), h("code", {}, campaign.id)), fact(t("campaign.period"), `${campaign.start} – ${campaign.end}`), fact(t("campaign.state"), t(`campaign.status.${campaign.status}`))),
+        h("section", { "aria-labelledby": "funnel-h" }, h("h2", { id: "funnel-h" }, t("funnel.title")), box),
+        h("section", { "aria-labelledby": "totals-h" }, h("h2", { id: "totals-h" }, t("campaign.totals")), totalsList(report.totals || {})),
+      );
+      renderFunnel(box, report);
+    } catch (error) {
+      main.append(heading(id), errorBox(error));
+    }
+  }
+
+  function viewBatch(main, params) {
+    const app = params.get("app") || currentApp();
+    const results = h("div", { id: "batch-results", "aria-live": "polite" });
+    const file = h("input", { type: "file", id: "batch-file", name: "file", accept: ".csv,text/csv" });
+    const campaign = h("select", { id: "batch-campaign", name: "campaign" }, h("option", { value: "" }, t("campaign.none")));
+    const submit = h("button", { type: "submit", id: "batch-submit" }, t("batch.submit"));
+    const form = formShell(
+      { class: "stack", id: "batch-form" },
+      h("p", { class: "hint" }, t("batch.explain")),
+      field({ field: "app", id: "batch-app", name: "app", label: t("field.app"), value: app }),
+      field({ field: "batch", id: "batch-id", name: "batch", label: t("batch.id"), hint: t("batch.id.hint") }),
+      field({ field: "campaign", id: "batch-campaign", label: t("campaign.of"), control: campaign }),
+      field({ field: "csv", id: "batch-file", label: t("batch.file"), control: file, hint: t("batch.file.hint") }),
+      h("div", { class: "actions" }, submit),
+    );
+    api("GET", `/campaigns?${new URLSearchParams({ app })}`)
+      .then(({ data }) => (data.items || []).forEach((c) => campaign.append(h("option", { value: c.id }, `${c.name} (${c.id})`))))
+      .catch(() => null);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      if (!file.files.length) {
+        showError(form, new ApiError(422, { message: t("batch.file.missing"), field: "csv" }));
+        return;
+      }
+      const query = new URLSearchParams({ app: form.elements.app.value.trim() });
+      if (form.elements.batch.value.trim()) query.set("batch", form.elements.batch.value.trim());
+      if (campaign.value) query.set("campaign", campaign.value);
+      submit.disabled = true;
+      try {
+        const response = await fetch(`/api/batches?${query}`, {
+          method: "POST",
+          headers: { "X-Wxfunnel-Console": "1", Accept: "application/json", "Content-Type": "text/csv" },
+          body: await file.files[0].text(),
+          cache: "no-store",
+          credentials: "same-origin",
+        });
+        const data = await response.json();
+        if (!response.ok) throw new ApiError(response.status, data.error || {});
+        renderBatch(results, data);
+      } catch (error) {
+        showError(form, error instanceof ApiError ? error : new ApiError(0, { message: String(error) }));
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    main.append(heading(t("batch.title")), form, results);
+  }
+
+  function renderBatch(box, data) {
+    const zip = data.codes.length
+      ? fileButton(t("batch.zip"), "livecodes.zip", () => fetchFile("POST", "/archives", { app: data.app, codes: data.codes }, "application/zip"), { id: "batch-zip" })
+      : null;
+    box.replaceChildren(
+      h("p", { class: "alert success", role: "status", id: "batch-counts" }, t("batch.counts", data.counts)),
+      h(
+        "div",
+        { class: "table-scroll" },
+        h(
+          "table",
+          { id: "batch-table" },
+          h("thead", {}, h("tr", {}, ["batch.row", "batch.status", "channel.scene", "live.link"].map((k) => h("th", { scope: "col" }, t(k))))),
+          h(
+            "tbody",
+            {},
+            data.rows.map((row) =>
+              h(
+                "tr",
+                { "data-status": row.status },
+                h("td", {}, String(row.row)),
+                h("td", {}, t(`batch.status.${row.status}`)),
+                h("td", {}, row.scene ? h("code", {}, row.scene) : "—"),
+                h("td", {}, row.link ? h("code", { class: "wrap" }, row.link) : (row.error || {}).message || ""),
+              ),
+            ),
+          ),
+        ),
+      ),
+      zip ? h("div", { class: "actions" }, zip) : null,
+    );
+  }
+
   // --- routing, language ---------------------------------------------------------------------------------------
 
   const ROUTES = [
@@ -2638,6 +3153,9 @@
     [/^\/referrers$/, viewReferrers, "referrers"],
     [/^\/reminders$/, viewReminders, "reminders"],
     [/^\/reminders\/([^/]+)$/, viewNotification, "reminders"],
+    [/^\/campaigns$/, viewCampaigns, "campaigns"],
+    [/^\/campaign\/([^/]+)\/([^/]+)$/, viewCampaign, "campaigns"],
+    [/^\/batch$/, viewBatch, "batch"],
   ];
 
   function applyStaticLabels() {

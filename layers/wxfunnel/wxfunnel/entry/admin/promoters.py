@@ -19,7 +19,7 @@ from wxfunnel.domain.channels import timestamp
 from wxfunnel.domain.promoters import NAME_MAX, TEAM_MAX, Promoter, promoter_id_problem
 from wxfunnel.entry.admin.errors import Conflict, NotFound, invalid
 from wxfunnel.entry.admin.qrcodes import known_app, view
-from wxfunnel.entry.admin.stats import period, subject_report
+from wxfunnel.entry.admin.stats import channels_funnel, period, subject_report
 from wxfunnel.protocol import limits
 from wxfunnel.store import channels, counters, promoters
 
@@ -141,6 +141,22 @@ def stats_of(app: str, promoter_id: str, query: Mapping[str, str]) -> dict[str, 
     """GET /promoters/{app}/{id}/stats → their days over the period, all their channels together."""
     promoter = _stored(app, promoter_id)
     return {"app": app, "promoter": view_of(promoter), **subject_report(app, promoter.id, query, "promoter")}
+
+
+def funnel_of(app: str, promoter_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """GET /promoters/{app}/{id}/funnel?from=&to= (default: the last 30 days): visits of their channels' live codes
+    → new followers → still following, all their current channels together and each one's own."""
+    promoter = _stored(app, promoter_id)
+    time_zone = known_app(app).time_zone
+    today = stats.today(time_zone)
+    start, end = period(query, today)
+    members = _their_channels(app, promoter.id)
+    return {
+        "app": app,
+        "promoter": view_of(promoter),
+        "time_zone": time_zone,
+        **channels_funnel(app, members, start, end, today.isoformat()),
+    }
 
 
 def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from wxfunnel.domain.promoters import Referrer, promoter_id_problem
 from wxfunnel.entry.admin.errors import Conflict, Gone, NotFound, ValidationFailed, invalid
 from wxfunnel.entry.wechat import client_for
 from wxfunnel.protocol import limits
-from wxfunnel.store import channels, promoters
+from wxfunnel.store import channels, livecodes, promoters
 from wxfunnel.store.channels import ChannelExists, InvalidNextToken, QuotaExhausted
 
 NAME_MAX = 64
@@ -202,29 +202,22 @@ def view(channel: Channel, now: float | None = None) -> dict[str, Any]:
 # --- create ------------------------------------------------------------------------------------------------
 
 
-def _resolved(app: str, info: ChannelInfo) -> ChannelInfo:
-    """The info with its promoter's name and openid as the referrer (a promoter must exist; not with a referrer)."""
-    if info.promoter is None:
-        return info
-    if info.referrer is not None:
-        raise invalid(
-            "channel.referrer", "give a promoter or a referrer, not both (a promoter names the referrer)"
-        )
-    promoter = promoters.get(app, info.promoter)
+def given_to(channel: Channel, promoter_id: str | None, *, field: str = "channel.promoter") -> Channel:
+    """The channel given to a promoter, who must exist (POST /promoters): their name and openid as its referrer,
+    their team; None: to no promoter (a referrer given by hand stays)."""
+    if promoter_id is None:
+        return replace(channel, promoter=None, team=None)
+    promoter = promoters.get(channel.app, promoter_id)
     if promoter is None:
-        raise invalid(
-            "channel.promoter", f"app '{app}' has no promoter '{info.promoter}' (POST /promoters first)"
-        )
-    return replace(info, referrer=promoter.referrer)
-
-
-def _team_of(app: str, info: ChannelInfo) -> str | None:
-    promoter = promoters.get(app, info.promoter) if info.promoter else None
-    return promoter.team if promoter is not None else None
+        raise invalid(field, f"app '{channel.app}' has no promoter '{promoter_id}' (POST /promoters first)")
+    return replace(channel, promoter=promoter.id, team=promoter.team, referrer=promoter.referrer)
 
 
 def _with_info(channel: Channel, info: ChannelInfo, now: float) -> Channel:
-    info = _resolved(channel.app, info)
+    if info.promoter is not None and info.referrer is not None:
+        raise invalid(
+            "channel.referrer", "give a promoter or a referrer, not both (a promoter names the referrer)"
+        )
     updated = replace(
         channel,
         name=info.name,
@@ -232,9 +225,8 @@ def _with_info(channel: Channel, info: ChannelInfo, now: float) -> Channel:
         tag=info.tag,
         referrer=info.referrer,
         notes=info.notes,
-        promoter=info.promoter,
-        team=_team_of(channel.app, info),
     )
+    updated = given_to(updated, info.promoter)
     return updated if updated == channel else replace(updated, updated_at=timestamp(now))
 
 
@@ -278,7 +270,14 @@ def _stale(channel: Channel, now: float) -> bool:
     return now - updated > PENDING_STALE_SECONDS
 
 
-def _new_channel(request: QrRequest, now: float, existing: Channel | None, generation: int = 0) -> Channel:
+def _new_channel(
+    request: QrRequest, now: float, existing: Channel | None, generation: int | None = None
+) -> Channel:
+    """The channel a request describes; `generation` given: the next generation of a retired scene, else a new code
+    of the existing channel (same generation, so its followers keep counting under the same subject)."""
+    reassigned = generation is not None
+    if generation is None:
+        generation = existing.generation if existing else 0
     base = Channel(
         app=request.app,
         scene=request.scene_key,
@@ -287,10 +286,25 @@ def _new_channel(request: QrRequest, now: float, existing: Channel | None, gener
         kind="channel",
         name=request.channel.name,
         generation=generation,
-        created_at=existing.created_at if existing and not generation else timestamp(now),
+        created_at=existing.created_at if existing and not reassigned else timestamp(now),
         updated_at=timestamp(now),
     )
-    return _with_info(base, request.channel, now)
+    channel = _with_info(base, request.channel, now)
+    return channel if reassigned else _kept(channel, existing)
+
+
+def _kept(channel: Channel, existing: Channel | None) -> Channel:
+    """A new code for a scene keeps what its channel has beyond this request's fields (set by other routes): its
+    campaign, welcome sequence and state (a new code does not switch a disabled channel back on), and its promoter
+    unless the request names one. A reassigned scene's new generation keeps nothing of the retired channel."""
+    if existing is None:
+        return channel
+    kept = replace(
+        channel, campaign=existing.campaign, welcome_sequence=existing.welcome_sequence, state=existing.state
+    )
+    if channel.promoter is None and channel.referrer is None:
+        kept = replace(kept, promoter=existing.promoter, team=existing.team)
+    return kept
 
 
 def _complete_permanent(pending: Channel, restore: Channel | None, now: float) -> Channel:
@@ -357,6 +371,7 @@ def _reassign(request: QrRequest, retired: Channel, now: float) -> Channel:
         channels.reassign(retired, channel, retired_at=now)
     except ChannelExists:
         raise Conflict("scene: the scene changed meanwhile; retry", field="scene") from None
+    livecodes.refresh_pointing_at(request.app, channel.scene, timestamp(now))
     logger.info("retired scene reassigned", extra={"app": request.app, "scene": request.scene_key})
     return channel
 
@@ -455,6 +470,7 @@ def update(app: str, segment: str, body: Any, now: float | None = None) -> dict[
         updated = replace(updated, state=state, updated_at=timestamp(now))  # type: ignore[arg-type]
     if updated != channel:
         channels.put(updated)
+        livecodes.refresh_pointing_at(app, updated.scene, timestamp(now))
     return view(updated, now)
 
 
@@ -466,6 +482,7 @@ def retire(app: str, segment: str, now: float | None = None) -> dict[str, Any]:
     if channel.state != "retired":
         channel = replace(channel, state="retired", updated_at=timestamp(now))
         channels.put(channel)
+        livecodes.refresh_pointing_at(app, channel.scene, timestamp(now))
     return view(channel, now)
 
 

@@ -8,12 +8,12 @@ period's counter rows through the day index, and the app's channel records for t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from wxfunnel.domain import stats
-from wxfunnel.domain.channels import subject_of
+from wxfunnel.domain import funnel, stats
+from wxfunnel.domain.channels import Channel, subject_of
 from wxfunnel.entry.admin.errors import invalid
 from wxfunnel.entry.admin.qrcodes import known_app, links, scene_param
 from wxfunnel.store import channels, counters
@@ -113,5 +113,34 @@ def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
         "referrers": [
             {"name": score.name, "openid": score.openid, "scene": score.scene, "referrals": score.referrals}
             for score in result.referrers
+        ],
+    }
+
+
+def channels_funnel(app: str, members: Sequence[Channel], start: str, end: str, today: str) -> dict[str, Any]:
+    """The funnel of a set of channels (a campaign's, a promoter's) over [start, end]: their statistics `totals`,
+    the funnel (visits, new followers, conversion, retention) and each channel's own, best first. One read of the
+    app's counters of the period (ByDay): the cost grows with the days and the channels, never with followers."""
+    subjects = {channel.subject for channel in members}
+    rows = [row for row in counters.app_rows(app, start, end) if row.scene in subjects]
+    result = funnel.rollup(rows, members, start, end, today)
+    totals = stats.Counts()
+    for row in rows:
+        totals.add(row.counts)
+    own = {channel.scene: funnel.funnel(rows, {channel.subject}, start, end, today) for channel in members}
+    ordered = sorted(members, key=lambda c: (-own[c.scene].new_followers, -own[c.scene].visits, c.scene))
+    return {
+        "totals": totals.as_dict(),
+        **result.as_dict(),
+        "channels": [
+            {
+                "scene": channel.scene,
+                "name": channel.name,
+                "visits": own[channel.scene].visits,
+                "new_followers": own[channel.scene].new_followers,
+                "conversion": own[channel.scene].conversion,
+                "links": links(app, channel.scene),
+            }
+            for channel in ordered
         ],
     }
