@@ -2649,14 +2649,13 @@
   async function fetchFile(method, path, body, accept) {
     const response = await request(method, path, body, accept);
     if (!response.ok) {
-      let message = t("error.http", { status: response.status });
+      let data = null;
       try {
-        const data = await response.json();
-        if (data && data.error && data.error.message) message = data.error.message;
+        data = await response.json();
       } catch (e) {
         // Not JSON: the status line says enough.
       }
-      throw new ApiError(response.status, { message });
+      throw failure(response.status, data); // by its code and rule, in the operator's words like every refusal
     }
     const url = URL.createObjectURL(await response.blob());
     cleanups.push(() => URL.revokeObjectURL(url));
@@ -2986,7 +2985,8 @@
   }
 
   function viewCampaigns(main, params) {
-    let app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
+    let app = choice.app;
     const list = h("ul", { class: "cards", id: "campaign-list" });
     const status = h("p", { class: "muted", role: "status" });
     const form = formShell(
@@ -3025,7 +3025,7 @@
     });
     main.append(
       heading(t("campaign.title")),
-      appForm(app, t("channels.load"), (value) => {
+      appToolbar(choice, (value) => {
         app = value;
         replaceQuery(new URLSearchParams({ app }), main);
         load();
@@ -3034,7 +3034,7 @@
       list,
       h("section", { "aria-labelledby": "campaign-new-h" }, h("h2", { id: "campaign-new-h" }, t("campaign.new")), form),
     );
-    return load();
+    return app ? load() : null;
   }
 
   async function viewCampaign(main, params, app, id) {
@@ -3058,7 +3058,7 @@
   }
 
   function viewBatch(main, params) {
-    const app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
     const results = h("div", { id: "batch-results", "aria-live": "polite" });
     const file = h("input", { type: "file", id: "batch-file", name: "file", accept: ".csv,text/csv" });
     const campaign = h("select", { id: "batch-campaign", name: "campaign" }, h("option", { value: "" }, t("campaign.none")));
@@ -3066,15 +3066,21 @@
     const form = formShell(
       { class: "stack", id: "batch-form" },
       h("p", { class: "hint" }, t("batch.explain")),
-      field({ field: "app", id: "batch-app", name: "app", label: t("field.app"), value: app }),
+      appField(choice, { id: "batch-app", onchange: (value) => loadCampaigns(value) }),
       field({ field: "batch", id: "batch-id", name: "batch", label: t("batch.id"), hint: t("batch.id.hint") }),
       field({ field: "campaign", id: "batch-campaign", label: t("campaign.of"), control: campaign }),
       field({ field: "csv", id: "batch-file", label: t("batch.file"), control: file, hint: t("batch.file.hint") }),
       h("div", { class: "actions" }, submit),
     );
-    api("GET", `/campaigns?${new URLSearchParams({ app })}`)
-      .then(({ data }) => (data.items || []).forEach((c) => campaign.append(h("option", { value: c.id }, `${c.name} (${c.id})`))))
-      .catch(() => null);
+    // The chosen account's campaigns (again when another account is chosen).
+    function loadCampaigns(app) {
+      campaign.replaceChildren(h("option", { value: "" }, t("campaign.none")));
+      if (!app) return;
+      api("GET", `/campaigns?${new URLSearchParams({ app })}`)
+        .then(({ data }) => (data.items || []).forEach((c) => campaign.append(h("option", { value: c.id }, `${c.name} (${c.id})`))))
+        .catch(() => null);
+    }
+    loadCampaigns(choice.app);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(form);
