@@ -35,6 +35,7 @@ SHOTS = (
     "guide-validation",
     "guide-channel",
     "guide-print",
+    "guide-live-codes",
     "guide-channels",
     "guide-promoter-new",
     "guide-promoters",
@@ -201,6 +202,14 @@ def test_the_guides_campaign(camera: Camera, console: Any, wechat: Any, download
         camera.shoot("guide-print", "#qr", top="body", height=560)
     finally:
         page.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+    # The channel's live code (活码): the operator's own link, printed, showing the channel's current code.
+    page.fill("#live-title", "春节活动，扫码关注")
+    page.css("#live-create").click()
+    live = page.visible("#live-codes .live-code")
+    assert live.get_attribute("data-state") == "active"
+    assert "春节活动，扫码关注" in live.text
+    camera.shoot("guide-live-codes", "#live-form", top="#live-title-h", height=560)
 
     admin(
         console,
