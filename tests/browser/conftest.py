@@ -94,6 +94,7 @@ def driver() -> Iterator[Any]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument("--window-size=1280,900")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, kept for a failure
     options.add_experimental_option(
         "prefs",
         {
@@ -115,6 +116,28 @@ def driver() -> Iterator[Any]:
             os.environ.pop("SE_OFFLINE", None)
         else:
             os.environ["SE_OFFLINE"] = saved
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep what a failed test's page showed: .screenshots/failed-<test>.png and its console log."""
+    report = yield
+    shown = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and isinstance(shown, Page):
+        try:
+            shown.screenshot(f"failed-{item.name}")
+            messages = [str(message) for message in shown.driver.get_log("browser")]
+            calls = shown.js(
+                """return performance.getEntriesByType('resource')
+                     .filter((e) => e.name.includes('/api/'))
+                     .map((e) => `${Math.round(e.startTime)} ms +${Math.round(e.duration)} ms ${e.name}`);"""
+            )
+            (SCREENSHOTS / f"console-failed-{item.name}.log").write_text(
+                "\n".join([*messages, "API calls of the page:", *calls]), encoding="utf-8"
+            )
+        except Exception as exc:  # the browser may be what failed: the report stays as it is
+            report.sections.append(("screenshot", f"no screenshot: {exc}"))
+    return report
 
 
 @pytest.fixture

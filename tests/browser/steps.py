@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 from wxfunnel.protocol.limits import scene_segment
@@ -69,3 +71,14 @@ def admin(console: Any, method: str, path: str, body: dict[str, Any] | None = No
 def page_fits(page: Any, width: int) -> bool:
     """Nothing on the page is wider than the screen (no sideways scrolling of the page itself)."""
     return bool(page.js("return document.documentElement.scrollWidth") <= width)
+
+
+def wait_for_file(folder: Path, pattern: str, timeout: float = 20.0) -> Path:
+    """The downloaded file matching `pattern`, once Chromium finished writing it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [f for f in folder.glob(pattern) if not f.name.endswith(".crdownload")]
+        if done and not list(folder.glob("*.crdownload")):
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no download {pattern} in {folder}: {sorted(f.name for f in folder.iterdir())}")

@@ -40,8 +40,12 @@
   function t(key, vars) {
     let text = I18N[lang][key];
     if (text === undefined) text = I18N.zh[key] !== undefined ? I18N.zh[key] : key;
-    if (vars) text = text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+    if (vars) text = text.replace(/\{(\w+)\}/g, (m, name) => (name in vars && vars[name] !== undefined ? String(vars[name]) : m));
     return text;
+  }
+
+  function hasText(key) {
+    return I18N[lang][key] !== undefined || I18N.zh[key] !== undefined;
   }
 
   function h(tag, attrs, ...children) {
@@ -81,8 +85,8 @@
     return encodeURIComponent(value);
   }
 
-  // The account's time zone, learnt from its statistics answers ("time_zone") and remembered per app, so times
-  // are shown on the account's clock, as its days are; until one answer named it, times are shown in UTC.
+  // The account's time zone, from GET /apps (or a statistics answer's "time_zone") and remembered per app, so
+  // times are shown on the account's clock, as its days are, with the zone named; unknown, times are UTC.
   const zones = {};
 
   function rememberZone(app, zone) {
@@ -95,35 +99,63 @@
     return (app && (zones[app] || load(`${STORAGE.zone}.${app}`))) || null;
   }
 
-  // "2026-11-21 09:05" in the app's time zone when known, else "2026-11-21 01:05 UTC".
-  function formatTime(iso, app) {
-    if (!iso) return "";
-    const date = new Date(iso);
-    if (Number.isNaN(date.getTime())) return iso;
+  // The zone a time of `app` is shown in: the account's when known and known to this browser, else UTC.
+  function clockOf(app) {
     const zone = zoneOf(app);
     if (zone) {
       try {
-        const parts = {};
-        const format = new Intl.DateTimeFormat("en-CA", {
-          timeZone: zone,
-          year: "numeric",
-          month: "2-digit",
-          day: "2-digit",
-          hour: "2-digit",
-          minute: "2-digit",
-          hourCycle: "h23",
-        });
-        for (const part of format.formatToParts(date)) parts[part.type] = part.value;
-        return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+        new Intl.DateTimeFormat("en", { timeZone: zone });
+        return zone;
       } catch (e) {
-        // A zone this browser does not know: UTC below says which clock it is.
+        // A zone this browser does not know: UTC, named as such.
       }
     }
-    return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+    return "UTC";
   }
 
-  function timeOf(iso, app) {
-    return iso ? h("time", { datetime: iso, title: iso }, formatTime(iso, app)) : null;
+  // The zone's name in the page's language ("中国标准时间", "China Standard Time"), else its IANA id.
+  function zoneName(zone) {
+    try {
+      const parts = new Intl.DateTimeFormat(t("html.lang"), { timeZone: zone, timeZoneName: "long" }).formatToParts(new Date());
+      const name = parts.find((part) => part.type === "timeZoneName");
+      if (name && name.value) return name.value;
+    } catch (e) {
+      // Unknown to this browser: its id below.
+    }
+    return zone;
+  }
+
+  // "Asia/Shanghai（中国标准时间）": how notes name an account's zone.
+  function zoneTitle(zone) {
+    const name = zoneName(zone);
+    return name === zone ? zone : t("time.zone", { zone, name });
+  }
+
+  // "2026-11-21 09:05" on the account's clock (clockOf), "（中国标准时间）" added when `named`.
+  function formatTime(iso, app, named) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    const zone = clockOf(app);
+    const parts = {};
+    const format = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    });
+    for (const part of format.formatToParts(date)) parts[part.type] = part.value;
+    const time = `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+    return named === false ? time : t("time.zoned", { time, zone: zoneName(zone) });
+  }
+
+  // A <time> on the account's clock; `named` false where a note or a column header names the zone already.
+  function timeOf(iso, app, named) {
+    if (!iso) return null;
+    return h("time", { datetime: iso, title: `${iso} · ${clockOf(app)}`, "data-zone": clockOf(app) }, formatTime(iso, app, named));
   }
 
   function formatNumber(value) {
@@ -182,13 +214,60 @@
 
   // --- the admin API, through the console server --------------------------------------------------------------
 
+  // A refusal as the API gave it: `rule` and `params` say what to tell the operator in their language (errorText),
+  // `message` is the server's English text.
   class ApiError extends Error {
     constructor(status, error) {
       super(error.message || "");
       this.status = status;
       this.code = error.code || "";
       this.field = error.field || null;
+      this.rule = error.rule || null;
+      this.params = error.params && typeof error.params === "object" ? error.params : {};
+      this.retryable = error.retryable;
     }
+  }
+
+  // A refusal found before asking the API, in the same terms as the API's.
+  function localError(fieldName, rule, params) {
+    return new ApiError(0, { code: "validation_error", field: fieldName, rule, params: params || {} });
+  }
+
+  // "渠道名称" for "channel.name"; a field without a label keeps its name ("模板数据 thing1" for "data.thing1").
+  function fieldLabel(name) {
+    const parts = String(name).split(".");
+    for (let n = parts.length; n > 0; n -= 1) {
+      const key = `label.${parts.slice(0, n).join(".")}`;
+      if (hasText(key)) return [t(key), ...parts.slice(n)].join(" ");
+    }
+    return String(name);
+  }
+
+  // The catalogue's text of a rule, the field's own wording first; ".short" when a param it names is missing.
+  function ruleText(rule, params, fieldName) {
+    for (const key of [fieldName ? `rule.${rule}@${fieldName}` : null, `rule.${rule}`]) {
+      if (!key || !hasText(key)) continue;
+      const text = t(key, params);
+      return /\{\w+\}/.test(text) && hasText(`${key}.short`) ? t(`${key}.short`, params) : text;
+    }
+    return null;
+  }
+
+  // What the operator is told about a failed call, in the page's language: by the error's rule (with its params),
+  // else by its code (409, 410, 502, …), else the server's English message after a lead-in. `withField` names the
+  // field first, for a message shown away from it.
+  function errorText(error, withField) {
+    if (!(error instanceof ApiError)) return String((error && error.message) || error);
+    if (error.code === "network") return error.message;
+    const message = error.message || t("error.http", { status: error.status });
+    const rule = error.rule && error.rule !== "other" ? ruleText(error.rule, error.params, error.field) : null;
+    if (rule) return withField && error.field ? t("label.join", { label: fieldLabel(error.field), text: rule }) : rule;
+    if (error.code && hasText(`code.${error.code}`)) {
+      const retry = error.retryable === true ? t("error.retryable") : error.retryable === false ? t("error.notRetryable") : "";
+      return t(`code.${error.code}`, { message, retry });
+    }
+    if (error.rule === "other") return t("rule.other", { message });
+    return message;
   }
 
   async function request(method, path, body, accept) {
@@ -216,16 +295,19 @@
     } catch (e) {
       data = null;
     }
-    if (!response.ok) {
-      const error = data && data.error ? data.error : { message: t("error.http", { status: response.status }) };
-      throw new ApiError(response.status, error);
-    }
+    if (!response.ok) throw failure(response.status, data);
     return { status: response.status, data };
   }
 
+  // The error of a failed answer: the API's error body, or API Gateway's own {"message"} (a 403 before any function).
+  function failure(status, data) {
+    if (data && data.error) return new ApiError(status, data.error);
+    if (data && typeof data.message === "string") return new ApiError(status, { message: t("error.gateway", { status, message: data.message }) });
+    return new ApiError(status, { message: t("error.http", { status }) });
+  }
+
   function errorBox(error) {
-    const message = error instanceof ApiError ? error.message || t("error.http", { status: error.status }) : String(error);
-    return h("p", { class: "alert error", role: "alert" }, message);
+    return h("p", { class: "alert error", role: "alert" }, errorText(error, true));
   }
 
   // --- form fields and the API's validation errors ------------------------------------------------------------
@@ -317,19 +399,23 @@
     return wrappers.find((el) => el.dataset.field.startsWith(`${name}.`)) || null;
   }
 
-  function showError(form, error) {
+  // The error next to the field it is about (named when the slot is another field's, e.g. "channel" next to its
+  // name), else in the form's summary; `unplaced` is the field for an error that names none (e.g. {scenes}).
+  function showError(form, error, unplaced) {
     clearErrors(form);
-    const message = error instanceof ApiError ? error.message : String(error);
-    const wrapper = error instanceof ApiError ? fieldFor(form, error.field) : null;
+    const api = error instanceof ApiError;
+    if (api && !error.field && unplaced && unplaced[error.rule]) error.field = unplaced[error.rule];
+    const fieldName = api ? error.field : null;
+    const wrapper = api ? fieldFor(form, fieldName) : null;
     const summary = form.querySelector(".form-error");
     if (!wrapper) {
-      summary.textContent = message;
+      summary.textContent = errorText(error, true);
       summary.hidden = false;
       summary.focus();
       return;
     }
     const slot = wrapper.querySelector(".field-error");
-    slot.textContent = message;
+    slot.textContent = errorText(error, wrapper.dataset.field !== fieldName);
     slot.hidden = false;
     const control = wrapper.querySelector("input:checked, input, textarea, select");
     if (control) {
@@ -360,22 +446,124 @@
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      onsubmit({ from: form.elements.from.value, to: form.elements.to.value }, form);
+      const chosen = { from: form.elements.from.value, to: form.elements.to.value };
+      if (chosen.from && chosen.to && chosen.from > chosen.to) {
+        showError(form, localError("from", "date_order"));
+        return;
+      }
+      onsubmit(chosen, form);
     });
     return form;
   }
 
-  function appForm(app, label, onsubmit) {
-    const form = formShell(
-      { class: "toolbar no-print" },
-      field({ field: "app", name: "app", label: t("field.app"), value: app, id: "app-input" }),
-      h("button", { type: "submit", class: "secondary" }, label),
+  // --- the account picker, fed by GET /apps --------------------------------------------------------------------
+
+  const OFFICIAL_ACCOUNTS = ["official_account"];
+
+  // GET /apps, asked once per page load (again on the next page after a failure): the configured apps, their
+  // kinds and time zones. `appsKnown` is the answer once there: {items} or {error}.
+  let appsAnswer = null;
+  let appsKnown = null;
+
+  function loadApps() {
+    if (!appsAnswer) {
+      appsAnswer = api("GET", "/apps").then(
+        ({ data }) => {
+          const items = (data && data.items) || [];
+          for (const item of items) rememberZone(item.name, item.time_zone);
+          appsKnown = { items };
+          return appsKnown;
+        },
+        (error) => {
+          appsAnswer = null;
+          appsKnown = { error };
+          return appsKnown;
+        },
+      );
+    }
+    return appsAnswer;
+  }
+
+  function appsListed() {
+    return Boolean(appsKnown && appsKnown.items);
+  }
+
+  // An app a page of `kinds` (null: any kind) can use: configured well enough to have a kind, and of those kinds.
+  function usableApp(item, kinds) {
+    return Boolean(item.kind) && (!kinds || kinds.includes(item.kind));
+  }
+
+  // The account a page shows: its ?app=, else the one chosen last, if the page can use it, else the first one it
+  // can use (null when none); `replaced` names an ?app= that could not be used.
+  function chooseApp(params, kinds) {
+    const asked = params.get("app");
+    const wanted = asked || currentApp();
+    if (!appsListed()) return { app: wanted, kinds, replaced: null };
+    const usable = appsKnown.items.filter((item) => usableApp(item, kinds));
+    if (usable.some((item) => item.name === wanted)) return { app: wanted, kinds, replaced: null };
+    const app = usable.length ? usable[0].name : null;
+    return { app, kinds, replaced: asked && app ? asked : null };
+  }
+
+  function appOptionLabel(item, kinds) {
+    if (!item.kind) return t("apps.option.broken", { name: item.name });
+    const kind = t(`apps.kind.${item.kind}`);
+    if (!usableApp(item, kinds)) return t("apps.option.wrongKind", { name: item.name, kind });
+    return t("apps.option", { name: item.name, kind, zone: item.time_zone || "UTC" });
+  }
+
+  // The account field: a <select> of GET /apps, an app that cannot be used here listed disabled (a broken one with
+  // its problem below), or, when the list cannot be read (an older stack), a text field saying so. The choice is
+  // remembered; `onchange(app)` hears of it.
+  function appField(choice, opts) {
+    const id = opts.id;
+    const label = t(choice.kinds ? "field.app" : "field.app.any");
+    if (!appsListed()) {
+      const reason = appsKnown && appsKnown.error ? errorText(appsKnown.error) : t("loading");
+      const wrapper = field({ field: "app", name: "app", id, label, value: choice.app || "", hint: t("apps.fallback", { reason }) });
+      wrapper.classList.add("app-fallback");
+      wrapper.querySelector("input").addEventListener("change", (event) => {
+        const value = event.target.value.trim() || DEFAULT_APP;
+        save(STORAGE.app, value);
+        if (opts.onchange) opts.onchange(value);
+      });
+      return wrapper;
+    }
+    const select = h(
+      "select",
+      { id, name: "app", class: "app-picker" },
+      choice.app ? null : h("option", { value: "", disabled: true, selected: true }, "—"),
+      appsKnown.items.map((item) =>
+        h(
+          "option",
+          { value: item.name, disabled: !usableApp(item, choice.kinds), selected: item.name === choice.app, "data-kind": item.kind || "broken" },
+          appOptionLabel(item, choice.kinds),
+        ),
+      ),
     );
+    const notes = [
+      choice.replaced ? t("apps.replaced", { wanted: choice.replaced, app: choice.app }) : null,
+      choice.app ? null : t("apps.none"),
+      ...appsKnown.items.filter((item) => !item.kind).map((item) => t("apps.broken", { name: item.name, problem: item.problem || "" })),
+    ].filter(Boolean);
+    select.addEventListener("change", () => {
+      save(STORAGE.app, select.value);
+      if (opts.onchange) opts.onchange(select.value);
+    });
+    return field({ field: "app", id, label, control: select, hint: notes.length ? notes.join(" ") : null });
+  }
+
+  // A page's account toolbar: the picker (with a button to load what was typed when it is a text field).
+  function appToolbar(choice, onchange) {
+    const form = formShell({ class: "toolbar no-print", id: "app-toolbar" });
+    const picker = appField(choice, { id: "app-input", onchange: appsListed() ? (value) => onchange(value, form) : null });
+    form.append(picker);
+    if (!appsListed()) form.append(h("button", { type: "submit", class: "secondary" }, t("channels.load")));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const value = form.elements.app.value.trim() || DEFAULT_APP;
       save(STORAGE.app, value);
-      onsubmit(value, form);
+      onchange(value, form);
     });
     return form;
   }
@@ -513,7 +701,7 @@
   }
 
   function zoneNote(data) {
-    return data.time_zone ? h("p", { class: "muted", id: "stats-zone" }, t("stats.zone", { zone: data.time_zone })) : null;
+    return data.time_zone ? h("p", { class: "muted", id: "stats-zone" }, t("stats.zone", { zone: zoneTitle(data.time_zone) })) : null;
   }
 
   function renderStats(box, data, period) {
@@ -561,7 +749,8 @@
   }
 
   function viewChannels(main, params) {
-    let app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
+    let app = choice.app;
     const query = params.get("q") || "";
     const search = field({
       field: "q",
@@ -630,7 +819,7 @@
         heading(t("channels.title")),
         h("a", { class: "button", href: "#/new" }, t("channels.create")),
       ),
-      appForm(app, t("channels.load"), (value) => {
+      appToolbar(choice, (value) => {
         app = value;
         replaceQuery(new URLSearchParams({ app }), main);
         loadPage(true);
@@ -641,7 +830,7 @@
       list,
       more,
     );
-    return loadPage(true);
+    return app ? loadPage(true) : null;
   }
 
   function fact(label, value) {
@@ -688,7 +877,7 @@
         channel.promoter
           ? fact(t("channel.promoter"), h("a", { href: promoterHref(record.app, channel.promoter) }, referrer.name || promoterFallbackName(channel.promoter)))
           : fact(t("channel.referrer"), referrer.name || referrer.openid),
-        fact(t("channel.expires"), record.permanent ? t("channel.never") : formatTime(record.expires_at, record.app)),
+        fact(t("channel.expires"), record.permanent ? t("channel.never") : timeOf(record.expires_at, record.app)),
       ),
     );
   }
@@ -696,7 +885,8 @@
   // The create form. Presets from the address: ?promoter=<id> (a new code for a promoter, from their page) and
   // ?scene=&kind=&scene_type= (a retired scene given to a new channel, from the retired channel's page).
   function viewNew(main, params) {
-    const app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
+    const app = choice.app || "";
     const presetKind = params.get("kind") === "permanent" ? "permanent" : "temporary";
     const presetPromoter = params.get("promoter") || "";
     const presetScene = params.get("scene") || "";
@@ -739,9 +929,10 @@
       ],
     });
     const submit = h("button", { type: "submit", id: "new-submit" }, t("new.submit"));
+    const promoter = promoterField(app, { id: "new-promoter", value: presetPromoter, hint: t("new.promoter.hint") });
     const form = formShell(
       { id: "new-form", class: "stack" },
-      field({ field: "app", id: "new-app", label: t("field.app"), value: app }),
+      appField(choice, { id: "new-app", onchange: (value) => promoter.suggest(value) }),
       h("div", { class: "row" }, kind, sceneType),
       field({ field: "scene", id: "new-scene", label: t("new.scene"), hint: t("new.scene.hint"), value: presetScene }),
       expire,
@@ -758,7 +949,7 @@
         "fieldset",
         { class: "group" },
         h("legend", {}, t("new.referrer")),
-        promoterField(app, { id: "new-promoter", value: presetPromoter, hint: t("new.promoter.hint") }),
+        promoter,
         field({ field: "channel.referrer.name", id: "new-referrer-name", label: t("new.referrerName") }),
         field({ field: "channel.referrer.openid", id: "new-referrer-openid", label: t("new.referrerOpenid") }),
       ),
@@ -772,7 +963,7 @@
       const permanent = form.elements.kind.value === "permanent";
       const rawScene = value("scene");
       const scene = form.elements.scene_type.value === "int" && /^-?\d+$/.test(rawScene) ? Number(rawScene) : rawScene;
-      const body = { app: value("app"), permanent };
+      const body = { app: form.elements.app.value.trim(), permanent };
       if (rawScene !== "") body.scene = scene;
       if (!permanent && value("expire_days") !== "") {
         const days = Number(value("expire_days"));
@@ -829,16 +1020,7 @@
       return;
     }
     if (!response.ok) {
-      let message = t("error.http", { status: response.status });
-      try {
-        const data = await response.json();
-        if (data && data.error && data.error.message) message = data.error.message;
-      } catch (e) {
-        // Not JSON: the status line says enough.
-      }
-      status.replaceChildren(
-        h("p", { class: "alert error", role: "alert" }, response.status === 410 ? `${t("qr.gone")} (${message})` : message),
-      );
+      status.replaceChildren(errorBox(await failureOf(response)));
       return;
     }
     const blob = await response.blob();
@@ -848,10 +1030,37 @@
     image.src = url;
     image.hidden = false;
     download.href = url;
-    download.download = `${download.download.replace(/\.\w+$/, "")}.${format}`;
+    download.download = qrFileName(record, format);
     download.textContent = t("qr.download", { format: format === "png" ? "PNG" : "JPEG" });
     download.hidden = false;
     status.replaceChildren();
+  }
+
+  // Only what file systems refuse is replaced (Windows' \ / : * ? " < > |, control characters), and the dots and
+  // spaces Windows drops at the end: Chinese, spaces and signs stay, so every channel's file has its own name.
+  function fileSafe(text) {
+    return String(text)
+      .replace(/[\\/:*?"<>|\u0000-\u001f\u007f]/g, "_")
+      .replace(/[. ]+$/, "")
+      .trim();
+  }
+
+  // At most `max` bytes of UTF-8, cut between characters (file names are limited to 255 bytes).
+  function clip(text, max) {
+    const encoder = new TextEncoder();
+    let out = "";
+    for (const char of text) {
+      if (encoder.encode(out + char).length > max) break;
+      out += char;
+    }
+    return out;
+  }
+
+  // wxfunnel-<app>-<scene>-<channel name>.jpg, e.g. wxfunnel-demo-oa-春节海报-春季海报.jpg.
+  function qrFileName(record, format) {
+    const name = (record.channel || {}).name;
+    const parts = ["wxfunnel", record.app, record.scene, name].filter(Boolean).map((part) => fileSafe(part)).filter(Boolean);
+    return `${clip(parts.join("-"), 200)}.${format}`;
   }
 
   const CHANNEL_NOTICES = ["created", "reused", "reassigned", "saved", "disabled", "enabled", "retired"];
@@ -892,7 +1101,7 @@
           {
             class: "button qr-download",
             id: "qr-download",
-            download: `wxfunnel-${record.app}-${record.scene}.jpg`.replace(/[^\w.=-]+/g, "_"),
+            download: qrFileName(record, "jpg"),
             href: "#",
             hidden: true,
           },
@@ -1063,7 +1272,8 @@
   }
 
   function viewReferrers(main, params) {
-    let app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
+    let app = choice.app;
     let period = periodFrom(params);
     const board = h("div", { id: "referrers" });
     const statsBox = h("div", { class: "stats", id: "stats" });
@@ -1087,7 +1297,7 @@
 
     main.append(
       heading(t("referrers.title")),
-      appForm(app, t("channels.load"), (value, form) => {
+      appToolbar(choice, (value, form) => {
         app = value;
         loadAll(form);
       }),
@@ -1099,7 +1309,7 @@
       h("section", { "aria-labelledby": "all-title" }, h("h2", { id: "all-title" }, t("referrers.all")), statsBox),
       h("section", { "aria-labelledby": "per-channel-title" }, h("h2", { id: "per-channel-title" }, t("referrers.channels")), channelsBox),
     );
-    return loadAll(null);
+    return app ? loadAll(null) : board.replaceChildren();
   }
 
   function dataRow(list, key, value) {
@@ -1130,8 +1340,11 @@
     });
   }
 
+  // A reminder: to the followers of an Official Account's channels (a template message, with a link), or to the
+  // users of a Mini Program who opted in on its cards (a subscribe message, with a page of the Mini Program).
   async function viewReminders(main, params) {
-    let app = params.get("app") || currentApp();
+    const choice = chooseApp(params, null);
+    let app = choice.app || "";
     const preselected = new Set(params.getAll("scene"));
     let requestId = newRequestId();
     const scenesErrorId = nextId("err");
@@ -1143,6 +1356,7 @@
       scenesBox,
       h("p", { class: "field-error", id: scenesErrorId, hidden: true }),
     );
+    const cardNote = h("p", { class: "hint", id: "reminder-cards" }, t("reminders.cards"));
     const dataList = h("div", { class: "data-rows" });
     const dataErrorId = nextId("err");
     const data = h(
@@ -1161,28 +1375,65 @@
       { id: "reminder-touch", name: "touch" },
       ["any", "first", "last"].map((value) => h("option", { value }, t(`reminders.touch.${value}`))),
     );
+    const touchField = field({ field: "touch", id: "reminder-touch", label: t("reminders.touch"), control: touch });
+    const urlField = field({ field: "url", id: "reminder-url", label: t("reminders.url"), type: "url", placeholder: "https://" });
+    const pageField = field({ field: "page", id: "reminder-page", label: t("reminders.page"), hint: t("reminders.page.hint"), placeholder: "pages/…" });
+    const prefixField = field({ field: "scene_prefix", id: "reminder-prefix", label: t("reminders.prefix"), hint: t("reminders.prefix.hint") });
     const form = formShell(
       { id: "reminder-form", class: "stack" },
-      field({ field: "app", id: "reminder-app", label: t("field.app"), value: app }),
+      appField(choice, {
+        id: "reminder-app",
+        onchange: (value) => {
+          app = value;
+          showKind();
+        },
+      }),
       h(
         "fieldset",
         { class: "group" },
         h("legend", {}, t("reminders.audience")),
         scenes,
-        field({ field: "scene_prefix", id: "reminder-prefix", label: t("reminders.prefix"), hint: t("reminders.prefix.hint") }),
-        field({ field: "touch", id: "reminder-touch", label: t("reminders.touch"), control: touch }),
+        cardNote,
+        prefixField,
+        touchField,
       ),
       field({ field: "template_id", id: "reminder-template", label: t("reminders.template") }),
       data,
-      field({ field: "url", id: "reminder-url", label: t("reminders.url"), type: "url", placeholder: "https://" }),
+      urlField,
+      pageField,
       requestNote,
       h("div", { class: "actions" }, submit),
     );
 
+    // Listed as a Mini Program by GET /apps (an app typed by hand is taken for an Official Account).
+    function isMiniProgram() {
+      return appsListed() && appsKnown.items.some((item) => item.name === app && item.kind === "mini_program");
+    }
+
+    function showKind() {
+      const mini = isMiniProgram();
+      scenes.hidden = mini;
+      touchField.hidden = mini;
+      urlField.hidden = mini;
+      cardNote.hidden = !mini;
+      pageField.hidden = !mini;
+      prefixField.querySelector("label").textContent = t(mini ? "reminders.prefix.cards" : "reminders.prefix");
+      prefixField.querySelector(".hint").textContent = t(mini ? "reminders.prefix.cards.hint" : "reminders.prefix.hint");
+      if (!mini) return loadScenes();
+      scenesBox.replaceChildren();
+      return null;
+    }
+
     async function loadScenes() {
+      if (!app) {
+        scenesBox.replaceChildren(h("p", { class: "muted" }, t("apps.none")));
+        return;
+      }
       scenesBox.replaceChildren(h("p", { class: "muted" }, t("loading")));
+      const asked = app;
       try {
-        const { data: page } = await api("GET", `/qrcodes?${new URLSearchParams({ app, limit: "100" })}`);
+        const { data: page } = await api("GET", `/qrcodes?${new URLSearchParams({ app: asked, limit: "100" })}`);
+        if (asked !== app) return;
         const items = page.items || [];
         if (!items.length) {
           scenesBox.replaceChildren(h("p", { class: "muted" }, t("reminders.scenes.none")));
@@ -1200,31 +1451,34 @@
           }),
         );
       } catch (error) {
-        scenesBox.replaceChildren(errorBox(error));
+        if (asked === app) scenesBox.replaceChildren(errorBox(error));
       }
     }
 
-    form.elements.app.addEventListener("change", () => {
-      app = form.elements.app.value.trim() || DEFAULT_APP;
-      save(STORAGE.app, app);
-      loadScenes();
-    });
+    if (!appsListed()) {
+      form.elements.app.addEventListener("change", () => {
+        app = form.elements.app.value.trim() || DEFAULT_APP;
+        showKind();
+      });
+    }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(form);
-      const body = { request_id: requestId, app: form.elements.app.value.trim(), touch: touch.value };
-      const chosen = [...form.querySelectorAll("input[name=scenes]:checked")].map((el) => el.value);
+      const mini = isMiniProgram();
+      const body = { request_id: requestId, app: form.elements.app.value.trim() };
+      const chosen = mini ? [] : [...form.querySelectorAll("input[name=scenes]:checked")].map((el) => el.value);
       const prefix = form.elements.scene_prefix.value.trim();
       if (chosen.length) body.scenes = chosen;
       if (prefix) body.scene_prefix = prefix;
+      if (!mini) body.touch = touch.value;
       body.template_id = form.elements.template_id.value.trim();
       body.data = {};
       for (const row of dataList.querySelectorAll(".data-row")) {
         const key = row.querySelector(".data-key").value.trim();
         if (key) body.data[key] = row.querySelector(".data-value").value;
       }
-      const url = form.elements.url.value.trim();
-      if (url) body.url = url;
+      const link = (mini ? form.elements.page : form.elements.url).value.trim();
+      if (link) body[mini ? "page" : "url"] = link;
       submit.disabled = true;
       submit.textContent = t("reminders.sending");
       try {
@@ -1232,14 +1486,14 @@
         requestId = newRequestId();
         go(`#/reminders/${enc(created.id)}`);
       } catch (error) {
-        showError(form, error);
+        showError(form, error, { exactly_one: mini ? "scene_prefix" : "scenes" });
       } finally {
         submit.disabled = false;
         submit.textContent = t("reminders.send");
       }
     });
     main.append(heading(t("reminders.title")), form);
-    await loadScenes();
+    await showKind();
   }
 
   function viewNotification(main, params, id) {
@@ -1252,7 +1506,8 @@
     });
 
     function render(n) {
-      const done = Number(n.sent || 0) + Number(n.failed || 0);
+      // Every recipient ends sent, failed or skipped (no longer following): the bar fills when all are settled.
+      const done = Number(n.sent || 0) + Number(n.failed || 0) + Number(n.skipped || 0);
       const audience = Number(n.audience || 0);
       const reasons = Object.entries(n.failed_reasons || {});
       put(
@@ -1266,11 +1521,19 @@
         h("progress", { id: "notification-progress", max: Math.max(audience, 1), value: audience ? done : n.status === "done" ? 1 : 0, "aria-label": t("reminders.progress") }),
         h(
           "dl",
+          { class: "facts", id: "notification-facts" },
+          fact(t("field.app.any"), n.app),
+          fact(t("reminders.requestId"), n.request_id ? h("code", {}, n.request_id) : null),
+          fact(t("reminders.created"), timeOf(n.created_at, n.app)),
+        ),
+        h(
+          "dl",
           { class: "totals" },
           [
             ["reminders.audienceCount", n.audience],
             ["reminders.queued", n.queued],
             ["reminders.sent", n.sent],
+            ["reminders.skipped", n.skipped],
             ["reminders.failed", n.failed],
           ].map(([key, value]) => h("div", { class: "total" }, h("dt", {}, t(key)), h("dd", { "data-count": key.split(".")[1] }, formatNumber(value)))),
         ),
@@ -1585,7 +1848,7 @@
     } catch (e) {
       data = null;
     }
-    return new ApiError(response.status, data && data.error ? data.error : { message: t("error.http", { status: response.status }) });
+    return failure(response.status, data);
   }
 
   // The file name of a Content-Disposition header: filename* (RFC 5987, UTF-8: Chinese kept), else filename.
@@ -1656,10 +1919,10 @@
       h(
         "td",
         {},
-        timeOf(row.first_followed_at, app) || "—",
-        again ? h("small", { class: "muted block" }, `${t("followers.again")}: `, timeOf(row.followed_at, app)) : null,
+        timeOf(row.first_followed_at, app, false) || "—",
+        again ? h("small", { class: "muted block" }, `${t("followers.again")}: `, timeOf(row.followed_at, app, false)) : null,
       ),
-      h("td", {}, timeOf(row.unfollowed_at, app) || "—"),
+      h("td", {}, timeOf(row.unfollowed_at, app, false) || "—"),
       h("td", {}, (row.tags || []).join("、") || "—"),
     );
   }
@@ -1717,8 +1980,8 @@
         body.append(...rows.map((row) => followerRow(app, row)));
         shown += rows.length;
         table.hidden = shown === 0;
-        const known = zoneOf(app);
-        zone.textContent = shown ? (known ? t("followers.zone", { zone: known }) : t("followers.zone.utc")) : "";
+        const clock = clockOf(app);
+        zone.textContent = shown ? (clock !== "UTC" ? t("followers.zone", { zone: zoneTitle(clock) }) : t("followers.zone.utc")) : "";
         count.textContent = shown === 0 ? t("followers.empty") : t(nextToken ? "followers.count.more" : "followers.count", { n: formatNumber(shown) });
         more.hidden = !nextToken;
       } catch (error) {
@@ -1786,28 +2049,36 @@
     return promoterLists.get(app);
   }
 
-  // A text field with suggestions (a datalist): typing works without them.
-  function suggestingField(opts, suggestions) {
+  // A text field with suggestions (a datalist) from `suggestions(app)`: typing works without them. Its
+  // `suggest(app)` suggests another account's (the form's account was changed).
+  function suggestingField(app, opts, suggestions) {
     const listId = nextId("list");
     const list = h("datalist", { id: listId });
     const wrapper = field(opts);
     wrapper.querySelector("input").setAttribute("list", listId);
     wrapper.append(list);
-    suggestions.then((options) => list.replaceChildren(...options.map(([value, label]) => h("option", { value }, label))));
+    wrapper.suggest = (chosen) => {
+      list.replaceChildren();
+      if (!chosen) return;
+      suggestions(chosen).then((options) => list.replaceChildren(...options.map(([value, label]) => h("option", { value }, label))));
+    };
+    wrapper.suggest(app);
     return wrapper;
   }
 
   function promoterField(app, opts) {
     return suggestingField(
+      app,
       { field: "channel.promoter", id: opts.id, label: t("channel.promoter.id"), value: opts.value, hint: opts.hint },
-      promotersOf(app).then((items) => items.map((p) => [p.id, [promoterName(p), p.team].filter(Boolean).join(" · ")])),
+      (chosen) => promotersOf(chosen).then((items) => items.map((p) => [p.id, [promoterName(p), p.team].filter(Boolean).join(" · ")])),
     );
   }
 
   function teamField(app, opts) {
     return suggestingField(
+      app,
       { field: "team", id: opts.id, label: t("promoter.team"), value: opts.value, hint: t("promoter.team.hint") },
-      promotersOf(app).then((items) => [...new Set(items.map((p) => p.team).filter(Boolean))].sort().map((team) => [team, team])),
+      (chosen) => promotersOf(chosen).then((items) => [...new Set(items.map((p) => p.team).filter(Boolean))].sort().map((team) => [team, team])),
     );
   }
 
@@ -1904,7 +2175,8 @@
   }
 
   function viewPromoters(main, params) {
-    let app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
+    let app = choice.app;
     let period = periodFrom(params);
     const search = field({
       field: "q",
@@ -1969,7 +2241,7 @@
     links();
     main.append(
       h("div", { class: "page-head" }, heading(t("promoters.title")), h("div", { class: "actions" }, createLink, previewLink)),
-      appForm(app, t("channels.load"), (value, form) => {
+      appToolbar(choice, (value, form) => {
         app = value;
         links();
         loadAll(form);
@@ -1995,18 +2267,20 @@
       ),
       h("p", { class: "hint" }, t("promoters.noReward")),
     );
-    return loadAll(null);
+    return app ? loadAll(null) : board.replaceChildren();
   }
 
   function viewPromoterNew(main, params) {
-    const app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
+    const app = choice.app || "";
     const submit = h("button", { type: "submit", id: "promoter-submit" }, t("promoters.create"));
+    const team = teamField(app, { id: "promoter-team" });
     const form = formShell(
       { id: "promoter-form", class: "stack" },
-      field({ field: "app", id: "promoter-app", label: t("field.app"), value: app }),
+      appField(choice, { id: "promoter-app", onchange: (value) => team.suggest(value) }),
       field({ field: "id", id: "promoter-id", label: t("promoter.id"), hint: t("promoter.id.hint"), autocomplete: "off" }),
       field({ field: "name", id: "promoter-name", label: t("promoter.name"), hint: t("promoter.name.hint") }),
-      teamField(app, { id: "promoter-team" }),
+      team,
       field({ field: "openid", id: "promoter-openid", label: t("promoter.openid"), hint: t("promoter.openid.hint") }),
       field({ field: "notes", id: "promoter-notes", label: t("promoter.notes"), multiline: true }),
       h("div", { class: "actions" }, submit),
@@ -2262,7 +2536,7 @@
   }
 
   function viewMyCode(main, params) {
-    const app = params.get("app") || currentApp();
+    const app = chooseApp(params, OFFICIAL_ACCOUNTS).app || currentApp();
     const inputs = [
       ["keyword", "我的二维码", "mycode.keyword", false],
       ["menu_key", "MY_CODE", "mycode.menuKey", false],
@@ -2375,14 +2649,13 @@
   async function fetchFile(method, path, body, accept) {
     const response = await request(method, path, body, accept);
     if (!response.ok) {
-      let message = t("error.http", { status: response.status });
+      let data = null;
       try {
-        const data = await response.json();
-        if (data && data.error && data.error.message) message = data.error.message;
+        data = await response.json();
       } catch (e) {
         // Not JSON: the status line says enough.
       }
-      throw new ApiError(response.status, { message });
+      throw failure(response.status, data); // by its code and rule, in the operator's words like every refusal
     }
     const url = URL.createObjectURL(await response.blob());
     cleanups.push(() => URL.revokeObjectURL(url));
@@ -2712,7 +2985,8 @@
   }
 
   function viewCampaigns(main, params) {
-    let app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
+    let app = choice.app;
     const list = h("ul", { class: "cards", id: "campaign-list" });
     const status = h("p", { class: "muted", role: "status" });
     const form = formShell(
@@ -2751,7 +3025,7 @@
     });
     main.append(
       heading(t("campaign.title")),
-      appForm(app, t("channels.load"), (value) => {
+      appToolbar(choice, (value) => {
         app = value;
         replaceQuery(new URLSearchParams({ app }), main);
         load();
@@ -2760,7 +3034,7 @@
       list,
       h("section", { "aria-labelledby": "campaign-new-h" }, h("h2", { id: "campaign-new-h" }, t("campaign.new")), form),
     );
-    return load();
+    return app ? load() : null;
   }
 
   async function viewCampaign(main, params, app, id) {
@@ -2784,7 +3058,7 @@
   }
 
   function viewBatch(main, params) {
-    const app = params.get("app") || currentApp();
+    const choice = chooseApp(params, OFFICIAL_ACCOUNTS);
     const results = h("div", { id: "batch-results", "aria-live": "polite" });
     const file = h("input", { type: "file", id: "batch-file", name: "file", accept: ".csv,text/csv" });
     const campaign = h("select", { id: "batch-campaign", name: "campaign" }, h("option", { value: "" }, t("campaign.none")));
@@ -2792,15 +3066,21 @@
     const form = formShell(
       { class: "stack", id: "batch-form" },
       h("p", { class: "hint" }, t("batch.explain")),
-      field({ field: "app", id: "batch-app", name: "app", label: t("field.app"), value: app }),
+      appField(choice, { id: "batch-app", onchange: (value) => loadCampaigns(value) }),
       field({ field: "batch", id: "batch-id", name: "batch", label: t("batch.id"), hint: t("batch.id.hint") }),
       field({ field: "campaign", id: "batch-campaign", label: t("campaign.of"), control: campaign }),
       field({ field: "csv", id: "batch-file", label: t("batch.file"), control: file, hint: t("batch.file.hint") }),
       h("div", { class: "actions" }, submit),
     );
-    api("GET", `/campaigns?${new URLSearchParams({ app })}`)
-      .then(({ data }) => (data.items || []).forEach((c) => campaign.append(h("option", { value: c.id }, `${c.name} (${c.id})`))))
-      .catch(() => null);
+    // The chosen account's campaigns (again when another account is chosen).
+    function loadCampaigns(app) {
+      campaign.replaceChildren(h("option", { value: "" }, t("campaign.none")));
+      if (!app) return;
+      api("GET", `/campaigns?${new URLSearchParams({ app })}`)
+        .then(({ data }) => (data.items || []).forEach((c) => campaign.append(h("option", { value: c.id }, `${c.name} (${c.id})`))))
+        .catch(() => null);
+    }
+    loadCampaigns(choice.app);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(form);
@@ -2924,6 +3204,8 @@
     if (!found) {
       page.append(heading(t("error.notfound")));
     } else {
+      await loadApps(); // the accounts' kinds and zones, for the picker and the times of every page
+      if (!page.isConnected) return;
       await found[0](page, params, ...found[1]);
     }
     const title = main.querySelector("h1");

@@ -19,10 +19,10 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from wxfunnel.domain import stats
 from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.followers import Follower
 from wxfunnel.entry.admin.errors import NotFound, invalid
@@ -170,8 +170,9 @@ def _csv(selection: Selection) -> bytes:
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
-def filename(selection: Selection) -> str:
-    day = datetime.now(UTC).strftime("%Y%m%d")
+def filename(selection: Selection, time_zone: str, now: float | None = None) -> str:
+    """followers-<app>-<label>-<the account's day>.csv: the day the operator sees on the console's statistics."""
+    day = stats.today(time_zone, now).strftime("%Y%m%d")
     return f"followers-{selection.app}-{selection.label}-{day}.csv"
 
 
@@ -185,7 +186,7 @@ def export(query: Mapping[str, str]) -> tuple[bytes | None, dict[str, Any]]:
     """GET /followers/export → (the CSV, its headers), or (None, {"url", ...}) when it went to the bucket."""
     selection = select(query)
     body = _csv(selection)
-    name = filename(selection)
+    name = filename(selection, known_app(selection.app).time_zone)
     if len(body) <= EXPORT_INLINE_BYTES:
         return body, {"Content-Disposition": content_disposition(name)}
     url = exports.put(selection.app, name, body, "text/csv; charset=utf-8")
