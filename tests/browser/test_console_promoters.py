@@ -141,6 +141,11 @@ def test_a_promoter_is_added_given_two_codes_and_ranked_by_their_total(
     assert totals(page)["referrals"] == "5"
     page.wait(lambda d: len(page.all("#followers-table tbody tr")) == 5)
     assert "5" in page.text_of("#followers-count")
+    # Their funnel: both codes' followers (no live code was visited, so no visits and no conversion yet).
+    page.wait(lambda d: page.all('#funnel [data-funnel="new_followers"]'))
+    assert page.text_of('#funnel [data-funnel="new_followers"]') == "5"
+    assert page.text_of('#funnel [data-funnel="visits"]') == "0"
+    assert len(page.all("#funnel-channels tbody tr")) == 2
     page.screenshot("promoter")
 
     page.css("#promoter-edit").click()

@@ -2390,6 +2390,7 @@
     editor.querySelector(".cancel").addEventListener("click", () => toggleEditor(false));
     const codes = promoter.channels || [];
     const statsBox = h("div", { class: "stats", id: "stats", "aria-live": "polite" });
+    const funnelBox = h("div", { class: "stats", id: "funnel", "aria-live": "polite" }, h("p", { class: "muted" }, t("loading")));
     const period = periodFrom(params);
 
     async function loadStats(chosen, form) {
@@ -2399,6 +2400,10 @@
         const { data } = await api("GET", withQuery(promoter.links.stats, qs));
         const zoneKnown = zoneOf(app);
         renderStats(statsBox, data, { from: data.from || chosen.from, to: data.to || chosen.to });
+        // The same period's funnel: the visits of their channels' live codes → followers → still following.
+        api("GET", withQuery(promoter.links.funnel, qs))
+          .then(({ data: report }) => renderFunnel(funnelBox, report))
+          .catch((error) => funnelBox.replaceChildren(errorBox(error)));
         if (!zoneKnown && zoneOf(app)) {
           const fresh = factsOf();
           facts.replaceWith(fresh);
@@ -2442,6 +2447,7 @@
         periodForm(period, loadStats),
         statsBox,
       ),
+      h("section", { class: "no-print", "aria-labelledby": "funnel-h" }, h("h2", { id: "funnel-h" }, t("funnel.title")), funnelBox),
       followers.section,
     );
     await loadStats(period, null);

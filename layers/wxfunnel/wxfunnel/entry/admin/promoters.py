@@ -63,6 +63,7 @@ def view_of(promoter: Promoter) -> dict[str, Any]:
         "links": {
             "self": f"/promoters/{promoter.app}/{promoter.id}",
             "stats": f"/promoters/{promoter.app}/{promoter.id}/stats",
+            "funnel": f"/promoters/{promoter.app}/{promoter.id}/funnel",
             "followers": f"/followers?app={promoter.app}&promoter={promoter.id}",
         },
     }
