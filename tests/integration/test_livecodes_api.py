@@ -510,6 +510,10 @@ def test_a_welcome_sequence_is_refused_with_the_message_at_fault(
 
 def test_a_batch_creates_channels_with_live_codes_idempotently_per_row(admin: Admin, wechat: Any) -> None:
     admin.campaign(id="spring", name="Spring", start="2026-01-01", end="2026-12-31")
+    status, _, _ = admin.call(
+        "POST", "/promoters", "/promoters", {"app": OA, "id": "alice", "name": "Alice"}, handler=admin.qrcodes
+    )
+    assert status == 201  # a batch gives channels to promoters that exist
     body = {
         "app": OA,
         "batch": "stores",
@@ -556,6 +560,7 @@ def test_a_batch_creates_channels_with_live_codes_idempotently_per_row(admin: Ad
         "store",
         "欢迎光临 1",
     )
+    assert (qr["channel"]["promoter"], qr["channel"]["referrer"]["name"]) == ("alice", "Alice")
     _, live, _ = admin.call(
         "GET",
         "/livecodes/{app}/{code}",
