@@ -382,17 +382,20 @@ class Demo:
         assert self.sandbox is not None
         qr = self.sandbox.qr_for_url(image)
         check(qr is not None and qr.scene == "store-1", "the page's QR follows through the store's channel")
-        text = self.follow("o-oa-frank", "store-1")
-        self.say("wechat", f"o-oa-frank long-presses it and follows → reply: {text}")
+        text = self.follow("o-oa-grace", "store-1")
+        self.say("wechat", f"o-oa-grace long-presses it and follows → reply: {text}")
         self.drain()
-        sent = [c for c in self.calls("message/custom/send") if c.payload.get("touser") == "o-oa-frank"]
+        sent = [c for c in self.calls("message/custom/send") if c.payload.get("touser") == "o-oa-grace"]
         check([c.payload["msgtype"] for c in sent] == ["news"], "the welcome sequence's link, once")
         self.say(
             "sender",
             f"welcome sequence: custom/send news '{sent[0].payload['news']['articles'][0]['title']}'",
         )
         funnel = self.admin.request("GET", "/campaigns/demo-oa/demo-spring/funnel").json()
-        check((funnel["visits"], funnel["new_followers"]) == (2, 1), "2 visits, 1 new follower")
+        check(
+            (funnel["visits"], funnel["new_followers"]) == (2, 1),
+            f"2 visits, 1 new follower (got {funnel['visits']} and {funnel['new_followers']})",
+        )
         print(
             f"  funnel of demo-spring: {funnel['visits']} visits → {funnel['new_followers']} new followers "
             f"(conversion {100 * funnel['conversion']:.0f} %)"
