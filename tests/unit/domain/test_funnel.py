@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from wxfunnel.domain.channels import GENERATION_MARK, Channel
 from wxfunnel.domain.followers import follow, scan, unfollow
-from wxfunnel.domain.funnel import DAY_SECONDS, funnel, unfollow_cohort
+from wxfunnel.domain.funnel import DAY_SECONDS, funnel, rollup, unfollow_cohort
 from wxfunnel.domain.stats import Counts, Row
 
 APP, USER = "oa", "o-1"
@@ -102,3 +103,56 @@ def test_retention_counts_only_cohorts_whose_window_has_passed():
     assert (seven.cohort, seven.unfollowed, seven.retained, seven.pending) == (10, 3, 7, 4)
     # 30 days: no cohort is complete yet
     assert (thirty.cohort, thirty.rate, thirty.pending) == (0, None, 14)
+
+
+def test_a_funnels_view_names_every_window_and_its_period():
+    rows = [
+        _row("a", "2026-03-01", visits=4, new_followers=2, unfollowed_1d=1, unfollowed_7d=1, unfollowed_30d=1)
+    ]
+    view = funnel(rows, {"a"}, "2026-03-01", "2026-03-02", today="2026-03-05").as_dict()
+    assert (view["from"], view["to"], view["today"]) == ("2026-03-01", "2026-03-02", "2026-03-05")
+    assert (view["visits"], view["new_followers"], view["conversion"]) == (4, 2, 0.5)
+    assert view["retention"] == [
+        {"days": 1, "cohort": 2, "unfollowed": 1, "retained": 1, "rate": 0.5, "pending": 0},
+        {"days": 7, "cohort": 0, "unfollowed": 0, "retained": 0, "rate": None, "pending": 2},
+        {"days": 30, "cohort": 0, "unfollowed": 0, "retained": 0, "rate": None, "pending": 2},
+    ]
+    assert view["days"][0]["unfollowed_1d"] == 1 and view["days"][1] == {
+        "date": "2026-03-02",
+        "visits": 0,
+        "new_followers": 0,
+        "unfollowed_1d": 0,
+        "unfollowed_7d": 0,
+        "unfollowed_30d": 0,
+    }
+
+
+def test_a_day_matures_only_once_its_whole_window_has_ended_before_today():
+    result = funnel([], {"a"}, "2026-03-01", "2026-03-01", today="2026-03-02")
+    assert not result.matured("2026-03-01", 1)  # the follower of 03-01 23:59 is not a day in yet
+    assert funnel([], {"a"}, "2026-03-01", "2026-03-01", today="2026-03-03").matured("2026-03-01", 1)
+
+
+def test_a_set_of_channels_counts_their_current_generations_only():
+    current = _channel("poster", generation=1)
+    rows = [
+        _row("poster", "2026-03-01", visits=9, new_followers=9),  # the retired first channel's
+        _row(f"poster{GENERATION_MARK}1", "2026-03-01", visits=2, new_followers=1),
+        _row("booth", "2026-03-01", visits=3, new_followers=1),
+    ]
+    result = rollup(rows, [current, _channel("booth")], "2026-03-01", "2026-03-01", today="2026-03-02")
+    assert (result.visits, result.new_followers) == (5, 2)
+
+
+def _channel(scene: str, generation: int = 0) -> Channel:
+    return Channel(
+        app=APP,
+        scene=scene,
+        scene_type="str",
+        permanent=True,
+        kind="channel",
+        name=scene,
+        generation=generation,
+        created_at="",
+        updated_at="",
+    )
