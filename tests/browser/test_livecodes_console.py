@@ -171,3 +171,78 @@ def test_a_csv_upload_creates_channels_with_live_codes_and_a_zip(page: Any, tmp_
             [r.get_attribute("data-status") for r in page.all("#batch-table tbody tr")] == ["unchanged"] * 3
         )
     )
+
+
+def test_a_live_code_is_re_pointed_to_another_channel_from_its_card(page: Any, local_stack: Any) -> None:
+    admin = AdminClient(local_stack.url)
+    first, second = unique("window"), unique("door")
+    admin.request("POST", "/qrcodes", json_body={"app": OA, "scene": first, "channel": {"name": "橱窗"}})
+    admin.request("POST", "/qrcodes", json_body={"app": OA, "scene": second, "channel": {"name": "门口"}})
+    live = admin.request("POST", "/livecodes", json_body={"app": OA, "scene": first}).json()
+    code = live["code"]
+
+    page.open(f"#/channel/{OA}/{first}")
+    page.visible(f"#live-repoint-{code}")
+    assert "印出的二维码" in page.text_of(f"#live-repoint-{code} .hint")
+    page.fill(f"#live-scene-{code}", unique("nowhere"))  # no channel has this scene: refused at the field
+    page.css(f"#live-repoint-submit-{code}").click()
+    error = page.visible(f"#live-repoint-{code} .field-error")
+    assert error.text == "这个公众号没有使用该场景值的渠道"
+    assert admin.request("GET", f"/livecodes/{OA}/{code}").json()["scene"] == first
+
+    page.fill(f"#live-scene-{code}", second)
+    page.css(f"#live-repoint-submit-{code}").click()
+    notice = page.visible(f"#live-repointed-{code}")
+    assert "门口" in notice.text and second in notice.text
+    assert admin.request("GET", f"/livecodes/{OA}/{code}").json()["scene"] == second
+    assert not page.all(f"#live-repoint-{code} .field-error:not([hidden])")
+    page.screenshot("live-code-repointed")
+    notice.find_element("css selector", "a").click()
+    page.wait(lambda d: page.text_of("h1") == "门口")
+    page.wait(lambda d: page.all(f'#live-codes [data-code="{code}"]'))
+
+
+def test_a_campaign_page_edits_the_campaigns_period(page: Any, local_stack: Any) -> None:
+    admin = AdminClient(local_stack.url)
+    campaign = unique("summer")
+    today = date.today()
+    start, end = today - timedelta(days=2), today + timedelta(days=10)
+    admin.request(
+        "POST",
+        "/campaigns",
+        json_body={
+            "app": OA,
+            "id": campaign,
+            "name": "夏季活动",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        },
+    )
+    page.open(f"#/campaign/{OA}/{campaign}")
+    page.visible("#campaign-edit")
+    page.css("#campaign-save").click()  # nothing changed: nothing sent
+    page.wait(lambda d: page.text_of("#campaign-edit-status") == "没有改动，无需保存。")
+    assert "活码" in page.text_of("#campaign-edit .hint")
+    new_end = today + timedelta(days=30)
+    # A date field takes the typed digits of the browser's locale; its value is set as a date field's is.
+    set_date = (
+        "const el = document.getElementById(arguments[0]); el.value = arguments[1];"
+        "el.dispatchEvent(new Event('input', {bubbles: true}));"
+    )
+    page.js(set_date, "campaign-edit-end", (start - timedelta(days=1)).isoformat())
+    page.css("#campaign-save").click()
+    assert page.visible('#campaign-edit [data-field="end"] .field-error').text == "开始日期不能晚于结束日期"
+
+    page.js(set_date, "campaign-edit-end", new_end.isoformat())
+    page.css("#campaign-save").click()
+    page.visible("#campaign-notice")
+    assert page.text_of("h1") == "夏季活动"
+    assert "null" not in page.text_of("#main")
+    page.screenshot("campaign-edit")
+    assert page.text_of("#campaign-period dd") == f"{start.isoformat()} – {new_end.isoformat()}"
+    stored = admin.request("GET", f"/campaigns/{OA}/{campaign}").json()
+    assert (stored["start"], stored["end"], stored["name"]) == (
+        start.isoformat(),
+        new_end.isoformat(),
+        "夏季活动",
+    )

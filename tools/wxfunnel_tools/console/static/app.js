@@ -2687,7 +2687,8 @@
     return button;
   }
 
-  function liveCodeItem(live) {
+  // A live code's card; `notice` (after a re-point) says where the printed code now leads.
+  function liveCodeItem(live, notice) {
     const png = fileButton(t("live.png"), `${live.code}.png`, () => fetchFile("GET", live.links.png, undefined, "image/png"), {
       class: "secondary live-png",
     });
@@ -2695,6 +2696,11 @@
       class: "secondary live-svg",
     });
     const toggle = h("button", { type: "button", class: "secondary live-toggle" }, live.state === "active" ? t("live.disable") : t("live.enable"));
+    const repoint = formShell(
+      { class: "toolbar live-repoint", id: `live-repoint-${live.code}`, "aria-label": t("live.repoint") },
+      field({ field: "scene", id: `live-scene-${live.code}`, label: t("live.repoint.scene"), hint: t("live.repoint.hint") }),
+      h("button", { type: "submit", class: "secondary live-repoint-submit", id: `live-repoint-submit-${live.code}` }, t("live.repoint")),
+    );
     const item = h(
       "li",
       { class: "card live-code", "data-code": live.code, "data-state": live.state },
@@ -2707,7 +2713,36 @@
         fact(t("live.campaign"), live.campaign ? `${live.campaign.name} (${live.campaign.start} – ${live.campaign.end})` : null),
       ),
       h("div", { class: "actions" }, png, svg, toggle),
+      notice || null,
+      repoint,
     );
+    repoint.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(repoint);
+      const scene = repoint.elements.scene.value.trim();
+      if (!scene) {
+        showError(repoint, localError("scene", "required"));
+        return;
+      }
+      const submit = repoint.querySelector("button[type=submit]");
+      submit.disabled = true;
+      try {
+        const { data } = await api("PUT", live.links.self, { scene });
+        const name = (data.channel || {}).name || data.scene;
+        const done = h(
+          "p",
+          { class: "alert success live-repointed", role: "status", id: `live-repointed-${data.code}` },
+          t("live.repoint.done", { name, scene: data.scene }),
+          " ",
+          h("a", { href: channelHref({ self: data.links.channel }), class: "live-repointed-link" }, t("live.repoint.open", { name })),
+        );
+        item.replaceWith(liveCodeItem(data, done));
+        announce(t("live.repoint.done", { name, scene: data.scene }));
+      } catch (error) {
+        showError(repoint, error);
+        submit.disabled = false;
+      }
+    });
     toggle.addEventListener("click", async () => {
       toggle.disabled = true;
       try {
@@ -2734,7 +2769,7 @@
     async function load() {
       try {
         const { data } = await api("GET", `/livecodes?${new URLSearchParams({ app: record.app, scene: segmentOf(record.links) })}`);
-        list.replaceChildren(...(data.items || []).map(liveCodeItem));
+        list.replaceChildren(...(data.items || []).map((live) => liveCodeItem(live)));
         status.textContent = (data.items || []).length ? "" : t("live.none");
       } catch (error) {
         status.replaceChildren(errorBox(error));
@@ -2935,7 +2970,8 @@
       ),
     );
     const channels = report.channels || [];
-    box.replaceChildren(
+    put(
+      box,
       h("p", { class: "muted" }, t("funnel.period", { from: report.from, to: report.to, zone: report.time_zone || "" })),
       h(
         "dl",
@@ -3043,6 +3079,63 @@
     return app ? load() : null;
   }
 
+  // The longest campaign the API takes (docs/admin-api.md: at most 366 days, the first and the last counted).
+  const CAMPAIGN_MAX_DAYS = 366;
+
+  // The campaign's name, period and ended page; only the changed fields are sent, and the page is shown again.
+  function campaignEditSection(campaign) {
+    const status = h("p", { class: "muted", role: "status", id: "campaign-edit-status" });
+    const ids = { name: "campaign-edit-name", start: "campaign-edit-start", end: "campaign-edit-end", ended_scene: "campaign-edit-ended" };
+    const form = formShell(
+      { class: "stack", id: "campaign-edit" },
+      h("p", { class: "hint" }, t("campaign.edit.hint")),
+      field({ field: "name", id: ids.name, label: t("campaign.name"), value: campaign.name }),
+      h(
+        "div",
+        { class: "row" },
+        field({ field: "start", id: ids.start, label: t("campaign.start"), type: "date", value: campaign.start }),
+        field({ field: "end", id: ids.end, label: t("campaign.end"), type: "date", value: campaign.end }),
+      ),
+      field({ field: "ended_scene", id: ids.ended_scene, label: t("campaign.ended_scene"), hint: t("campaign.ended_scene.hint"), value: campaign.ended_scene || "" }),
+      h("div", { class: "actions" }, h("button", { type: "submit", id: "campaign-save" }, t("campaign.edit.save"))),
+      status,
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const value = (key) => document.getElementById(ids[key]).value.trim();
+      const body = {};
+      for (const key of ["name", "start", "end"]) if (value(key) !== campaign[key]) body[key] = value(key);
+      const ended = value("ended_scene");
+      if (ended !== (campaign.ended_scene || "")) body.ended_scene = ended || null;
+      status.textContent = "";
+      if (!Object.keys(body).length) {
+        status.textContent = t("campaign.edit.unchanged");
+        return;
+      }
+      const start = value("start");
+      const end = value("end");
+      if (start && end && start > end) {
+        showError(form, localError("end", "date_order"));
+        return;
+      }
+      if (start && end && (Date.parse(end) - Date.parse(start)) / 86400000 >= CAMPAIGN_MAX_DAYS) {
+        showError(form, localError("end", "campaign_span", { max: CAMPAIGN_MAX_DAYS }));
+        return;
+      }
+      const submit = document.getElementById("campaign-save");
+      submit.disabled = true;
+      try {
+        const { data } = await api("PUT", campaign.links.self, body);
+        go(`#/campaign/${enc(data.app)}/${enc(data.id)}?saved=1`);
+      } catch (error) {
+        showError(form, error);
+        submit.disabled = false;
+      }
+    });
+    return h("section", { class: "no-print", "aria-labelledby": "campaign-edit-h" }, h("h2", { id: "campaign-edit-h" }, t("campaign.edit")), form);
+  }
+
   async function viewCampaign(main, params, app, id) {
     const box = h("div", { class: "stats", id: "funnel", "aria-live": "polite" }, h("p", { class: "muted" }, t("loading")));
     main.append(h("p", { class: "breadcrumb" }, h("a", { href: `#/campaigns?app=${enc(app)}` }, `← ${t("nav.campaigns")}`)));
@@ -3053,9 +3146,18 @@
       ]);
       main.append(
         heading(campaign.name),
-        h("dl", { class: "facts details" }, fact(t("campaign.id"), h("code", {}, campaign.id)), fact(t("campaign.period"), `${campaign.start} – ${campaign.end}`), fact(t("campaign.state"), t(`campaign.status.${campaign.status}`))),
+        ...(params.get("saved") ? [h("p", { class: "alert success", role: "status", id: "campaign-notice" }, t("campaign.edit.saved"))] : []),
+        h(
+          "dl",
+          { class: "facts details" },
+          fact(t("campaign.id"), h("code", {}, campaign.id)),
+          h("div", { class: "fact", id: "campaign-period" }, h("dt", {}, t("campaign.period")), h("dd", {}, `${campaign.start} – ${campaign.end}`)),
+          fact(t("campaign.state"), t(`campaign.status.${campaign.status}`)),
+          fact(t("campaign.ended_scene.short"), campaign.ended_scene ? h("code", {}, campaign.ended_scene) : null),
+        ),
         h("section", { "aria-labelledby": "funnel-h" }, h("h2", { id: "funnel-h" }, t("funnel.title")), box),
         h("section", { "aria-labelledby": "totals-h" }, h("h2", { id: "totals-h" }, t("campaign.totals")), totalsList(report.totals || {})),
+        campaignEditSection(campaign),
       );
       renderFunnel(box, report);
     } catch (error) {
