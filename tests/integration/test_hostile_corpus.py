@@ -193,6 +193,17 @@ def _notify(body: str | bytes | None) -> Callable[[], dict]:
     return lambda: _admin("/notifications", "/notifications", body)
 
 
+def _promoter_post(body: str | bytes | None) -> Callable[[], dict]:
+    return lambda: _admin("/promoters", "/promoters", body)
+
+
+def _promoter_get(resource: str, promoter: str, query: dict[str, str] | None = None) -> Callable[[], dict]:
+    """A GET of a promoter's route (the id as API Gateway hands it over: decoded, whatever it holds)."""
+    path = resource.replace("{app}", OA).replace("{promoter}", promoter)
+    parameters = {"app": OA, "promoter": promoter}
+    return lambda: _admin(resource, path, None, "GET", path_parameters=parameters, query=query)
+
+
 def _qr_get(resource: str, path: str, query: dict[str, str] | None = None) -> Callable[[], dict]:
     """A GET of the QR admin API; `{scene}` in `path` is a 2000-character scene (percent-encoding is a no-op)."""
     path = path.replace("{scene}", _LONG_SCENE)
@@ -466,6 +477,73 @@ CASES: dict[str, Case] = {
         404,
         _qr_get("/channels/{app}/{scene}/stats", f"/channels/{OA}/{{scene}}/stats"),
         "scene",
+    ),
+    # --- promoters, teams and followers (QrCodeFunction) -----------------------------------------------------
+    "promoters: body not JSON": Case("qrcodes", 400, _promoter_post("{'app': 'demo-oa'")),
+    "promoters: nested 5000 deep": Case("qrcodes", 422, _promoter_post('{"app":' + _DEEP + "}")),
+    "promoters: an id with a path in it": Case(
+        "qrcodes", 422, _promoter_post(json.dumps({"app": OA, "id": "../admin", "name": "x"})), "id"
+    ),
+    "promoters: the id of a route": Case(
+        "qrcodes", 422, _promoter_post(json.dumps({"app": OA, "id": "ranking", "name": "x"})), "id"
+    ),
+    "promoters: a name of 1 MB": Case(
+        "qrcodes", 422, _promoter_post(json.dumps({"app": OA, "id": "wang", "name": "x" * 1_000_000})), "name"
+    ),
+    "promoters: a lone surrogate in the name": Case(
+        "qrcodes",
+        422,
+        _promoter_post(json.dumps({"app": OA, "id": "wang", "name": f"a{_SURROGATE}"})),
+        "name",
+    ),
+    "promoters: an unknown field": Case(
+        "qrcodes", 422, _promoter_post(json.dumps({"app": OA, "id": "wang", "name": "x", "reward": 5}))
+    ),
+    "promoter: markup as the id": Case(
+        "qrcodes", 404, _promoter_get("/promoters/{app}/{promoter}", "<img src=x onerror=alert(1)>"), "id"
+    ),
+    "promoter: statistics of a 2000-character id": Case(
+        "qrcodes", 404, _promoter_get("/promoters/{app}/{promoter}/stats", "p" * 2000), "id"
+    ),
+    "promoter: funnel of a path-like id": Case(
+        "qrcodes", 404, _promoter_get("/promoters/{app}/{promoter}/funnel", "../../etc/passwd")
+    ),
+    "promoter: funnel of a dotted id": Case(
+        "qrcodes", 404, _promoter_get("/promoters/{app}/{promoter}/funnel", ".."), "id"
+    ),
+    "promoters: ranking over a period that is no date": Case(
+        "qrcodes",
+        422,
+        lambda: _admin(
+            "/promoters/{app}/ranking",
+            f"/promoters/{OA}/ranking",
+            None,
+            "GET",
+            path_parameters={"app": OA},
+            query={"from": "2026-02-30"},
+        ),
+        "from",
+    ),
+    "promoters: ranking of an unknown app": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/promoters/{app}/ranking",
+            "/promoters/nobody/ranking",
+            None,
+            "GET",
+            path_parameters={"app": "nobody"},
+        ),
+    ),
+    "followers: a limit that is no number": Case(
+        "qrcodes",
+        422,
+        lambda: _admin("/followers", "/followers", None, "GET", query={"app": OA, "limit": "1e9"}),
+    ),
+    "followers: a forged next_token": Case(
+        "qrcodes",
+        422,
+        lambda: _admin("/followers", "/followers", None, "GET", query={"app": OA, "next_token": "!!!"}),
     ),
     "notify: body not JSON": Case("notify", 400, _notify("not json")),
     "notify: JSON number": Case("notify", 400, _notify("12")),

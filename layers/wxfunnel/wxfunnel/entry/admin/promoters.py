@@ -90,9 +90,13 @@ def create(body: Any, now: float | None = None) -> dict[str, Any]:
 
 def _stored(app: str, promoter_id: str) -> Promoter:
     known_app(app)
-    promoter = promoters.get(app, promoter_id) if promoter_id_problem(promoter_id) is None else None
+    if (
+        promoter_id_problem(promoter_id) is not None
+    ):  # never echoed: it may be anything a caller put in the path
+        raise NotFound(f"id: app '{app}' has no promoter with that id", field="id")
+    promoter = promoters.get(app, promoter_id)
     if promoter is None:
-        raise NotFound(f"app '{app}' has no promoter '{promoter_id}'", field="id")
+        raise NotFound(f"id: app '{app}' has no promoter '{promoter_id}'", field="id")
     return promoter
 
 
