@@ -545,6 +545,60 @@ CASES: dict[str, Case] = {
         422,
         lambda: _admin("/followers", "/followers", None, "GET", query={"app": OA, "next_token": "!!!"}),
     ),
+    "promoter: PATCH with a body that is not JSON": Case(
+        "qrcodes",
+        400,
+        lambda: _admin(
+            "/promoters/{app}/{promoter}",
+            f"/promoters/{OA}/wang",
+            "{'name': 1",
+            "PATCH",
+            path_parameters={"app": OA, "promoter": "wang"},
+        ),
+    ),
+    "team: statistics of a 2000-character team": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/teams/{app}/{team}/stats",
+            f"/teams/{OA}/{'t' * 2000}/stats",
+            None,
+            "GET",
+            path_parameters={"app": OA, "team": "t" * 2000},
+        ),
+        "team",
+    ),
+    "team: a broken escape in its name": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/teams/{app}/{team}/stats",
+            f"/teams/{OA}/%E6%ZZ/stats",
+            None,
+            "GET",
+            path_parameters={"app": OA, "team": "%E6%ZZ"},
+        ),
+        "team",
+    ),
+    "QR: PATCH of a channel that does not exist, nested 5000 deep": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/qrcodes/{app}/{scene}",
+            f"/qrcodes/{OA}/poster",
+            '{"channel":' + _DEEP + "}",
+            "PATCH",
+            path_parameters={"app": OA, "scene": "poster"},
+        ),
+    ),
+    "QR: history of a 2000-character scene": Case(
+        "qrcodes", 404, _qr_get("/qrcodes/{app}/{scene}/history", f"/qrcodes/{OA}/{{scene}}/history"), "scene"
+    ),
+    "followers: export of an unknown app": Case(
+        "qrcodes",
+        404,
+        lambda: _admin("/followers/export", "/followers/export", None, "GET", query={"app": "nobody"}),
+    ),
     "notify: body not JSON": Case("notify", 400, _notify("not json")),
     "notify: JSON number": Case("notify", 400, _notify("12")),
     "notify: nested 5000 deep": Case("notify", 422, _notify('{"scenes":' + _DEEP + "}")),

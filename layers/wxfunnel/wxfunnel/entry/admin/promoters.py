@@ -29,7 +29,8 @@ _UPDATE_FIELDS = frozenset({"name", "openid", "team", "notes"})
 
 
 def _team_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+    # U+FFFD is what a broken escape or byte sequence decodes to: no team name is made of it.
+    if not isinstance(value, str) or not value.strip() or not value.isprintable() or "\ufffd" in value:
         return "must be a printable, non-blank text"
     return None
 
@@ -197,8 +198,10 @@ def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:
 def team_stats(app: str, team: str, query: Mapping[str, str]) -> dict[str, Any]:
     """GET /teams/{app}/{team}/stats → the team's days over the period."""
     known_app(app)
-    if _team_problem(team) or len(team) > TEAM_MAX:
-        raise NotFound(f"app '{app}' has no team '{team[:40]}'", field="team")
+    if (
+        _team_problem(team) or len(team) > TEAM_MAX
+    ):  # never echoed: it may be anything a caller put in the path
+        raise NotFound(f"team: app '{app}' has no team with that name", field="team")
     report = subject_report(app, team, query, "team")
     members = [view_of(p) for p in promoters.all_of(app) if p.team == team]
     return {"app": app, "team": team, "promoters": members, **report}
