@@ -371,8 +371,8 @@ def name_promoter(job: Job) -> Done:
             )
         )
     channel = channels.get(job.app, named.scene)
-    if channel is not None:
-        channels.put(
+    if channel is not None:  # its name and referrer only: a code renewed meanwhile is kept
+        channels.update_info(
             replace(
                 channel,
                 name=f"{named.name}的推荐码",
