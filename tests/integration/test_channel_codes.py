@@ -80,6 +80,7 @@ def test_a_code_past_half_its_life_is_renewed_once_while_the_others_keep_handing
     channels.put(_channel("poster", expires_in=300, life=1000))  # 30 % of its life left: renew
     results = _concurrently(6, lambda: channel_codes.current_code(OA, "poster", expire_seconds=1000))
     assert wechat.count(CREATE) == 1
+    assert all(isinstance(r, Channel) for r in results), results
     tickets = {r.ticket for r in results}
     assert tickets <= {"OLD", channels.get(OA, "poster").ticket} and len(results) == 6
     again = channel_codes.current_code(OA, "poster", expire_seconds=1000)
