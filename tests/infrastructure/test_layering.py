@@ -202,6 +202,9 @@ def test_the_landing_page_loads_no_client_until_it_renews_a_code() -> None:
     assert not any(name.startswith(("wxfunnel.entry.admin", "wxfunnel.flows", "segno")) for name in loaded)
 
 
-def test_the_callback_does_not_load_the_admin_or_the_reminders() -> None:
+def test_the_callback_does_not_load_the_admin_the_reports_or_the_reminders() -> None:
     loaded = imports_of("CallbackFunction")
-    assert not any(name.startswith(("wxfunnel.entry.admin", "wxfunnel.domain.reminders")) for name in loaded)
+    assert not any(
+        name.startswith(("wxfunnel.entry.admin", "wxfunnel.domain.reports", "wxfunnel.domain.reminders"))
+        for name in loaded
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from wxfunnel.domain.channels import Channel, subject_of
 from wxfunnel.domain.promoters import Promoter
-from wxfunnel.domain.stats import Counts, Row, app_report, rank_promoters, rank_teams
+from wxfunnel.domain.reports import app_report, rank_promoters, rank_teams
+from wxfunnel.domain.stats import Counts, Row
 
 START, END = "2026-11-01", "2026-11-30"
 

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from wxfunnel.domain.channels import Channel, Referrer
-from wxfunnel.domain.stats import Counts, Row, app_report, channel_period, day_of
+from wxfunnel.domain.reports import app_report, channel_period
+from wxfunnel.domain.stats import Counts, Row, day_of
 
 
 def row(scene: str, day: str, **counts: int) -> Row:

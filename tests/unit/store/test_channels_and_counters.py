@@ -8,7 +8,8 @@ import pytest
 
 from wxfunnel.domain.channels import Channel
 from wxfunnel.domain.promoters import Referrer
-from wxfunnel.domain.stats import Counts, Period, day_of
+from wxfunnel.domain.reports import Period
+from wxfunnel.domain.stats import Counts, day_of
 from wxfunnel.store.channels import channel_key, from_item, to_item
 from wxfunnel.store.counters import STATS_SHARDS, counter_update, shard_of
 

@@ -1,23 +1,19 @@
-"""Channel statistics, purely: the counters a push moves, days, and the aggregation of counter rows into reports.
+"""What a push counts, purely: the counters it moves and the day it is counted on (reports: domain.reports).
 
 A push is counted on the day of its CreateTime in the account's time zone (`time_zone` in the app's configuration,
 default Asia/Shanghai: an operator in Beijing sees days that start at 00:00 Beijing time); days are yyyy-mm-dd.
 Counters written before accounts had a time zone are on UTC days and are read as they are (README, "Upgrading").
-The counters are stored sharded by follower (store.counters) and summed here. Net = new + returning - unfollows.
+The counters are stored sharded by follower (store.counters) and summed by domain.reports. Net = new + returning
+- unfollows.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
-
-from wxfunnel.domain.channels import Channel, scene_of_subject
-from wxfunnel.domain.promoters import Promoter, ranking_key
 
 # Every counter a counter item can hold. The statistics answers show the follow counters (REPORTED); the landing
 # page's visits and the retention counters (domain.funnel) are shown by the funnel.
@@ -81,29 +77,6 @@ class Counts:
         return cls(**{counter: int(values[counter]) for counter in COUNTERS if counter in values})
 
 
-@dataclass(slots=True)
-class Period:
-    """Counts per day over [start, end], every day present (zeros included), and their total."""
-
-    start: str
-    end: str
-    by_day: dict[str, Counts] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for day in days_between(self.start, self.end):
-            self.by_day.setdefault(day, Counts())
-
-    @property
-    def totals(self) -> Counts:
-        total = Counts()
-        for counts in self.by_day.values():
-            total.add(counts)
-        return total
-
-    def days(self) -> list[dict[str, Any]]:
-        return [{"date": day, **counts.as_dict()} for day, counts in sorted(self.by_day.items())]
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     """One counter item: a scene's counts on one day (in one shard)."""
@@ -111,119 +84,3 @@ class Row:
     scene: str
     day: str
     counts: Counts
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelTotals:
-    scene: str
-    name: str | None
-    totals: Counts
-    generation: int = 0  # a reassigned scene's channels are told apart
-
-
-@dataclass(frozen=True, slots=True)
-class ReferrerScore:
-    name: str
-    openid: str | None
-    scene: str
-    referrals: int
-
-
-@dataclass(frozen=True, slots=True)
-class AppStats:
-    period: Period
-    channels: list[ChannelTotals]
-    referrers: list[ReferrerScore]
-
-
-def channel_period(rows: Iterable[Row], scene: str, start: str, end: str) -> Period:
-    """One scene's days over [start, end] from its counter rows (other scenes' rows are ignored)."""
-    period = Period(start, end)
-    for row in rows:
-        if row.scene == scene and start <= row.day <= end:
-            period.by_day[row.day].add(row.counts)
-    return period
-
-
-def app_report(rows: Iterable[Row], channels: Mapping[str, Channel], start: str, end: str) -> AppStats:
-    """Every scene's counts over [start, end]: per day, per channel (named when known), and referrers ranked.
-
-    `channels` holds the app's channel records; a referrer ranks by the referrals their channel counted in the
-    period (0 when it brought nobody).
-    """
-    period = Period(start, end)
-    per_scene: dict[str, Counts] = defaultdict(Counts)
-    for row in rows:
-        if start <= row.day <= end:
-            period.by_day[row.day].add(row.counts)
-            per_scene[row.scene].add(row.counts)
-    totals = []
-    for subject, counts in per_scene.items():
-        scene, generation = scene_of_subject(subject)
-        channel = channels.get(scene)
-        name = channel.name if channel is not None and channel.generation == generation else None
-        totals.append(ChannelTotals(scene, name, counts, generation))
-    totals.sort(
-        key=lambda entry: (-entry.totals.new_followers, -entry.totals.net, entry.scene, entry.generation)
-    )
-    referrers = [
-        ReferrerScore(
-            channel.referrer.name,
-            channel.referrer.openid,
-            scene,
-            per_scene.get(channel.subject, Counts()).referrals,
-        )
-        for scene, channel in channels.items()
-        if channel.referrer is not None
-    ]
-    referrers.sort(key=lambda score: (-score.referrals, score.name, score.scene))
-    return AppStats(period, totals, referrers)
-
-
-@dataclass(frozen=True, slots=True)
-class PromoterScore:
-    promoter: Promoter
-    totals: Counts
-
-
-@dataclass(frozen=True, slots=True)
-class TeamScore:
-    team: str
-    promoters: int
-    totals: Counts
-
-
-def totals_by_subject(rows: Iterable[Row], start: str, end: str) -> dict[str, Counts]:
-    per_subject: dict[str, Counts] = defaultdict(Counts)
-    for row in rows:
-        if start <= row.day <= end:
-            per_subject[row.scene].add(row.counts)
-    return per_subject
-
-
-def rank_promoters(
-    rows: Iterable[Row], promoters: Iterable[Promoter], start: str, end: str
-) -> list[PromoterScore]:
-    """Every promoter with their totals over the period (zeros included), best first (domain.promoters.ranking_key:
-    credited followers, then new followers, then name, then id)."""
-    per_promoter = totals_by_subject(rows, start, end)
-    scores = [PromoterScore(p, per_promoter.get(p.id, Counts())) for p in promoters]
-    scores.sort(
-        key=lambda s: ranking_key(s.promoter.id, s.promoter.name, s.totals.referrals, s.totals.new_followers)
-    )
-    return scores
-
-
-def rank_teams(rows: Iterable[Row], promoters: Iterable[Promoter], start: str, end: str) -> list[TeamScore]:
-    """Every team (of the promoters' teams, and any counted in the period) with its totals, best first."""
-    per_team = totals_by_subject(rows, start, end)
-    members: dict[str, int] = defaultdict(int)
-    for promoter in promoters:
-        if promoter.team:
-            members[promoter.team] += 1
-    teams = [
-        TeamScore(team, members.get(team, 0), per_team.get(team, Counts()))
-        for team in set(members) | set(per_team)
-    ]
-    teams.sort(key=lambda t: (-t.totals.referrals, -t.totals.new_followers, t.team))
-    return teams

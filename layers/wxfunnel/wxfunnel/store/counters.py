@@ -97,7 +97,7 @@ def _all_shards(app: str, query: Mapping[str, Any], kind: Kind) -> list[Row]:
 
 def subject_rows(app: str, scene: str, start_day: str, end_day: str, kind: Kind = "channel") -> list[Row]:
     """The counter rows of one subject over [start_day, end_day] (other subjects whose name extends it included:
-    domain.stats.channel_period keeps the subject's own)."""
+    domain.reports.channel_period keeps the subject's own)."""
     return _all_shards(
         app,
         {

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from wxfunnel.core.fields import Fields
-from wxfunnel.domain import stats
+from wxfunnel.domain import reports, stats
 from wxfunnel.domain.channels import timestamp
 from wxfunnel.domain.promoters import NAME_MAX, TEAM_MAX, Promoter, promoter_id_problem
 from wxfunnel.entry.admin.errors import Conflict, NotFound, invalid
@@ -170,8 +170,8 @@ def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:
     time_zone = known_app(app).time_zone
     start, end = period(query, stats.today(time_zone))
     everyone = promoters.all_of(app)
-    ranked = stats.rank_promoters(counters.app_rows(app, start, end, kind="promoter"), everyone, start, end)
-    teams = stats.rank_teams(counters.app_rows(app, start, end, kind="team"), everyone, start, end)
+    ranked = reports.rank_promoters(counters.app_rows(app, start, end, kind="promoter"), everyone, start, end)
+    teams = reports.rank_teams(counters.app_rows(app, start, end, kind="team"), everyone, start, end)
     return {
         "app": app,
         "time_zone": time_zone,

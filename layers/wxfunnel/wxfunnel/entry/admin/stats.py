@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from wxfunnel.domain import funnel, stats
+from wxfunnel.domain import funnel, reports, stats
 from wxfunnel.domain.channels import Channel, subject_of
 from wxfunnel.entry.admin.errors import invalid
 from wxfunnel.entry.admin.qrcodes import known_app, links, scene_param
@@ -67,7 +67,9 @@ def subject_report(
     the account's days: `time_zone`, `from`, `to`, `days`, `totals`."""
     time_zone = known_app(app).time_zone
     start, end = period(query, stats.today(time_zone))
-    result = stats.channel_period(counters.subject_rows(app, subject, start, end, kind), subject, start, end)
+    result = reports.channel_period(
+        counters.subject_rows(app, subject, start, end, kind), subject, start, end
+    )
     return {
         "time_zone": time_zone,
         "from": start,
@@ -91,7 +93,7 @@ def app_stats(app: str, query: Mapping[str, str]) -> dict[str, Any]:
     rows = counters.app_rows(app, start, end)
     # Every channel record: names for the period's rows, and every referrer ranked (0 when they brought nobody).
     records = {channel.scene: channel for channel in channels.with_prefix(app, "")}
-    result = stats.app_report(rows, records, start, end)
+    result = reports.app_report(rows, records, start, end)
     return {
         "app": app,
         "time_zone": time_zone,
