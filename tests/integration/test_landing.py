@@ -195,8 +195,13 @@ def test_a_visit_to_a_fresh_code_is_one_read_and_one_counter_write(page: Landing
 
 
 def test_an_expired_code_is_renewed_once_under_concurrent_visits(
-    page: Landing, wechat: Any, aws: Any
+    page: Landing, wechat: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Single flight is the point here, not the wait: on a loaded CI machine the winner's renewal (token, qrcode/create
+    # and moto's writes behind eight threads) can outlast the 3 s a phone waits, and the others would answer 503.
+    from wxfunnel.entry import landing
+
+    monkeypatch.setattr(landing, "RENEWAL_WAIT_SECONDS", 30.0)
     live_code("ab3d5fgh7k", "store-7")
     first = page.get("ab3d5fgh7k")
     # the code expires: the snapshot and the channel both hold it
@@ -224,6 +229,27 @@ def test_an_expired_code_is_renewed_once_under_concurrent_visits(
     assert {shown.image for shown in results} == {renewed.image_url} != {first.image}
     assert livecodes.get(OA, "ab3d5fgh7k").channel.ticket == renewed.ticket
     assert visits(aws, "store-7") == 9
+
+
+def test_a_visit_that_waits_out_another_requests_renewal_answers_503_with_retry_after(
+    page: Landing, wechat: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An expired code whose renewal another request holds (the lease taken, WeChat not answered yet): the visit
+    waits RENEWAL_WAIT_SECONDS for it, then asks the phone to come back rather than showing a dead code."""
+    from wxfunnel.entry import landing
+
+    monkeypatch.setattr(landing, "RENEWAL_WAIT_SECONDS", 0.3)
+    live_code("ab3d5fgh7k", "store-7")
+    page.get("ab3d5fgh7k")
+    expired = replace(channels.get(OA, "store-7"), expires_at=int(time.time()) - 5)
+    channels.put(expired)
+    livecodes.store_channel(livecodes.get(OA, "ab3d5fgh7k"), expired)
+    assert channels.claim_renewal(expired, time.time(), 60, "another-request")
+    started = time.monotonic()
+    shown = page.get("ab3d5fgh7k")
+    assert shown.status == 503 and shown.headers["Retry-After"] == str(landing.RETRY_AFTER_SECONDS)
+    assert shown.image is None and wechat.count(CREATE) == 1  # the first code only: no second renewal
+    assert 0.3 <= time.monotonic() - started < 5
 
 
 def test_a_code_past_half_its_life_is_renewed_by_one_visit_and_shown_to_the_others(

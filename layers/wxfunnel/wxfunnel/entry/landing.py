@@ -45,6 +45,7 @@ from wxfunnel.store import livecodes, visits
 COOKIE_PREFIX = "wxf_"
 COOKIE_HEADER_MAX = 8192  # more than any browser sends for this site; a longer header is read only this far
 RETRY_AFTER_SECONDS = 5
+RENEWAL_WAIT_SECONDS = 3.0  # how long a visit waits for another visit's renewal of an expired code, then 503
 # Link previews, search engines, monitors and scripts: shown the page, never counted.
 CRAWLER = re.compile(
     r"bot|crawl|spider|slurp|preview|fetch|scan|monitor|curl|wget|python|java/|go-http|okhttp|httpclient|"
@@ -197,7 +198,7 @@ def _current_code(app: str, scene: str, expire_seconds: int | None, now: float) 
             app,
             scene,
             expire_seconds=expire_seconds or LIVE_EXPIRE_SECONDS,
-            wait_seconds=3.0,
+            wait_seconds=RENEWAL_WAIT_SECONDS,
             clock=lambda: now,
         )
     except channel_codes.NoChannel:
