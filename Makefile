@@ -9,13 +9,14 @@ PYTHON313 ?= $(shell tools/find-python.sh 3.13)
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup lock test check lint typecheck unit integration mutation template sam-build bench dev demo events env-vars clean browser-deps qr-decoder
+.PHONY: help setup lock test check lint typecheck unit integration mutation template sam-build bench bench-against dev demo events env-vars clean browser-deps qr-decoder
 
 help:
 	@echo "make demo   - start the local stack (moto + WeChat sandbox) and play every product flow"
 	@echo "make test   - set up from nothing and run every check and test (what CI runs)"
 	@echo "make dev    - run the local stack until Ctrl-C"
 	@echo "make bench  - print the benchmark report"
+	@echo "make bench-against REV=1827b9a - cold import and warm callback, this tree vs REV, in one run"
 	@echo "make mutation - mutation testing of the pure packages: per-module scores, fails below the threshold"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -98,6 +99,12 @@ mutation: setup
 
 bench: setup
 	$(PY) -m wxfunnel_tools.bench
+
+# Before and after in one run: this tree against REV (default: 1827b9a, the layout before the layered redesign),
+# alternating between the two so a load drift hits both alike.
+REV ?= 1827b9a
+bench-against: setup
+	$(PY) -m wxfunnel_tools.bench.against $(REV)
 
 dev: setup
 	$(BIN)/wxfunnel local

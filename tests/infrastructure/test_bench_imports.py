@@ -19,3 +19,22 @@ def test_cold_start_section_measures_the_built_layer_with_and_without_bytecode()
     assert callback[5] > callback[1], "ready includes the import"
     assert "with the layer's .pyc files" in rendered
     assert any(row[0] == "wxfunnel.protocol" for row in heavy.rows), heavy.render()
+
+
+def test_before_and_after_runs_both_trees_alternately_in_one_run() -> None:
+    """`make bench-against REV=…` (a smoke run against this very commit: one round, one process each)."""
+    from wxfunnel_tools.bench import against
+
+    cold, warm = against.run("HEAD", rounds=1, import_runs=1, iterations=20)
+    trees = [row[0] for row in cold.rows]
+    assert trees[0] == "import boto3 + dynamodb client" and trees[1] == "HEAD" and "(this tree)" in trees[2]
+    assert all(isinstance(row[1], float) and row[1] > 0 for row in cold.rows), cold.render()
+    assert [row[0] for row in warm.rows] == [
+        "plaintext XML (OA)",
+        "safe-mode XML (OA)",
+        "plaintext JSON (MP)",
+        "safe-mode JSON (MP)",
+    ]
+    assert all(isinstance(value, float) and value > 0 for row in warm.rows for value in row[1:5]), (
+        warm.render()
+    )

@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from wxfunnel_tools.bench.report import Section
 from wxfunnel_tools.template import ROOT
@@ -28,7 +29,7 @@ from wxfunnel_tools.template import ROOT
 TARGET = 1.3
 TARGETED = ("CallbackFunction", "LandingFunction")  # answer WeChat (5 s) or a phone: their cold import counts
 _MARK = "--wxfunnel-bench-handler--"
-_PRELUDE = f"""
+_PRELUDE = """
 import sys, time, json
 class _Absent:
     def find_spec(self, name, path=None, target=None):
@@ -36,7 +37,7 @@ class _Absent:
             raise ImportError(name)
         return None
 sys.meta_path.insert(0, _Absent())
-sys.path.insert(0, {str(ROOT / "tools")!r})
+sys.path.insert(0, "tools")  # the measured tree's own tools (the process runs in that tree)
 """
 _BASELINE = (
     _PRELUDE
@@ -57,6 +58,9 @@ assert "boto3" not in sys.modules and "botocore" not in sys.modules, "boto3 impo
 t0 = time.perf_counter()
 load_handler(sys.argv[1])
 t1 = time.perf_counter()
+if sys.argv[2:] == ["import-only"]:  # another revision's layer (bench.against): its client module may live elsewhere
+    print(json.dumps({"import": t1 - t0}))
+    sys.exit(0)
 from wxfunnel.core.aws import dynamodb
 dynamodb()
 print(json.dumps({"import": t1 - t0, "first": time.perf_counter() - t1}))
@@ -93,14 +97,14 @@ WATCH = (
 _LAYER_DIR = ""
 
 
-def build_native_layer(artifacts: str) -> str:
-    """The layer as `sam build` makes it, for this machine's architecture; returns its `python/` directory."""
+def build_native_layer(artifacts: str, root: Path = ROOT) -> str:
+    """The layer of the tree at `root` as `sam build` makes it, for this machine; returns its `python/` directory."""
     subprocess.run(  # noqa: S603
         [  # noqa: S607
             "make",
             "-s",
             "-f",
-            str(ROOT / "layers" / "wxfunnel" / "Makefile"),
+            str(root / "layers" / "wxfunnel" / "Makefile"),
             "build-WxfunnelLayer",
             f"ARTIFACTS_DIR={artifacts}",
             "LAYER_ARCH=native",
@@ -113,11 +117,11 @@ def build_native_layer(artifacts: str) -> str:
     return os.path.join(artifacts, "python")
 
 
-def _env() -> dict[str, str]:
+def _env(layer_dir: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env.update(
         {
-            "WXFUNNEL_LAYER_DIR": _LAYER_DIR,
+            "WXFUNNEL_LAYER_DIR": layer_dir,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "x",
@@ -130,16 +134,30 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(code: str, *args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
+def _run(
+    code: str, *args: str, importtime: bool = False, tree: tuple[Path, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter; `tree` = (root, built layer) of another revision, else this one's."""
+    root, layer_dir = tree or (ROOT, _LAYER_DIR)
     command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code, *args]
     return subprocess.run(  # noqa: S603
-        command, capture_output=True, text=True, env=_env(), check=True, cwd=ROOT
+        command, capture_output=True, text=True, env=_env(layer_dir), check=True, cwd=root
     )
 
 
-def _measure(code: str, *args: str) -> dict[str, float]:
-    result: dict[str, float] = json.loads(_run(code, *args).stdout.strip().splitlines()[-1])
+def _measure(code: str, *args: str, tree: tuple[Path, str] | None = None) -> dict[str, float]:
+    result: dict[str, float] = json.loads(_run(code, *args, tree=tree).stdout.strip().splitlines()[-1])
     return result
+
+
+def boto3_import_ms() -> float:
+    """One fresh process: `import boto3` + one DynamoDB client, ms."""
+    return _measure(_BASELINE)["import"] * 1000
+
+
+def handler_import_ms(logical_id: str, tree: tuple[Path, str]) -> float:
+    """One fresh process: import of a function's handler from the tree at `tree` = (root, its built layer), ms."""
+    return _measure(_HANDLER, logical_id, "import-only", tree=tree)["import"] * 1000
 
 
 @dataclass
