@@ -37,6 +37,8 @@ class MediaCache(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class QrTicket:
+    """A QR code WeChat created (qrcode/create): its ticket, content and image URL."""
+
     ticket: str
     url: str  # the QR code's content (http://weixin.qq.com/q/…)
     expire_seconds: int | None  # None for a permanent code; for a temporary one, what was requested
@@ -45,6 +47,8 @@ class QrTicket:
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
+    """The fields of user/info that wxfunnel reads about one user of an Official Account."""
+
     openid: str
     subscribed: bool
     subscribe_time: int | None = None

@@ -29,6 +29,8 @@ def _url(value: str, name: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class TextMessage:
+    """A customer-service text message."""
+
     content: str
     msgtype: ClassVar[str] = "text"
 
@@ -44,6 +46,8 @@ class TextMessage:
 
 @dataclass(frozen=True, slots=True)
 class ImageMessage:
+    """A customer-service image message (an uploaded media_id)."""
+
     media_id: str
     msgtype: ClassVar[str] = "image"
 
@@ -81,6 +85,8 @@ class LinkMessage:
 
 @dataclass(frozen=True, slots=True)
 class MiniProgramPageMessage:
+    """A customer-service mini-program card."""
+
     title: str
     appid: str
     pagepath: str

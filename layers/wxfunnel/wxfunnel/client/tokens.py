@@ -37,6 +37,8 @@ WAIT_SECONDS = 12.0  # how long a container waits for someone else's refresh bef
 
 @dataclass(frozen=True, slots=True)
 class AccessToken:
+    """A token in a container's memory: used until refresh_at, never within HARD_MARGIN of expires_at."""
+
     value: str = field(repr=False)
     expires_at: float
     refresh_at: float

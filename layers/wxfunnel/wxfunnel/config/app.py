@@ -42,6 +42,8 @@ SECRET_MAX_CHARS: Final = 128
 
 @dataclass(frozen=True, slots=True)
 class AppConfig:
+    """One connected account (OA or MP): its credentials, callback settings and rules, parsed once."""
+
     name: str
     kind: AccountKind
     appid: str

@@ -69,11 +69,15 @@ class TemplateSpec:
 
 @dataclass(frozen=True, slots=True)
 class TextAction:
+    """Answer with a text."""
+
     content: str
 
 
 @dataclass(frozen=True, slots=True)
 class LinkAction:
+    """Answer with a link card."""
+
     title: str
     description: str
     url: str
@@ -82,11 +86,15 @@ class LinkAction:
 
 @dataclass(frozen=True, slots=True)
 class ImageAction:
+    """Answer with an image from a URL."""
+
     image_url: str  # fetched and uploaded as temporary media by the sender
 
 
 @dataclass(frozen=True, slots=True)
 class MiniProgramPageAction:
+    """Answer with a mini-program card opening `page_path`."""
+
     title: str
     page_path: str
     appid: str | None = None  # None: the account's own appid
@@ -96,6 +104,8 @@ class MiniProgramPageAction:
 
 @dataclass(frozen=True, slots=True)
 class Article:
+    """One article of a news action."""
+
     title: str
     description: str
     url: str
@@ -104,6 +114,8 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class NewsAction:
+    """Answer with news articles (a passive reply)."""
+
     articles: tuple[Article, ...]
 
 
@@ -125,6 +137,8 @@ Action = TextAction | LinkAction | ImageAction | MiniProgramPageAction | NewsAct
 
 @dataclass(frozen=True, slots=True)
 class KeywordRule:
+    """What a text matching `pattern` (exact, prefix or regex) is answered with."""
+
     match: MatchKind
     pattern: str
     reply: Action
@@ -180,6 +194,8 @@ class CardRule:
 
 @dataclass(frozen=True, slots=True)
 class Fallback:
+    """What a message no rule answers gets: nothing, a text, or a hand-off to customer service."""
+
     kind: FallbackKind = "none"
     text: str | None = None
     kf_account: str | None = None
@@ -217,6 +233,8 @@ class ReferralRule:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
+    """An app's rules as its configuration states them: keywords, fallback, welcomes, card, referrals."""
+
     keywords: tuple[KeywordRule, ...] = ()
     fallback: Fallback = Fallback()
     # Official Account

@@ -9,6 +9,8 @@ from functools import cache
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The function's environment: table and queue names, WeChat bases, limits and options."""
+
     apps_parameter_prefix: str
     tokens_table: str
     dedupe_table: str

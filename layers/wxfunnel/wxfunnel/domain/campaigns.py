@@ -21,6 +21,8 @@ MAX_DAYS: Final = 366
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Campaign:
+    """A campaign: a named period of local days, and the channel its live codes show after it."""
+
     app: str
     id: str
     name: str

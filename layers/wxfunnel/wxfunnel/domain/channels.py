@@ -38,6 +38,8 @@ def timestamp(epoch: float) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Channel:
+    """A channel: a scene of an app, its current QR code, and who and what it counts for."""
+
     app: str
     scene: str
     scene_type: SceneType

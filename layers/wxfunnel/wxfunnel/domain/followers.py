@@ -42,6 +42,8 @@ class Change(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Follower:
+    """A follower of an app: their status and the scenes of their first and latest follow."""
+
     app: str
     openid: str
     status: Status
@@ -65,6 +67,8 @@ class Follower:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
+    """What one push did to a follower, and what it counts against."""
+
     change: Change
     after: Follower | None  # None: the push leaves the profile untouched
     scene: str | None  # the subject the change counts against (stats): a scene (of its generation), or DIRECT

@@ -155,6 +155,8 @@ def _fallback_wire(fallback: TemplateSpec | None) -> dict[str, Any] | None:
 
 @dataclass(frozen=True, slots=True)
 class CustomMessage:
+    """Send a customer-service message (a template instead when the 48-hour window has closed)."""
+
     message: MessageSpec
     window_closed_template: TemplateSpec | None = None
 
@@ -221,6 +223,8 @@ class QrCode:
 
 @dataclass(frozen=True, slots=True)
 class Tag:
+    """Give the follower a tag (created on first use)."""
+
     tag: str
 
     def to_wire(self) -> dict[str, Any]:
@@ -233,6 +237,8 @@ class Tag:
 
 @dataclass(frozen=True, slots=True)
 class EraseUser:
+    """Erase what is stored about a follower who unfollowed (EraseOnUnsubscribe)."""
+
     at: int  # CreateTime of the unfollow: the stored status must have reached it before anything is erased
 
     def to_wire(self) -> dict[str, Any]:
@@ -298,6 +304,8 @@ class OwnCode:
 
 @dataclass(frozen=True, slots=True)
 class PromoterName:
+    """Record the name a follower gives for their own code (`我的名字 …`)."""
+
     promoter: str
     name: str
     scene: str  # their own code's scene: its channel names them to the friends it brings

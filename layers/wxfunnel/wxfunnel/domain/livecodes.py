@@ -47,6 +47,8 @@ def path(app: str, code: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveCode:
+    """A live code: a stable link whose page shows the current QR code of the channel it points at."""
+
     app: str
     code: str
     scene: str  # the channel it points at (re-pointable)

@@ -37,6 +37,8 @@ class Referrer:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Promoter:
+    """A promoter: the follows their channels bring are credited to them (and their team)."""
+
     app: str
     id: str
     name: str

@@ -40,6 +40,8 @@ class Period:
 
 @dataclass(frozen=True, slots=True)
 class ChannelTotals:
+    """One channel's totals over a period (a reused scene's generations apart)."""
+
     scene: str
     name: str | None
     totals: Counts
@@ -48,6 +50,8 @@ class ChannelTotals:
 
 @dataclass(frozen=True, slots=True)
 class ReferrerScore:
+    """A channel referrer's referrals over a period."""
+
     name: str
     openid: str | None
     scene: str
@@ -56,6 +60,8 @@ class ReferrerScore:
 
 @dataclass(frozen=True, slots=True)
 class AppStats:
+    """The app-wide report: every day, the channels ranked, the referrers ranked."""
+
     period: Period
     channels: list[ChannelTotals]
     referrers: list[ReferrerScore]
@@ -107,12 +113,16 @@ def app_report(rows: Iterable[Row], channels: Mapping[str, Channel], start: str,
 
 @dataclass(frozen=True, slots=True)
 class PromoterScore:
+    """A promoter's totals over a period."""
+
     promoter: Promoter
     totals: Counts
 
 
 @dataclass(frozen=True, slots=True)
 class TeamScore:
+    """A team's totals over a period, and how many promoters it has."""
+
     team: str
     promoters: int
     totals: Counts

@@ -49,6 +49,8 @@ def days_between(start: str, end: str) -> Iterator[str]:
 
 @dataclass(slots=True)
 class Counts:
+    """The counters of a subject (a scene, promoter or team) on a day, or summed over days."""
+
     new_followers: int = 0
     returning_followers: int = 0
     scans: int = 0

@@ -46,6 +46,8 @@ _MAX_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What a delivery came to: the reply to render (None: `success`), and whether it was a duplicate."""
+
     reply: bytes | None  # the rendered plaintext reply, or None for `success`
     duplicate: bool
 

@@ -36,6 +36,8 @@ from wxfunnel.protocol.messages import Message, parse_message
 
 @dataclass(frozen=True, slots=True)
 class HttpResult:
+    """The HTTP answer to WeChat."""
+
     status: int
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
@@ -142,6 +144,8 @@ def verify_url(app_name: str, query: Mapping[str, str]) -> HttpResult:
 
 @dataclass(frozen=True, slots=True)
 class _Opened:
+    """A push opened: its typed message, its format, and which key (if any) decrypted it."""
+
     message: Message
     fmt: BodyFormat
     encrypted: bool

@@ -82,6 +82,8 @@ class Visit:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """The landing page's HTTP answer."""
+
     status: int
     body: str
     headers: dict[str, str] = field(default_factory=dict)

@@ -68,6 +68,8 @@ class Undeliverable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Done:
+    """How a job ended."""
+
     outcome: str  # sent | skipped | template_fallback | subscribe_fallback
 
 

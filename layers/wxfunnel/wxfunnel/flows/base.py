@@ -19,6 +19,8 @@ from wxfunnel.protocol.replies import Reply
 
 @dataclass(frozen=True, slots=True)
 class Context:
+    """Everything a flow decides from: it never calls AWS, WeChat or the clock."""
+
     app: AppConfig
     message: Message
     delivery_key: str  # app-qualified identity of this delivery; job keys derive from it
@@ -41,6 +43,8 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """What a flow decided: a passive reply and/or jobs for the sender."""
+
     reply: Reply | None = None
     jobs: tuple[Job, ...] = field(default=())
 

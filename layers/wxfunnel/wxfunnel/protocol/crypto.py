@@ -80,6 +80,8 @@ def aes_key_from_encoding_key(encoding_aes_key: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
+    """A sealed reply: the ciphertext and what signs it."""
+
     encrypt: str
     msg_signature: str
     timestamp: str
@@ -88,6 +90,8 @@ class Envelope:
 
 @dataclass(frozen=True, slots=True)
 class Opened:
+    """A decrypted body, and which EncodingAESKey opened it."""
+
     plaintext: bytes
     key_index: int  # 0 = the current EncodingAESKey, 1 = the previous one
 

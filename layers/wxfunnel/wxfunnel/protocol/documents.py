@@ -178,6 +178,8 @@ def parse_document(body: bytes) -> tuple[BodyFormat, dict[str, Any]]:
 
 @dataclass(frozen=True, slots=True)
 class EncryptedEnvelope:
+    """The outer document of a safe-mode push."""
+
     to_user: str | None
     encrypt: str
 

@@ -26,6 +26,8 @@ _KEY_TAIL_BYTES = 256
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Message:
+    """A push from WeChat: what every message and event carries."""
+
     to_user: str  # the account's original id, gh_…
     openid: str  # FromUserName
     create_time: int
@@ -45,17 +47,23 @@ class Message:
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class TextMessage(Message):
+    """A text the user sent."""
+
     content: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class ImageMessage(Message):
+    """An image the user sent."""
+
     pic_url: str
     media_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class VoiceMessage(Message):
+    """A voice message (with WeChat's recognition when the account has it on)."""
+
     media_id: str
     format: str
     recognition: str | None = None
@@ -71,6 +79,8 @@ class VideoMessage(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class LocationMessage(Message):
+    """A location the user sent."""
+
     latitude: float  # Location_X
     longitude: float  # Location_Y
     scale: int
@@ -79,6 +89,8 @@ class LocationMessage(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class LinkMessage(Message):
+    """A link the user sent."""
+
     title: str
     description: str
     url: str
@@ -86,6 +98,8 @@ class LinkMessage(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class MiniProgramPageMessage(Message):
+    """A mini-program card the user sent in the Mini Program's customer-service chat."""
+
     title: str
     appid: str
     page_path: str
@@ -100,13 +114,17 @@ class UnknownMessage(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Event(Message):
+    """An event (MsgType event)."""
+
     event: str  # as sent: WeChat mixes cases ("subscribe", "SCAN", "CLICK")
     event_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class SubscribeEvent(Event):
-    # The QR scene (EventKey without its `qrscene_` prefix); None for a plain follow or a key that is no scene.
+    """A follow. `scene`: the QR scene (EventKey without its `qrscene_` prefix); None for a plain follow or a key
+    that is no scene."""
+
     scene: str | None = None
     ticket: str | None = None
 
@@ -118,12 +136,16 @@ class UnsubscribeEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class ScanEvent(Event):
+    """A follower scanned a parametric QR code (SCAN): the scene is its EventKey."""
+
     scene: str
     ticket: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class LocationEvent(Event):
+    """The location a follower's client reports (LOCATION)."""
+
     latitude: float
     longitude: float
     precision: float
@@ -138,11 +160,15 @@ class MenuEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class TemplateSendJobFinishEvent(Event):
+    """How a template message went (TEMPLATESENDJOBFINISH)."""
+
     status: str  # "success", "failed:user block", "failed: system failed"
 
 
 @dataclass(frozen=True, slots=True)
 class SubscribeMsgItem:
+    """One template of a subscribe-message event (popup, change or sent)."""
+
     template_id: str
     status: str | None = None  # SubscribeStatusString: accept / reject (popup, change events)
     msg_id: str | None = None  # sent event
@@ -159,6 +185,8 @@ class SubscribeMsgEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class UserEnterTempSessionEvent(Event):
+    """A user entered the Mini Program's customer-service chat."""
+
     session_from: str | None = None
 
 

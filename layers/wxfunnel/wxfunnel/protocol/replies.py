@@ -15,21 +15,29 @@ from wxfunnel.protocol.limits import NEWS_ARTICLES_MAX
 
 @dataclass(frozen=True, slots=True)
 class TextReply:
+    """A passive text reply."""
+
     content: str
 
 
 @dataclass(frozen=True, slots=True)
 class ImageReply:
+    """A passive image reply (an uploaded media_id)."""
+
     media_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class VoiceReply:
+    """A passive voice reply (an uploaded media_id)."""
+
     media_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class VideoReply:
+    """A passive video reply (an uploaded media_id)."""
+
     media_id: str
     title: str | None = None
     description: str | None = None
@@ -37,6 +45,8 @@ class VideoReply:
 
 @dataclass(frozen=True, slots=True)
 class MusicReply:
+    """A passive music reply."""
+
     thumb_media_id: str
     title: str | None = None
     description: str | None = None
@@ -46,6 +56,8 @@ class MusicReply:
 
 @dataclass(frozen=True, slots=True)
 class Article:
+    """One article of a passive news reply."""
+
     title: str
     description: str = ""
     pic_url: str = ""
@@ -54,6 +66,8 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class NewsReply:
+    """A passive news reply: 1 to NEWS_ARTICLES_MAX articles."""
+
     articles: tuple[Article, ...]
 
     def __post_init__(self) -> None:
@@ -63,6 +77,8 @@ class NewsReply:
 
 @dataclass(frozen=True, slots=True)
 class TransferCustomerService:
+    """Hand the conversation to customer service (transfer_customer_service)."""
+
     kf_account: str | None = None  # a specific agent, or None for any
 
 

@@ -153,6 +153,8 @@ class InvalidNextToken(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ChannelPage:
+    """A page of an app's channels, and the token of the next page."""
+
     items: builtins.list[Channel]
     next_token: str | None
 

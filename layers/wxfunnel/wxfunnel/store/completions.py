@@ -25,6 +25,8 @@ DONE_RECORD_DAYS = 14  # longer than the outbox keeps a message (4 days)
 
 @dataclass(frozen=True, slots=True)
 class Completion:
+    """A job's completion record: its outcome, and a notification count still to add."""
+
     outcome: str
     pending_count: tuple[str, str | None] | None  # (notification, reason) still to count, if any
 

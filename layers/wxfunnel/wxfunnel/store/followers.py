@@ -188,6 +188,8 @@ def erase(app: str, openid: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class AudiencePage:
+    """One page of a scene's audience in one shard."""
+
     openids: list[str]
     cursor: Any  # where the next page starts, or None when the shard is done
 

@@ -20,6 +20,8 @@ TTL_AFTER_EXPIRY = 86400  # keep the item a day after expiry (DynamoDB TTL delet
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
+    """The token stored in the shared item."""
+
     value: str = field(repr=False)
     expires_at: float
     refresh_at: float

@@ -43,6 +43,8 @@ _ROW_FIELDS = frozenset({*COLUMNS, "welcome_sequence"})
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """One channel of a batch, as its JSON or CSV row states it."""
+
     number: int  # 1-based, data rows only
     name: str
     scene: str
@@ -57,6 +59,8 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Request:
+    """A batch: its app, its id and campaign (if any), and its rows."""
+
     app: str
     batch: str | None
     campaign: str | None

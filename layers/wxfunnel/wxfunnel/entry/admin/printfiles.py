@@ -44,6 +44,8 @@ def render(link: str, fmt: Format, scale: int = SCALE_DEFAULT) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class PrintEntry:
+    """One live code in a print file."""
+
     code: str
     link: str
     scene: str

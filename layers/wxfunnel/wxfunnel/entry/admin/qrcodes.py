@@ -61,6 +61,8 @@ class ChannelInfo:
 
 @dataclass(frozen=True, slots=True)
 class QrRequest:
+    """A checked request for a channel's QR code."""
+
     app: str
     scene: int | str
     permanent: bool
