@@ -79,17 +79,9 @@ def wechat(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def logs() -> Iterator[Any]:
     """The structured log lines the functions write (JSON, as CloudWatch would receive them)."""
     import io
-    import logging
 
-    from wxfunnel.core.observability import logger
+    from wxfunnel_tools.testing import layer_logs_to
 
     stream = io.StringIO()
-    handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
-    # Swapped without setStream's flush: the logger may have been created during an earlier test whose captured
-    # stdout pytest has closed since (flushing it raises).
-    previous = [h.stream for h in handlers]
-    for handler in handlers:
-        handler.stream = stream
-    yield stream.getvalue
-    for handler, old in zip(handlers, previous, strict=True):
-        handler.stream = old
+    with layer_logs_to(stream):
+        yield stream.getvalue

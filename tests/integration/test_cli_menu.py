@@ -4,7 +4,6 @@ the app's configuration and the access token the stack's functions share (one le
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,8 @@ from wxfunnel.entry.wechat import client_for
 from wxfunnel_tools import cli
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.sandbox import Sandbox
-from wxfunnel_tools.testing import REGION, Aws, table_items
+from wxfunnel_tools.template import load_template
+from wxfunnel_tools.testing import REGION, Aws, layer_logs_to, table_items
 
 OA_APPID = DEV_APPS["demo-oa"]["appid"]
 MENU = {
@@ -35,14 +35,8 @@ MENU = {
 def logs_on_stdout() -> Iterator[None]:
     """The layer's log lines on the (captured) stdout, as in a `wxfunnel` process, where they would mix with the
     command's answer unless the command moves them."""
-    handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
-    previous = [handler.setStream(sys.stdout) for handler in handlers]
-    try:
+    with layer_logs_to(sys.stdout):
         yield
-    finally:
-        for handler, stream in zip(handlers, previous, strict=True):
-            if stream is not None:
-                handler.setStream(stream)
 
 
 def _file(tmp_path: Path, document: Any, name: str = "menu.json") -> str:
@@ -212,19 +206,16 @@ def test_a_token_wechat_will_not_give_this_machine_says_what_to_do(
 def test_the_stack_name_finds_the_prefix_and_the_tokens_table(
     aws: Aws, wechat: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    tokens = load_template()["Resources"]["TokensTable"]
     boto3.client("cloudformation", region_name=REGION).create_stack(
         StackName="shop",
         TemplateBody=json.dumps(
             {
                 "Resources": {
+                    # template.yaml's own table, named as a deploy of stack `shop` would find it
                     "TokensTable": {
-                        "Type": "AWS::DynamoDB::Table",
-                        "Properties": {
-                            "TableName": "shop-tokens",
-                            "BillingMode": "PAY_PER_REQUEST",
-                            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                        },
+                        "Type": tokens["Type"],
+                        "Properties": {**tokens["Properties"], "TableName": "shop-tokens"},
                     }
                 },
                 "Outputs": {"AppsParameterPrefix": {"Value": "/shop/apps/"}},

@@ -5,17 +5,29 @@ Lives in the tools package (not a conftest) so tests in any folder import it by 
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from wxfunnel_tools.apigw import response_body, response_headers
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, signed_push
 from wxfunnel_tools.template import cold_start, function, load_handler
 
-__all__ = ["REGION", "Aws", "Callback", "Reply", "cold_start", "lambda_context", "table_items"]
+__all__ = [
+    "REGION",
+    "Aws",
+    "Callback",
+    "Reply",
+    "cold_start",
+    "lambda_context",
+    "layer_logs_to",
+    "table_items",
+]
 
 REGION = "us-east-1"
 
@@ -92,3 +104,21 @@ def table_items(aws: Aws, env_name: str) -> list[dict[str, Any]]:
 
 
 # --- The local WeChat API sandbox ---------------------------------------------------------------------------
+
+
+@contextmanager
+def layer_logs_to(stream: TextIO) -> Iterator[None]:
+    """The layer's log lines written to `stream` for the duration. Swapped without StreamHandler.setStream, which
+    flushes the old stream: the logger may have been created during an earlier test whose captured stdout pytest
+    has closed since (flushing it raises)."""
+    from wxfunnel.core.observability import logger
+
+    handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+    previous = [handler.stream for handler in handlers]
+    for handler in handlers:
+        handler.stream = stream
+    try:
+        yield
+    finally:
+        for handler, old in zip(handlers, previous, strict=True):
+            handler.stream = old
