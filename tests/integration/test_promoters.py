@@ -6,6 +6,7 @@ signed pushes went through the callback and the sender, as they would in product
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -144,6 +145,52 @@ def test_a_promoter_with_codes_on_two_channels_is_ranked_by_their_total(funnel):
     assert funnel.text_reply(reply)["Content"] == f"{WELCOME}\n\n你是 王晓明 推荐的"
     teams = {t["team"]: t["totals"]["new_followers"] for t in ranking(funnel)["teams"]}
     assert teams == {"华东": 6, "华南": 5}
+
+
+def _forged(token: str, **changes: object) -> str:
+    cursor = json.loads(base64.urlsafe_b64decode(token))
+    cursor.update(changes)
+    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+
+
+def test_a_followers_next_token_that_this_api_did_not_issue_is_a_422_not_a_hang_or_a_500(funnel):
+    """A shard or channel index out of range paged forever (a Lambda timeout) or raised IndexError; a key of
+    another shape reached DynamoDB as ExclusiveStartKey (a 500); a key of another scene read its audience."""
+    promoter(funnel, "alice", "王小明")
+    channel(funnel, "alice-poster", "春节海报", promoter="alice")
+    channel(funnel, "other", "别人的")
+    follows(funnel, "alice-poster", *(f"o-{n}" for n in range(20)))
+    follows(funnel, "other", "o-99")
+    token, key = None, None
+    while key is None:  # a page that ended inside a shard: its index key travels in the token
+        query = {"next_token": token} if token else {}
+        token = ok(funnel, "GET", "/followers", "/followers", app=OA, promoter="alice", limit=1, **query)[
+            "next_token"
+        ]
+        assert token is not None
+        key = json.loads(base64.urlsafe_b64decode(token))["k"]
+    other_scene = {
+        **key,
+        "touch_audience": {"S": key["touch_audience"]["S"].replace("alice-poster", "other")},
+    }
+    forged = {
+        "shard past the last": _forged(token, s=99),
+        "negative shard": _forged(token, s=-1),
+        "channel past the last": _forged(token, i=1),
+        "negative channel": _forged(token, i=-1),
+        "a boolean": _forged(token, i=False),
+        "a key of another shape": _forged(token, k={"pk": "o-1"}),
+        "a key of another scene": _forged(token, k=other_scene),
+        "a key of another app": _forged(token, k={**key, "pk": {"S": "demo-mp#o-1"}}),
+        "an unknown field": _forged(token, x=1),
+    }
+    for label, bad in forged.items():
+        status, answer = call(
+            funnel, "GET", "/followers", "/followers", app=OA, promoter="alice", next_token=bad
+        )
+        assert (status, answer["error"]["field"]) == (422, "next_token"), label
+    # the issued token still pages on
+    assert ok(funnel, "GET", "/followers", "/followers", app=OA, promoter="alice", next_token=token)["items"]
 
 
 def test_who_a_promoter_brought_is_listed_page_by_page_and_exported_as_csv(funnel, aws, monkeypatch):

@@ -16,6 +16,10 @@ from botocore.exceptions import ClientError
 
 from wxfunnel.core.aws import dynamodb, sqs
 
+# DynamoDB's own limits on a key attribute's value (UTF-8 bytes).
+PARTITION_KEY_MAX_BYTES = 2048
+SORT_KEY_MAX_BYTES = 1024
+
 CONDITION_FAILED = "ConditionalCheckFailed"
 CONTENDED = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 BATCH = 10  # SQS batch sends, and the share of DynamoDB reads per round that is plenty for our sizes

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 from wxfunnel.core.aws import dynamodb
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.followers import Follower, Status
-from wxfunnel.store.base import BATCH_GET_MAX, batch_get, chunks, number, query_all, text
+from wxfunnel.store.base import (
+    BATCH_GET_MAX,
+    PARTITION_KEY_MAX_BYTES,
+    SORT_KEY_MAX_BYTES,
+    batch_get,
+    chunks,
+    number,
+    query_all,
+    text,
+)
 
 if TYPE_CHECKING:  # the callback writes followers but never selects them: keep reminders out of its import
     from wxfunnel.domain.reminders import Touch
@@ -213,6 +222,30 @@ def audience_page(
     result = dynamodb().query(**query)
     openids = list(dict.fromkeys(entry["pk"]["S"].split("#", 1)[1] for entry in result["Items"]))
     return AudiencePage(openids, result.get("LastEvaluatedKey"))
+
+
+def checked_cursor(app: str, scene: str, touch: Touch, shard: int, cursor: object) -> dict[str, Any] | None:
+    """`cursor` if it can be a page's cursor of `audience_page(app, scene, touch, shard)` (the LastEvaluatedKey of
+    that index query: its key, and the item's pk and sk), else ValueError. For cursors that came back from outside
+    (a list's next_token): DynamoDB would refuse another shape (a 500), and a key of another scene would page
+    through someone else's audience."""
+    if cursor is None:
+        return None
+    _, attribute = INDEXES[touch]
+    if not isinstance(cursor, dict) or set(cursor) != {attribute, "pk", "sk"}:
+        raise ValueError("not an audience cursor")
+    values = {
+        name: value.get("S") if isinstance(value, dict) and set(value) == {"S"} else None
+        for name, value in cursor.items()
+    }
+    pk, sk = values["pk"], values["sk"]
+    if values[attribute] != audience_key(app, scene, shard):
+        raise ValueError("an audience cursor of another scene or shard")
+    if not (isinstance(pk, str) and pk.startswith(f"{app}#") and isinstance(sk, str) and sk):
+        raise ValueError("not an audience cursor")
+    if len(pk.encode()) > PARTITION_KEY_MAX_BYTES or len(sk.encode()) > SORT_KEY_MAX_BYTES:
+        raise ValueError("not an audience cursor")
+    return cursor
 
 
 def get_many(app: str, openids: Iterable[str]) -> dict[str, Follower]:

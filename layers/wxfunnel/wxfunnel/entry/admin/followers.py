@@ -82,16 +82,24 @@ def _encode(cursor: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode()
 
 
-def _decode(token: str) -> dict[str, Any]:
+def _decode(token: str, selection: Selection) -> dict[str, Any]:
+    """The cursor of a next_token this API issued for `selection`: a channel of it, a shard, that shard's index
+    key. Anything else is a 400 (an index or shard out of range would page forever or fail; a foreign key would
+    read another scene's audience)."""
     try:
         cursor = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-        if not (
-            isinstance(cursor, dict) and isinstance(cursor.get("i"), int) and isinstance(cursor.get("s"), int)
-        ):
+        if not isinstance(cursor, dict) or set(cursor) - {"i", "s", "k"}:
             raise ValueError(token)
+        index, shard = cursor.get("i"), cursor.get("s")
+        if type(index) is not int or type(shard) is not int:  # bool is an int too
+            raise ValueError(token)
+        if not (0 <= index < len(selection.channels) and 0 <= shard < AUDIENCE_SHARDS):
+            raise ValueError(token)
+        channel = selection.channels[index]
+        key = followers.checked_cursor(selection.app, channel.scene, "any", shard, cursor.get("k"))
     except (binascii.Error, UnicodeError, ValueError):
         raise invalid("next_token", "was not issued by this API") from None
-    return cursor
+    return {"i": index, "s": shard, "k": key}
 
 
 def _time(epoch: int | None) -> str | None:
@@ -148,7 +156,7 @@ def list_followers(query: Mapping[str, str]) -> dict[str, Any]:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= PAGE_MAX:
         raise invalid("limit", f"must be an integer from 1 to {PAGE_MAX}")
     token = query.get("next_token")
-    cursor = _decode(token) if token else {"i": 0, "s": 0, "k": None}
+    cursor = _decode(token, selection) if token else {"i": 0, "s": 0, "k": None}
     rows: list[dict[str, Any]] = []
     after: dict[str, Any] | None = cursor
     for page, after in _pages(selection, cursor, int(raw)):
