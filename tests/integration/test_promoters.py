@@ -391,3 +391,35 @@ def test_a_disabled_channel_counts_but_greets_by_default_and_tags_nobody(funnel,
     assert channel_totals(funnel, "poster")["new_followers"] == 1
     ok(funnel, "PATCH", "/qrcodes/{app}/{scene}", f"/qrcodes/{OA}/poster", {"state": "active"})
     assert funnel.text_reply(funnel.follow("o-2", "poster"))["Content"] == "海报欢迎你"
+
+
+def test_an_operators_edits_keep_a_code_renewed_since_the_channel_was_read(funnel, monkeypatch):
+    """PATCH, retire and a promoter's change write what they change, never the whole channel they read: a code
+    renewed meanwhile (the landing page or the sender renew temporary codes at any time) and its lease stay."""
+    promoter(funnel, "alice", "王小明")
+    channel(funnel, "poster", "海报", permanent=False, promoter="alice")
+    stale = channels.get(OA, "poster")
+    renewed = stale.with_code(
+        "ticket-renewed", "https://weixin.qq.com/q/renewed", "https://img/renewed", 1, 86400
+    )
+    channels.store_code(renewed)
+    assert channels.claim_renewal(renewed, 2, 60, "a-renewal")  # a renewal under way keeps its lease too
+    read = channels.get
+    monkeypatch.setattr(channels, "get", lambda app, scene: stale if scene == "poster" else read(app, scene))
+
+    ok(funnel, "PATCH", "/qrcodes/{app}/{scene}", f"/qrcodes/{OA}/poster", {"channel": {"name": "新海报"}})
+    ok(funnel, "PATCH", "/promoters/{app}/{promoter}", f"/promoters/{OA}/alice", {"team": "华南"})
+    ok(funnel, "PATCH", "/qrcodes/{app}/{scene}", f"/qrcodes/{OA}/poster", {"state": "disabled"})
+    monkeypatch.setattr(channels, "get", read)
+    stored = channels.get(OA, "poster")
+    assert (stored.ticket, stored.image_url) == ("ticket-renewed", "https://img/renewed")
+    assert (stored.state, stored.team) == ("disabled", "华南")
+    assert not channels.claim_renewal(stored, 3, 60, "another")  # the lease is still held
+
+    monkeypatch.setattr(channels, "get", lambda app, scene: stale if scene == "poster" else read(app, scene))
+    ok(funnel, "POST", "/qrcodes/{app}/{scene}/retire", f"/qrcodes/{OA}/poster/retire")
+    monkeypatch.setattr(channels, "get", read)
+    assert (channels.get(OA, "poster").ticket, channels.get(OA, "poster").state) == (
+        "ticket-renewed",
+        "retired",
+    )

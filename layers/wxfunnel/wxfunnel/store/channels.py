@@ -436,11 +436,12 @@ def set_welcome(channel: Channel) -> bool:
     return _update_attributes(channel, ("welcome_message", "welcome_sequence", "updated_at"))
 
 
-# What a batch row says about a channel (entry.admin.batch).
+# What an operator (the admin API, a batch row) or a follower naming themselves says about a channel.
 INFO_ATTRIBUTES = (
     "name",
     "welcome_message",
     "tag",
+    "notes",
     "promoter",
     "team",
     "referrer",
@@ -450,7 +451,12 @@ INFO_ATTRIBUTES = (
 )
 
 
-def update_info(channel: Channel) -> bool:
-    """Store what an operator says about the channel (name, welcome, tag, promoter, campaign, sequence), its code
-    left as it is → False when it no longer exists."""
-    return _update_attributes(channel, INFO_ATTRIBUTES)
+def update_info(channel: Channel, *, state: bool = False) -> bool:
+    """Store what is said about the channel (INFO_ATTRIBUTES, and its state with `state`), its code left as it is:
+    a code renewed since the channel was read, and a renewal's lease, are kept → False when it no longer exists."""
+    return _update_attributes(channel, INFO_ATTRIBUTES + (("state",) if state else ()))
+
+
+def update_state(channel: Channel) -> bool:
+    """Store the channel's state (active, disabled, retired) alone → False when it no longer exists."""
+    return _update_attributes(channel, ("state", "updated_at"))

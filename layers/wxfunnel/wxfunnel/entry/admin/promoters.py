@@ -125,7 +125,7 @@ def update(app: str, promoter_id: str, body: Any, now: float | None = None) -> d
     promoters.save(after)
     if (after.name, after.openid, after.team) != (before.name, before.openid, before.team):
         for channel in _their_channels(app, promoter_id):
-            channels.put(
+            channels.update_info(
                 replace(channel, referrer=after.referrer, team=after.team, updated_at=timestamp(now))
             )
     return view_of(after)

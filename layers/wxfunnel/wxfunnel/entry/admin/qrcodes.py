@@ -398,7 +398,7 @@ def create(body: Any, now: float | None = None) -> tuple[dict[str, Any], bool]:
         if existing.permanent or _reusable(existing, request, now):
             channel = _with_info(existing, request.channel, now)
             if channel != existing:
-                channels.put(channel)
+                channels.update_info(channel)
             return {**view(channel, now), "reused": True}, False
     if request.permanent:
         channel = _create_permanent(request, now, existing)
@@ -468,10 +468,15 @@ def update(app: str, segment: str, body: Any, now: float | None = None) -> dict[
             merged.pop("promoter", None)
         merged.update({key: given.get(key) for key in given})
         updated = _with_info(channel, _channel_info(_fields({"channel": merged}, "")), now)
+    told = updated != channel  # what the operator says about the channel changed
     if state != updated.state:
         updated = replace(updated, state=state, updated_at=timestamp(now))  # type: ignore[arg-type]
     if updated != channel:
-        channels.put(updated)
+        # Only what changed is written: a code renewed since the channel was read, and its lease, stay.
+        if told:
+            channels.update_info(updated, state=updated.state != channel.state)
+        else:
+            channels.update_state(updated)
         livecodes.refresh_pointing_at(app, updated.scene, timestamp(now))
     return view(updated, now)
 
@@ -483,7 +488,7 @@ def retire(app: str, segment: str, now: float | None = None) -> dict[str, Any]:
     channel = _operator_channel(app, segment)
     if channel.state != "retired":
         channel = replace(channel, state="retired", updated_at=timestamp(now))
-        channels.put(channel)
+        channels.update_state(channel)
         livecodes.refresh_pointing_at(app, channel.scene, timestamp(now))
     return view(channel, now)
 
