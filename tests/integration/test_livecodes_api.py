@@ -352,6 +352,15 @@ def test_a_campaigns_end_changes_its_pages(admin: Admin, wechat: Any) -> None:
         params={"app": OA, "scene": "store-7"},
     )
     assert status == 200 and membership["live_codes_refreshed"] == 1
+    # the channel's record says which campaign it is in (the console's picker shows it, and saves it unchanged)
+    _, record, _ = admin.call(
+        "GET",
+        "/qrcodes/{app}/{scene}",
+        f"/qrcodes/{OA}/store-7",
+        params={"app": OA, "scene": "store-7"},
+        handler=admin.qrcodes,
+    )
+    assert record["channel"]["campaign"] == "spring"
     assert admin.visit(code)["statusCode"] == 200  # its last day: still running
 
     def end(**fields: Any) -> dict[str, Any]:

@@ -152,7 +152,14 @@ def test_a_code_is_created_with_the_right_action_and_its_channel_is_stored(
     )
     assert (record["ticket"], record["url"]) == (qr.ticket, qr.url)
     assert wechat.qr_for_url(record["image_url"]) == qr
-    assert record["channel"] == {**SPRING, "referrer": None, "notes": None, "promoter": None, "team": None}
+    assert record["channel"] == {
+        **SPRING,
+        "referrer": None,
+        "notes": None,
+        "promoter": None,
+        "team": None,
+        "campaign": None,
+    }
     if permanent:
         assert (record["expire_seconds"], record["expires_at"]) == (None, None)
     else:

@@ -197,6 +197,7 @@ def view(channel: Channel, now: float | None = None) -> dict[str, Any]:
             "notes": channel.notes,
             "promoter": channel.credited_promoter,
             "team": channel.team,
+            "campaign": channel.campaign,
         },
     }
 
