@@ -192,3 +192,16 @@ def test_a_wrong_real_wechat_option_is_one_line_and_status_1(
     assert cli.main(["local", "--real-wechat", option]) == 1
     err = capsys.readouterr().err
     assert err.startswith("wxfunnel: ") and error in err and err.count("\n") == 1
+
+
+def test_what_local_prints_about_the_real_account_carries_none_of_its_secrets(stack: LocalStack) -> None:
+    """The banner lists every app's console settings; the demo's are made up, the real account's stay in its file
+    (the terminal may be shared or recorded)."""
+    from wxfunnel_tools.localstack.wechat_router import describe
+
+    assert stack.real_wechat is not None
+    printed = cli.local_banner(stack) + describe(stack.real_wechat, stack.callback_url(APP))
+    assert APP in printed and TEST_ACCOUNT["appid"] in printed
+    for secret in ("token", "secret"):
+        assert TEST_ACCOUNT[secret] not in printed, secret
+    assert DEV_APPS["demo-oa"]["token"] in printed  # the demo's own settings are still shown to be pasted

@@ -206,7 +206,10 @@ def local_banner(stack: Any) -> str:
         "",
         "Apps (the WeChat console settings each would have):",
     ]
-    for name, document in stack.apps.items():
+    real = getattr(stack.real_wechat, "app", None)
+    for name, stated in stack.apps.items():
+        # A real account's secrets stay in its file (the terminal may be shared or recorded); the demo's are made up.
+        document = mask(stated) if name == real else stated
         kind = "Official Account" if document["kind"] == "official_account" else "Mini Program"
         lines += [
             f"  {name}  ({kind}, appid {document['appid']})",

@@ -248,13 +248,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 def describe(real: RealWeChat, callback_url: str) -> str:
     """What `wxfunnel local` prints about the real app: where its calls go and what to configure at WeChat."""
-    config = real.config
     return "\n".join(
         [
             f"Real WeChat: {real.app} (appid {real.appid}) calls {real.upstreams.api}; every other app the sandbox.",
             "  In the test account's page (接口配置信息) set, once a tunnel forwards to this machine:",
             f"    URL    https://<tunnel host>{urlsplit(callback_url).path}   (here {callback_url})",
-            f"    Token  {config['token']}",
+            "    Token  the `token` of its configuration file (not printed)",
             "  The test account pushes plaintext only and has no IP whitelist.",
             "",
         ]
