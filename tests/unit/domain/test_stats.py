@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -147,6 +148,8 @@ def test_every_referrer_ranks_by_referrals_in_the_period_even_with_none():
         "ref-cy": channel("ref-cy", "Cy's code", Referrer("Cy", "o-cy")),
         "ref-dee": channel("ref-dee", "Dee's code", Referrer("Dee")),
         "poster": channel("poster", "No referrer"),
+        # a follower's own code names them too: they rank as promoters, not here
+        "f-own": replace(channel("f-own", "Eve's code", Referrer("Eve", "o-eve")), kind="referral"),
     }
     report = app_report(rows, records, "2026-03-01", "2026-03-31")
     assert [(s.name, s.openid, s.scene, s.referrals) for s in report.referrers] == [

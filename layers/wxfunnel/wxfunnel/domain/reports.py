@@ -80,7 +80,9 @@ def app_report(rows: Iterable[Row], channels: Mapping[str, Channel], start: str,
     """Every scene's counts over [start, end]: per day, per channel (named when known), and referrers ranked.
 
     `channels` holds the app's channel records; a referrer ranks by the referrals their channel counted in the
-    period (0 when it brought nobody).
+    period (0 when it brought nobody). Operators' channels only: every follower who asked for their own code has a
+    referral channel naming them, and those are ranked as promoters (rank_promoters), not listed here by the
+    thousand with their openids.
     """
     period = Period(start, end)
     per_scene: dict[str, Counts] = defaultdict(Counts)
@@ -105,7 +107,7 @@ def app_report(rows: Iterable[Row], channels: Mapping[str, Channel], start: str,
             per_scene.get(channel.subject, Counts()).referrals,
         )
         for scene, channel in channels.items()
-        if channel.referrer is not None
+        if channel.referrer is not None and channel.kind == "channel"
     ]
     referrers.sort(key=lambda score: (-score.referrals, score.name, score.scene))
     return AppStats(period, totals, referrers)
