@@ -17,7 +17,7 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -56,6 +56,7 @@ class Selection:
     app: str
     label: str  # for file names: the scene, promoter or team
     channels: tuple[Channel, ...]
+    tags: Mapping[str, str] | None = None  # scene → tag of the app's channels, when select() read them all
 
 
 def select(query: Mapping[str, str]) -> Selection:
@@ -75,7 +76,11 @@ def select(query: Mapping[str, str]) -> Selection:
         return Selection(app, scene, (channel,))
     every = channels.with_prefix(app, "")
     chosen = [c for c in every if (c.credited_promoter if key == "promoter" else c.team) == value]
-    return Selection(app, value, tuple(sorted(chosen, key=lambda c: c.scene)))
+    return Selection(app, value, tuple(sorted(chosen, key=lambda c: c.scene)), _tags(every))
+
+
+def _tags(every: Iterable[Channel]) -> dict[str, str]:
+    return {c.scene: c.tag for c in every if c.tag}
 
 
 def _encode(cursor: dict[str, Any]) -> str:
@@ -130,7 +135,7 @@ def _pages(
     selection: Selection, cursor: dict[str, Any], limit: int
 ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
     """Pages of rows from `cursor` on, each with the cursor after it (None at the end)."""
-    tags = {c.scene: c.tag for c in channels.with_prefix(selection.app, "") if c.tag}
+    tags = selection.tags if selection.tags is not None else _tags(channels.with_prefix(selection.app, ""))
     index, shard, key = cursor["i"], cursor["s"], cursor.get("k")
     while index < len(selection.channels):
         channel = selection.channels[index]
