@@ -28,6 +28,7 @@ DEFAULT_OPT_IN_TEXT = "提醒已开启：届时我们会通过本公众号通知
 DEFAULT_REFERRER_NAME = "你的好友"
 DEFAULT_NAME_REPLY = "好的，你推荐的朋友会看到：{name}"
 DEFAULT_OWN_CODE_PREFIX = "my_"
+OWN_CODE_TOKEN_CHARS = 16  # the follower token after the prefix (domain.promoters.follower_token)
 NAME_MAX_CHARS = 32  # a name a follower gives themselves (shown to the friends they bring)
 
 MatchKind = Literal["exact", "prefix", "regex"]
@@ -521,10 +522,11 @@ def _referral(data: Fields | None) -> ReferralRule | None:
         raise data.fail("keyword", "is required (or menu_key): how a follower asks for their own code")
     prefix = data.text("scene_prefix", default=DEFAULT_OWN_CODE_PREFIX, check=limits.scene_prefix_problem)
     assert prefix is not None
-    if len(prefix.encode("utf-8")) + 16 > limits.SCENE_STR_MAX_BYTES:
+    if len(prefix.encode("utf-8")) + OWN_CODE_TOKEN_CHARS > limits.SCENE_STR_MAX_BYTES:
         raise data.fail(
             "scene_prefix",
-            f"leaves no room for the 16-character token within {limits.SCENE_STR_MAX_BYTES} bytes",
+            f"leaves no room for the {OWN_CODE_TOKEN_CHARS}-character token within {limits.SCENE_STR_MAX_BYTES} "
+            "bytes",
         )
     expire = data.integer(
         "expire_seconds",

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from wxfunnel.config.rules import ImageAction, LinkAction, MiniProgramPageAction, TemplateSpec, TextAction
+from wxfunnel.protocol import limits
 
 WIRE_VERSION = 1
 _GROUP_ID = re.compile(r"[!-~]{1,128}")  # SQS: 1-128 characters, letters, digits and punctuation
@@ -299,7 +300,11 @@ class OwnCode:
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> OwnCode:
-        return cls(_text(data, "promoter"), _text(data, "scene"), _integer(data, "expire_seconds", 2_592_000))
+        return cls(
+            _text(data, "promoter"),
+            _text(data, "scene"),
+            _integer(data, "expire_seconds", limits.QR_EXPIRE_SECONDS_MAX),
+        )
 
 
 @dataclass(frozen=True, slots=True)

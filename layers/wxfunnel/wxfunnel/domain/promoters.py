@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from wxfunnel.config.rules import OWN_CODE_TOKEN_CHARS
+
 PROMOTER_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 TEAM_MAX: Final = 64
 NAME_MAX: Final = 64
@@ -70,7 +72,7 @@ def promoter_id_problem(value: object) -> str | None:
 
 def follower_token(appid: str, openid: str) -> str:
     """The opaque, stable token of a follower's own code (their scene and promoter id derive from it)."""
-    return hashlib.sha256(f"{appid}:{openid}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{appid}:{openid}".encode()).hexdigest()[:OWN_CODE_TOKEN_CHARS]
 
 
 def follower_promoter_id(appid: str, openid: str) -> str:

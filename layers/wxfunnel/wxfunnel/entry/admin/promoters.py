@@ -16,7 +16,14 @@ from typing import Any
 from wxfunnel.core.fields import Fields
 from wxfunnel.domain import reports, stats
 from wxfunnel.domain.channels import timestamp
-from wxfunnel.domain.promoters import NAME_MAX, TEAM_MAX, Promoter, promoter_id_problem
+from wxfunnel.domain.promoters import (
+    FOLLOWER_PREFIX,
+    NAME_MAX,
+    REFERRER_PREFIX,
+    TEAM_MAX,
+    Promoter,
+    promoter_id_problem,
+)
 from wxfunnel.entry.admin.errors import Conflict, NotFound, invalid
 from wxfunnel.entry.admin.qrcodes import known_app, view
 from wxfunnel.entry.admin.stats import channels_funnel, period, subject_report
@@ -78,9 +85,11 @@ def create(body: Any, now: float | None = None) -> dict[str, Any]:
     app = fields.required_text("app", max_chars=64)
     known_app(app)
     promoter_id = fields.required_text("id", check=promoter_id_problem)
-    if promoter_id.startswith(("f-", "r-")):
+    if promoter_id.startswith((FOLLOWER_PREFIX, REFERRER_PREFIX)):
         raise invalid(
-            "id", "must not start with f- or r- (kept for followers' own codes and legacy referrers)"
+            "id",
+            f"must not start with {FOLLOWER_PREFIX} or {REFERRER_PREFIX} "
+            "(kept for followers' own codes and legacy referrers)",
         )
     blank = Promoter(app=app, id=promoter_id, name="", created_at=timestamp(now), updated_at=timestamp(now))
     promoter = _details(fields, blank, partial=False)
