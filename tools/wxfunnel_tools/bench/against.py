@@ -17,10 +17,13 @@ and later).
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -42,26 +45,37 @@ print(json.dumps([{name: row[index] for name, index in columns.items()} for row 
 _FIGURES = ("ours", "handler")
 
 
+TIMEOUT_SECONDS = (
+    600  # one git archive or one tree's warm round; a stalled child fails the run, never hangs it
+)
+
+
 def extract(revision: str, into: Path) -> Path:
     """The tree of `revision` (a commit of this repository) under `into`, as git archive gives it."""
     archive = subprocess.run(  # noqa: S603
         ["git", "-C", str(ROOT), "archive", "--format=tar", revision],  # noqa: S607
         check=True,
         capture_output=True,
+        timeout=TIMEOUT_SECONDS,
     )
     into.mkdir(parents=True)
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)  # noqa: S603, S607
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tree:
+        tree.extractall(into, filter="data")
     return into
 
 
 def _processing(root: Path, iterations: int) -> dict[str, dict[str, float]]:
-    """One fresh process measuring the tree at `root` with its own bench.processing: payload → figure → µs."""
+    """One fresh process measuring the tree at `root` with its own bench.processing (its own source layer, whatever
+    WXFUNNEL_LAYER_DIR the caller has): payload → figure → µs."""
+    env = {key: value for key, value in os.environ.items() if key != "WXFUNNEL_LAYER_DIR"}
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", _PROCESSING, str(iterations), "20"],
         capture_output=True,
         text=True,
         check=True,
         cwd=root,
+        env=env,
+        timeout=TIMEOUT_SECONDS,
     )
     rows = json.loads(result.stdout.strip().splitlines()[-1])
     return {row["payload"]: {name: float(row[name]) for name in _FIGURES} for row in rows}
@@ -73,6 +87,7 @@ def _revision(root: Path) -> str:
         capture_output=True,
         text=True,
         check=True,
+        timeout=TIMEOUT_SECONDS,
     )
     return head.stdout.strip()
 
@@ -97,7 +112,10 @@ def run(revision: str, rounds: int, import_runs: int, iterations: int) -> list[S
                 for payload, figures in _processing(trees[label][0], iterations).items():
                     for name, value in figures.items():
                         warm[(label, payload, name)].append(value)
-    return [_cold_section(cold, label_before, label_after, rounds * import_runs), _warm_section(warm, rounds)]
+    return [
+        _cold_section(cold, label_before, label_after, rounds * import_runs),
+        _warm_section(warm, label_before, label_after, rounds),
+    ]
 
 
 def _cold_section(cold: dict[str, list[float]], before: str, after: str, runs: int) -> Section:
@@ -117,8 +135,10 @@ def _cold_section(cold: dict[str, list[float]], before: str, after: str, runs: i
     return section
 
 
-def _warm_section(warm: dict[tuple[str, str, str], list[float]], rounds: int) -> Section:
-    labels = list(dict.fromkeys(label for label, _, _ in warm))
+def _warm_section(
+    warm: dict[tuple[str, str, str], list[float]], before: str, after: str, rounds: int
+) -> Section:
+    labels = [before, after]
     payloads = list(dict.fromkeys(payload for _, payload, _ in warm))
     section = Section(
         f"callback warm per-message time, before and after, µs (best of {rounds} alternating rounds)",
@@ -154,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-runs", type=int, default=5, help="fresh processes per tree per round")
     parser.add_argument("--iterations", type=int, default=2000, help="warm iterations per payload per round")
     args = parser.parse_args(argv)
+    if min(args.rounds, args.import_runs, args.iterations) < 1:
+        parser.error("--rounds, --import-runs and --iterations must be at least 1")
     sections = run(args.revision, args.rounds, args.import_runs, args.iterations)
     print("\n\n".join(section.render() for section in sections))
     return 0

@@ -113,6 +113,7 @@ def build_native_layer(artifacts: str, root: Path = ROOT) -> str:
         check=True,
         capture_output=True,
         text=True,
+        timeout=900,  # pip installs the layer's wheels: a stalled index fails the measurement, never hangs it
     )
     return os.path.join(artifacts, "python")
 
@@ -141,7 +142,7 @@ def _run(
     root, layer_dir = tree or (ROOT, _LAYER_DIR)
     command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code, *args]
     return subprocess.run(  # noqa: S603
-        command, capture_output=True, text=True, env=_env(layer_dir), check=True, cwd=root
+        command, capture_output=True, text=True, env=_env(layer_dir), check=True, cwd=root, timeout=300
     )
 
 
