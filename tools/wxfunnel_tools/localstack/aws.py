@@ -95,13 +95,17 @@ class EmbeddedAws:
             response.read()
 
     def stop(self) -> None:
+        """Reset moto (best effort) and always release the server, its thread and its socket."""
         try:
-            self.reset()
-            self._server.shutdown()
-            self._thread.join()
-            self._server.server_close()
+            with contextlib.suppress(OSError):  # a reset that fails must not leave the server listening
+                self.reset()
         finally:
-            self._atomic.close()
+            try:
+                self._server.shutdown()
+                self._thread.join()
+                self._server.server_close()
+            finally:
+                self._atomic.close()
 
 
 def _moto_server(host: str, port: int) -> BaseWSGIServer:
