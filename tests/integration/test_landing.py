@@ -249,7 +249,7 @@ def test_a_visit_that_waits_out_another_requests_renewal_answers_503_with_retry_
     shown = page.get("ab3d5fgh7k")
     assert shown.status == 503 and shown.headers["Retry-After"] == str(landing.RETRY_AFTER_SECONDS)
     assert shown.image is None and wechat.count(CREATE) == 1  # the first code only: no second renewal
-    assert 0.3 <= time.monotonic() - started < 5
+    assert 0.3 <= time.monotonic() - started < 20  # it waited, then gave up (20: a loaded CI machine)
 
 
 def test_a_code_past_half_its_life_is_renewed_by_one_visit_and_shown_to_the_others(

@@ -560,7 +560,10 @@ def test_a_signing_failure_is_reported_without_its_details(upstream: Upstream) -
 
 
 def test_a_page_that_left_before_the_answer_is_no_error(
-    console: ConsoleServer, upstream: Upstream, capsys: pytest.CaptureFixture[str]
+    console: ConsoleServer,
+    upstream: Upstream,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A navigation drops the page's pending calls: the answer finds the connection reset, and that is fine."""
 
@@ -568,6 +571,16 @@ def test_a_page_that_left_before_the_answer_is_no_error(
         time.sleep(0.3)
         return 200, {"Content-Type": "application/json"}, b"{}" * 50_000
 
+    handled = threading.Event()  # the console finished the dropped call: it has tried to write its answer
+    process = console.process_request_thread
+
+    def tracked(request: Any, address: Any) -> None:
+        try:
+            process(request, address)
+        finally:
+            handled.set()
+
+    monkeypatch.setattr(console, "process_request_thread", tracked)
     upstream.answer = slow
     with socket.create_connection(("127.0.0.1", console.port), timeout=5) as client:
         client.sendall(
@@ -575,7 +588,7 @@ def test_a_page_that_left_before_the_answer_is_no_error(
             "X-Wxfunnel-Console: 1\r\n\r\n".encode()
         )
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
-    time.sleep(0.6)
+    assert handled.wait(30)
     upstream.answer = lambda seen: (200, {"Content-Type": "application/json"}, b"{}")
 
     assert call(console, "GET", "/api/qrcodes?app=demo-oa").status == 200
