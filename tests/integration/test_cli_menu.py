@@ -69,6 +69,7 @@ def test_a_bad_menu_file_exits_1_naming_the_problem_without_calling_anyone(
     ("text", "expected"),
     [
         ("{not json", "menu.json: not valid JSON: line 1 column 2"),
+        (b'{"button": []\xff}', "menu.json: not UTF-8 text"),  # a GBK file: one line, no traceback
         ('{"menu": {"button": []}}', "menu.json: menu: not a field of a menu"),
         (
             '{"button": [{"name": "更多", "sub_button": []}]}',
@@ -77,10 +78,10 @@ def test_a_bad_menu_file_exits_1_naming_the_problem_without_calling_anyone(
     ],
 )
 def test_validate_and_put_refuse_the_same_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | bytes, expected: str
 ) -> None:
     path = tmp_path / "menu.json"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
 
     for command in (["menu", "validate", str(path)], ["menu", "put", "demo-oa", str(path)]):
         assert cli.main(command) == 1

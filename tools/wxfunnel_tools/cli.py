@@ -882,7 +882,8 @@ def _followers_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _followers_query(args: argparse.Namespace) -> dict[str, Any]:
-    return {"app": args.app, "scene": args.scene, "promoter": args.promoter, "team": args.team}
+    scene = _scene_segment(args.scene) if args.scene else None  # as in a path: a scene may start with "~"
+    return {"app": args.app, "scene": scene, "promoter": args.promoter, "team": args.team}
 
 
 FOLLOWER_COLUMNS = (
@@ -1052,14 +1053,7 @@ def _menu_file(path: str) -> dict[str, Any]:
     use_layer()
     from wxfunnel.protocol.limits import menu_problem
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise Failure(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Failure(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    document = _read_json(path)
     problem = menu_problem(document)
     if problem:
         raise Failure(f"{path}: {problem}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
 import pytest
 
 from wxfunnel.entry.admin.printfiles import render
+from wxfunnel_tools import cli
 from wxfunnel_tools.cli import Failure
 from wxfunnel_tools.cli_livecodes import LOGO_SHARE, QUIET_ZONE, read_rows, with_logo
 
@@ -51,3 +53,12 @@ def test_batch_files_are_csv_with_a_header_or_json_rows(tmp_path: Path) -> None:
     bad.write_text('{"name": "a"}', encoding="utf-8")
     with pytest.raises(Failure):
         read_rows(str(bad))
+
+
+@pytest.mark.parametrize("scene", ["~starts-with-a-tilde", "店铺A/二楼", "100%", "plain"])
+def test_followers_name_their_scene_as_a_path_segment_does(scene: str) -> None:
+    """The API reads ?scene= as it reads a scene in a path (scene_from_segment): sent raw, "~x" was misread."""
+    from wxfunnel.protocol.limits import scene_from_segment
+
+    query = cli._followers_query(argparse.Namespace(app="demo-oa", scene=scene, promoter=None, team=None))
+    assert scene_from_segment(query["scene"]) == scene
