@@ -173,6 +173,21 @@ def test_a_csv_upload_creates_channels_with_live_codes_and_a_zip(page: Any, tmp_
     )
 
 
+def test_a_refused_row_of_an_upload_is_explained_in_chinese(page: Any, tmp_path: Path) -> None:
+    """The row's rule and params travel with its error (as in every 4xx): the operator reads why in Chinese."""
+    csv_file = tmp_path / "shops.csv"
+    csv_file.write_text(f"name,tag\n门店 1,shop\n门店 2,{'标签' * 6}\n", encoding="utf-8")
+    page.open(f"#/batch?app={OA}")
+    page.visible("#batch-form")
+    page.fill("#batch-id", unique("refused"))
+    page.css("#batch-file").send_keys(str(csv_file))
+    page.css("#batch-submit").click()
+    page.visible("#batch-table")
+    rows = page.all("#batch-table tbody tr")
+    assert [row.get_attribute("data-status") for row in rows] == ["created", "error"]
+    assert "最多 30 字节" in rows[1].text and "must be" not in rows[1].text
+
+
 def test_a_live_code_is_re_pointed_to_another_channel_from_its_card(page: Any, local_stack: Any) -> None:
     admin = AdminClient(local_stack.url)
     first, second = unique("window"), unique("door")

@@ -3,6 +3,8 @@ say it in Chinese; a text no rule knows is "other" and the client shows the Engl
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from wxfunnel.core.fields import Fields
@@ -66,3 +68,18 @@ def test_the_params_of_a_rule_are_its_numbers_and_an_unknown_text_is_other():
         {"max": "64", "got": "70"},
     )
     assert rule_of("the moon is made of cheese") == ("other", {})
+
+
+def test_a_period_and_a_campaign_name_their_order_and_length_rules():
+    """The texts the campaign and statistics checks really produce: the console says them in Chinese."""
+    from wxfunnel.domain.campaigns import MAX_DAYS, period_problem
+    from wxfunnel.entry.admin.stats import STATS_MAX_DAYS, period
+
+    assert rule_of(period_problem("2026-03-02", "2026-03-01") or "") == ("date_order", {})
+    assert rule_of(period_problem("2026-01-01", "2027-12-31") or "") == ("max_days", {"max": str(MAX_DAYS)})
+    with pytest.raises(ValidationFailed) as too_long:
+        period({"from": "2025-01-01", "to": "2026-12-31"}, date(2026, 12, 31))
+    assert too_long.value.details() == {"rule": "max_days", "params": {"max": str(STATS_MAX_DAYS)}}
+    with pytest.raises(ValidationFailed) as reversed_:
+        period({"from": "2026-03-02", "to": "2026-03-01"}, date(2026, 12, 31))
+    assert reversed_.value.details() == {"rule": "date_order", "params": {}}

@@ -270,14 +270,15 @@
     return message;
   }
 
-  async function request(method, path, body, accept) {
+  // `contentType` sends `body` as it is (a CSV file); otherwise it goes as JSON.
+  async function request(method, path, body, accept, contentType) {
     const headers = { "X-Wxfunnel-Console": "1", Accept: accept || "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = contentType || "application/json";
     try {
       return await fetch(`/api${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : contentType ? body : JSON.stringify(body),
         cache: "no-store",
         credentials: "same-origin",
       });
@@ -1455,12 +1456,6 @@
       }
     }
 
-    if (!appsListed()) {
-      form.elements.app.addEventListener("change", () => {
-        app = form.elements.app.value.trim() || DEFAULT_APP;
-        showKind();
-      });
-    }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(form);
@@ -2647,10 +2642,6 @@
     return value === null || value === undefined ? "—" : `${(100 * value).toFixed(1)}%`;
   }
 
-  function segmentOf(links) {
-    return links.self.split("/").pop();
-  }
-
   // A file from the admin API (a print file, a ZIP) as a download link to an object URL.
   async function fetchFile(method, path, body, accept) {
     const response = await request(method, path, body, accept);
@@ -2768,7 +2759,7 @@
     );
     async function load() {
       try {
-        const { data } = await api("GET", `/livecodes?${new URLSearchParams({ app: record.app, scene: segmentOf(record.links) })}`);
+        const { data } = await api("GET", `/livecodes?${new URLSearchParams({ app: record.app, scene: sceneSegment(record.links) })}`);
         list.replaceChildren(...(data.items || []).map((live) => liveCodeItem(live)));
         status.textContent = (data.items || []).length ? "" : t("live.none");
       } catch (error) {
@@ -3079,9 +3070,6 @@
     return app ? load() : null;
   }
 
-  // The longest campaign the API takes (docs/admin-api.md: at most 366 days, the first and the last counted).
-  const CAMPAIGN_MAX_DAYS = 366;
-
   // The campaign's name, period and ended page; only the changed fields are sent, and the page is shown again.
   function campaignEditSection(campaign) {
     const status = h("p", { class: "muted", role: "status", id: "campaign-edit-status" });
@@ -3111,16 +3099,6 @@
       status.textContent = "";
       if (!Object.keys(body).length) {
         status.textContent = t("campaign.edit.unchanged");
-        return;
-      }
-      const start = value("start");
-      const end = value("end");
-      if (start && end && start > end) {
-        showError(form, localError("end", "date_order"));
-        return;
-      }
-      if (start && end && (Date.parse(end) - Date.parse(start)) / 86400000 >= CAMPAIGN_MAX_DAYS) {
-        showError(form, localError("end", "campaign_span", { max: CAMPAIGN_MAX_DAYS }));
         return;
       }
       const submit = document.getElementById("campaign-save");
@@ -3201,18 +3179,11 @@
       if (campaign.value) query.set("campaign", campaign.value);
       submit.disabled = true;
       try {
-        const response = await fetch(`/api/batches?${query}`, {
-          method: "POST",
-          headers: { "X-Wxfunnel-Console": "1", Accept: "application/json", "Content-Type": "text/csv" },
-          body: await file.files[0].text(),
-          cache: "no-store",
-          credentials: "same-origin",
-        });
-        const data = await response.json();
-        if (!response.ok) throw new ApiError(response.status, data.error || {});
-        renderBatch(results, data);
+        const response = await request("POST", `/batches?${query}`, await file.files[0].text(), "application/json", "text/csv");
+        if (!response.ok) throw await failureOf(response);
+        renderBatch(results, await response.json());
       } catch (error) {
-        showError(form, error instanceof ApiError ? error : new ApiError(0, { message: String(error) }));
+        showError(form, error);
       } finally {
         submit.disabled = false;
       }
@@ -3243,7 +3214,7 @@
                 h("td", {}, String(row.row)),
                 h("td", {}, t(`batch.status.${row.status}`)),
                 h("td", {}, row.scene ? h("code", {}, row.scene) : "—"),
-                h("td", {}, row.link ? h("code", { class: "wrap" }, row.link) : (row.error || {}).message || ""),
+                h("td", {}, row.link ? h("code", { class: "wrap" }, row.link) : row.error ? errorText(new ApiError(0, row.error), true) : ""),
               ),
             ),
           ),

@@ -112,7 +112,8 @@ def _refused(number: int, scene: str | None, error: AdminError) -> dict[str, Any
         "row": number,
         "status": "error",
         "scene": scene,
-        "error": {"code": error.code, "message": error.message, "field": error.field},
+        # rule and params as in every error body: the console shows the row's problem in Chinese
+        "error": {"code": error.code, "message": error.message, "field": error.field, **error.details()},
     }
 
 
