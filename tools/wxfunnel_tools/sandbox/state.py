@@ -2,6 +2,10 @@
 
 Everything here is plain Python guarded by one lock; `server.py` turns HTTP requests into `Request`s and
 `World.handle` answers them the way WeChat would (status 200 with `{"errcode": …, "errmsg": "… rid: …"}`).
+
+WeChat's limits here (QR expiry, menu sizes and types, openid and appid shapes) are written from WeChat's
+documentation on purpose, not imported from the layer's `protocol.limits`: the sandbox stands for WeChat, so a
+limit the layer gets wrong must meet WeChat's refusal in the tests, not the same mistake.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ _APPID = re.compile(r"^wx[0-9a-f]{16}$")
 CALLBACK_IPS = ("101.226.103.0/25", "101.226.62.0/26", "183.3.234.0/26", "127.0.0.1")
 MENU_BUTTONS_MAX = 3
 MENU_SUB_BUTTONS_MAX = 5
+MENU_NAME_MAX_BYTES = 16  # a top-level button's name
+MENU_SUB_NAME_MAX_BYTES = 60
+MENU_KEY_MAX_BYTES = 128
+MENU_URL_MAX_BYTES = 1024
 MENU_KEY_TYPES = frozenset(
     {
         "click",
@@ -1083,7 +1091,9 @@ class World:
             if len(subs) > MENU_SUB_BUTTONS_MAX:
                 raise Fail(40023)
         name = button.get("name")
-        if not isinstance(name, str) or not 1 <= len(name.encode("utf-8")) <= (16 if top else 60):
+        if not isinstance(name, str) or not 1 <= len(name.encode("utf-8")) <= (
+            MENU_NAME_MAX_BYTES if top else MENU_SUB_NAME_MAX_BYTES
+        ):
             raise Fail(40018 if top else 40025)
         if isinstance(subs, list) and subs:
             for sub in subs:
@@ -1094,11 +1104,11 @@ class World:
             raise Fail(40017 if top else 40024)
         if kind in MENU_KEY_TYPES:
             key = button.get("key")
-            if not isinstance(key, str) or not 1 <= len(key.encode("utf-8")) <= 128:
+            if not isinstance(key, str) or not 1 <= len(key.encode("utf-8")) <= MENU_KEY_MAX_BYTES:
                 raise Fail(40019 if top else 40026)
         if kind in {"view", "miniprogram"}:
             url = button.get("url")
-            if not isinstance(url, str) or not 1 <= len(url.encode("utf-8")) <= 1024:
+            if not isinstance(url, str) or not 1 <= len(url.encode("utf-8")) <= MENU_URL_MAX_BYTES:
                 raise Fail(40020 if top else 40027)
             if not _HTTP_URL.fullmatch(url):
                 raise Fail(40055 if top else 40054)
