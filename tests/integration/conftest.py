@@ -126,3 +126,11 @@ def make_funnel(aws, wechat, callback) -> Callable[[Mapping[str, Mapping[str, An
         return Funnel(aws, wechat, callback)
 
     return make
+
+
+@pytest.fixture
+def admin(aws: Any, wechat: Any) -> Any:
+    """The live-code admin API (livecodes_admin.Admin) over the test's AWS and WeChat sandbox."""
+    from livecodes_admin import Admin
+
+    return Admin()

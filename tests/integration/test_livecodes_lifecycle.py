@@ -6,15 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-from test_livecodes_api import OA, OA_GH, Admin
+from livecodes_admin import OA, OA_GH, Admin
 
 from wxfunnel_tools.pushes import message
-
-
-@pytest.fixture
-def admin(aws: Any, wechat: Any) -> Admin:
-    return Admin()
 
 
 def _funnel(admin: Admin, scene: str) -> dict[str, Any]:
