@@ -9,29 +9,21 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-_OPERATIONS = (
-    "get_item",
-    "put_item",
-    "update_item",
-    "delete_item",
-    "batch_get_item",
-    "batch_write_item",
-    "transact_write_items",
-    "transact_get_items",
-    "query",
-    "scan",
-)
-
 
 class _Serialiser:
-    """Patches moto's DynamoDB backend while at least one `atomic_dynamodb()` block is open (they nest)."""
+    """Patches moto's DynamoDB request handler while at least one `atomic_dynamodb()` block is open (they nest).
+
+    The lock covers the whole request: parsing, the backend's operation and the serialisation of its answer. Locking
+    only the backend's operations is not enough: moto's get_item returns the stored item itself and serialises it
+    after the operation returned, so a concurrent update_item changed it mid-iteration ("dictionary changed size
+    during iteration", seen once in CI under a wave of 50 threads)."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        # One operation at a time; re-entrant because moto's operations call one another.
+        # One request at a time; re-entrant because moto's operations call one another.
         self._lock = threading.RLock()
         self._depth = 0
-        self._originals: dict[str, Callable[..., Any]] = {}
+        self._original: Callable[..., Any] | None = None
 
     def _locked(self, method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -42,28 +34,22 @@ class _Serialiser:
         return wrapper
 
     def enter(self) -> None:
-        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.responses import DynamoHandler
 
         with self._guard:
             if self._depth == 0:
-                self._originals = {
-                    name: getattr(DynamoDBBackend, name)
-                    for name in _OPERATIONS
-                    if hasattr(DynamoDBBackend, name)
-                }
-                for name, method in self._originals.items():
-                    setattr(DynamoDBBackend, name, self._locked(method))
+                self._original = DynamoHandler.call_action
+                DynamoHandler.call_action = self._locked(self._original)  # type: ignore[method-assign]
             self._depth += 1
 
     def leave(self) -> None:
-        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.responses import DynamoHandler
 
         with self._guard:
             self._depth -= 1
-            if self._depth == 0:
-                for name, method in self._originals.items():
-                    setattr(DynamoDBBackend, name, method)
-                self._originals = {}
+            if self._depth == 0 and self._original is not None:
+                DynamoHandler.call_action = self._original  # type: ignore[method-assign]
+                self._original = None
 
 
 _SERIALISER = _Serialiser()
