@@ -14,7 +14,6 @@ from wxfunnel.domain.followers import (
     Status,
     credit_referral,
     follow,
-    referral_counted,
     scan,
     unfollow,
 )
@@ -321,9 +320,13 @@ def test_a_first_follow_through_a_referrers_code_credits_the_referrer_by_openid_
     credited = credit_referral(first, code_of(Referrer("Alice", "o-alice")), USER)
     assert credited.after == replace(first.after, referred_by="o-alice")
     assert (credited.change, credited.scene) == (first.change, first.scene)
-    assert referral_counted(credited, None)
+    legacy = code_of(Referrer("Alice", "o-alice")).credited_promoter  # a legacy referrer maps to a promoter
+    assert legacy and credited.credited == (legacy, Referrer("Alice", "o-alice"))
     by_name = credit_referral(first, code_of(Referrer("Shop 12")), USER)
     assert by_name.after.referred_by == "Shop 12"
+    assert by_name.credited == (code_of(Referrer("Shop 12")).credited_promoter, Referrer("Shop 12"))
+    promoted = replace(code_of(Referrer("Alice", "o-alice")), promoter="p-alice")
+    assert credit_referral(first, promoted, USER).credited == ("p-alice", Referrer("Alice", "o-alice"))
 
 
 def test_nobody_is_credited_for_self_referral_returns_scans_stale_pushes_or_codes_without_a_referrer():
@@ -344,9 +347,14 @@ def test_nobody_is_credited_for_self_referral_returns_scans_stale_pushes_or_code
 def test_the_referrals_counter_moves_once_per_follower():
     alice = code_of(Referrer("Alice", "o-alice"))
     credited = credit_referral(follow(None, APP, USER, "ref", 100), alice, USER)
-    assert referral_counted(credited, None)
+    assert credited.credited is not None
     again = follow(credited.after, APP, USER, "ref", 150)  # a repeat keeps referred_by
     assert again.after.referred_by == "o-alice"
-    assert not referral_counted(again, credited.after)
-    assert not referral_counted(follow(None, APP, USER, "p", 100), None)
-    assert not referral_counted(unfollow(credited.after, APP, USER, 50), credited.after)
+    assert credit_referral(again, alice, USER).credited is None
+    assert follow(None, APP, USER, "p", 100).credited is None
+    assert credit_referral(unfollow(credited.after, APP, USER, 50), alice, USER).credited is None
+    # a follower somehow already credited (an imported profile) is never credited twice
+    imported = replace(
+        follow(None, APP, USER, "ref", 100), after=replace(credited.after, referred_by="o-bob")
+    )
+    assert credit_referral(imported, alice, USER) is imported

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wxfunnel.domain.channels import Channel
+    from wxfunnel.domain.channels import Channel, Referrer
 
 DIRECT = "(direct)"  # the scene of follows that did not come through a parametric QR code
 
@@ -75,6 +75,10 @@ class Transition:
     touched_scene: str | None  # a QR scene this push touched (opt-in record)
     promoter: str | None = None  # the promoter the change also counts for
     team: str | None = None  # and their team
+    # The promoter (channel.credited_promoter, "" for none) and referrer this follow newly credits; set only by
+    # credit_referral, so everything that acts on a credit (the referrals counters, the referrer's notice) reads it
+    # here and none decides it again.
+    credited: tuple[str, Referrer] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -195,20 +199,18 @@ def attribute(transition: Transition, before: Follower | None, channel: Channel 
 def credit_referral(transition: Transition, channel: Channel | None, openid: str) -> Transition:
     """A first follow through a referrer's code credits the referrer once; self-referral never counts.
 
-    Returning followers, scans and repeats credit nobody (only Change.NEW_FOLLOWER does), so a follower is
-    credited at most once, to the channel of their first follow.
+    Returning followers, scans and repeats credit nobody (only Change.NEW_FOLLOWER does), and a follower already
+    credited is never credited again, so a follower is credited at most once, to the channel of their first follow.
+    The credit is `transition.credited`; the follower keeps who referred them in `referred_by`.
     """
     referrer = channel.referrer if channel else None
-    if transition.change is not Change.NEW_FOLLOWER or referrer is None or transition.after is None:
-        return transition
-    if referrer.openid and referrer.openid == openid:
-        return transition
-    return replace(transition, after=replace(transition.after, referred_by=referrer.openid or referrer.name))
-
-
-def referral_counted(transition: Transition, before: Follower | None) -> bool:
-    """Whether this transition newly credits a referrer (the `referrals` counter moves once per follower)."""
     after = transition.after
-    return (
-        after is not None and after.referred_by is not None and (before is None or before.referred_by is None)
+    if transition.change is not Change.NEW_FOLLOWER or referrer is None or after is None or channel is None:
+        return transition
+    if after.referred_by is not None or (referrer.openid and referrer.openid == openid):
+        return transition
+    return replace(
+        transition,
+        after=replace(after, referred_by=referrer.openid or referrer.name),
+        credited=(channel.credited_promoter or "", referrer),
     )

@@ -147,14 +147,8 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
         if decision.jobs:
             outbox.enqueue(decision.jobs)
         counts = dict(transition.counts)
-        credited = None
-        if (
-            followers.referral_counted(transition, before)
-            and channel is not None
-            and channel.referrer is not None
-        ):
+        if transition.credited is not None:
             counts["referrals"] = 1
-            credited = (channel.credited_promoter or "", channel.referrer)
         counted: list[tuple[Kind, str]] = [("channel", transition.scene)] if transition.scene else []
         if transition.promoter:
             counted.append(("promoter", transition.promoter))
@@ -172,7 +166,7 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
             counted=tuple(counted),
             day=day,
             counts=counts,
-            credited=credited,
+            credited=transition.credited,
             cohort=cohort,
         )
         written = deliveries.record_with_follower(key, reply, now, change)

@@ -56,19 +56,14 @@ def _tag_jobs(context: Context, rules: Rules) -> tuple[Job, ...]:
 
 def _referral_notice(context: Context, rules: Rules) -> tuple[Job, ...]:
     """A friend was credited to a referrer who follows the account: tell them, if the rules say so."""
-    channel, transition = context.channel, context.transition
     notice = rules.referral.notify_referrer if rules.referral else None
-    credited = (
-        transition is not None and transition.change is Change.NEW_FOLLOWER and transition.after is not None
-    )
-    if not notice or channel is None or channel.referrer is None or not credited:
+    credited = context.transition.credited if context.transition is not None else None
+    if not notice or credited is None:
         return ()
-    assert transition is not None and transition.after is not None
-    referrer = channel.referrer.openid
-    if not referrer or transition.after.referred_by is None or referrer == context.message.openid:
-        return ()
-    payload = ReferralNotice(channel.credited_promoter or "", notice)
-    return (context.job(JobKind.REFERRAL_NOTICE, payload, openid=referrer),)
+    promoter, referrer = credited
+    if not referrer.openid:
+        return ()  # a referrer known by name only (a shop's code) has no chat to be told in
+    return (context.job(JobKind.REFERRAL_NOTICE, ReferralNotice(promoter, notice), openid=referrer.openid),)
 
 
 def _welcome_jobs(context: Context) -> tuple[Job, ...]:
