@@ -66,6 +66,51 @@ def test_a_reassigned_scenes_live_code_counts_for_its_new_channel(admin: Admin, 
     )  # the new channel's only, not the retired one's
 
 
+def _listed(admin: Admin, scene: str) -> dict[str, bool]:
+    """GET /followers of a scene's channel, all pages: openid → brought."""
+    rows: dict[str, bool] = {}
+    query = {"app": OA, "scene": scene, "limit": "1"}
+    while True:
+        status, page, _ = admin.call("GET", "/followers", "/followers", query=query, handler=admin.qrcodes)
+        assert status == 200, page
+        rows.update({row["openid"]: row["brought"] for row in page["items"]})
+        if page["next_token"] is None:
+            return rows
+        query = {**query, "next_token": page["next_token"]}
+
+
+def _scan(callback: Any, openid: str, scene: str, at: int) -> None:
+    push = message("event", openid=openid, to_user=OA_GH, create_time=at, Event="SCAN", EventKey=scene)
+    assert callback.push(OA, push).status == 200
+
+
+def test_a_reassigned_scenes_followers_list_holds_only_its_new_channels_people(
+    admin: Admin, callback: Any
+) -> None:
+    admin.channel("flyer")
+    start = int(time.time())
+    _follow(callback, "o-old", "flyer", start - 100)
+    _follow(callback, "o-old-returns", "flyer", start - 90)
+    assert _listed(admin, "flyer") == {"o-old": True, "o-old-returns": True}
+
+    _qr(admin, "POST", "/qrcodes/{app}/{scene}/retire", f"/qrcodes/{OA}/flyer/retire", app=OA, scene="flyer")
+    status, reassigned, _ = admin.call(
+        "POST",
+        "/qrcodes",
+        "/qrcodes",
+        {"app": OA, "scene": "flyer", "channel": {"name": "Autumn"}},
+        handler=admin.qrcodes,
+    )
+    assert status == 201 and reassigned["reassigned"] is True, reassigned
+    assert _listed(admin, "flyer") == {}  # the retired channel's people are not the new channel's
+
+    _follow(callback, "o-new", "flyer", start + 5)
+    _scan(
+        callback, "o-old-returns", "flyer", start + 6
+    )  # came through the new channel too, brought by the old one
+    assert _listed(admin, "flyer") == {"o-new": True, "o-old-returns": False}
+
+
 def test_a_disabled_channel_sends_no_welcome_sequence(admin: Admin, callback: Any, aws: Any) -> None:
     admin.channel("booth", welcome_message="Hi")
     status, _, _ = admin.call(

@@ -36,6 +36,11 @@ def timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime(TIMESTAMP_FORMAT)
 
 
+def epoch_of(stamp: str) -> int:
+    """The epoch seconds of a record's time (`timestamp`'s inverse); ValueError for another shape."""
+    return int(datetime.strptime(stamp, TIMESTAMP_FORMAT).replace(tzinfo=UTC).timestamp())
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Channel:
     """A channel: a scene of an app, its current QR code, and who and what it counts for."""
@@ -70,6 +75,17 @@ class Channel:
     def subject(self) -> str:
         """What this channel's followers are counted under: the scene, or the scene of this generation."""
         return subject_of(self.scene, self.generation)
+
+    @property
+    def since(self) -> int | None:
+        """When this channel began to count its scene's pushes: a reassigned scene's channel from its creation (what
+        came through the scene before belongs to a past channel), None for a scene's first channel (everything)."""
+        return epoch_of(self.created_at) if self.generation else None
+
+    def counts_touch(self, at: int) -> bool:
+        """Whether a push through the scene at `at` (CreateTime) came through this channel, not a past one."""
+        since = self.since
+        return since is None or at >= since
 
     @property
     def credited_promoter(self) -> str | None:

@@ -248,6 +248,20 @@ def checked_cursor(app: str, scene: str, touch: Touch, shard: int, cursor: objec
     return cursor
 
 
+def last_touches(app: str, scene: str, openids: Iterable[str]) -> dict[str, int]:
+    """When each of `openids` last came through `scene` (their touch's `last_at`, a push's CreateTime), for those
+    with a touch (BatchGetItem, 100 keys a round)."""
+    found: dict[str, int] = {}
+    for chunk in chunks(sorted(set(openids)), BATCH_GET_MAX):
+        request = {
+            "Keys": [touch_key(app, openid, scene) for openid in chunk],
+            "ProjectionExpression": "openid, last_at",
+        }
+        for item in batch_get({_table(): request}).get(_table(), []):
+            found[item["openid"]["S"]] = int(item["last_at"]["N"])
+    return found
+
+
 def get_many(app: str, openids: Iterable[str]) -> dict[str, Follower]:
     """The stored followers among `openids` (BatchGetItem, 100 keys a round), by openid."""
     found: dict[str, Follower] = {}

@@ -4,7 +4,9 @@ A row is one person through one channel: their openid, the channel, whether it w
 that brought them), their first and last touch, whether they still follow, when they followed or left, and the tags
 wxfunnel gives through those channels. Everyone who followed or scanned through a code is found through the touch
 index (an opt-in record per scene, kept after an unfollow), then their follower records in batches: a page costs
-one index query and one batch read, whatever the app's size.
+one index query and one batch read, whatever the app's size. A reassigned scene's channel (Channel.since) lists only
+who came through the scene since it holds it, and "brought" only those it brought: a page reads their touches too
+(one more batch read); the people of its past channels stay out of its list.
 
 CSV: a file for a spreadsheet (UTF-8 with a byte-order mark, so Excel shows Chinese); one too large for one API
 answer is stored in the stack's bucket and answered with a short-lived link (store.exports).
@@ -118,7 +120,9 @@ def _row(channel: Channel, follower: Follower | None, openid: str, tags: Mapping
         "openid": openid,
         "scene": channel.scene,
         "channel": channel.name,
-        "brought": first == channel.scene,
+        "brought": first == channel.scene
+        and follower is not None
+        and channel.counts_touch(follower.first_subscribed_at or 0),
         "status": follower.status.value if follower else "unknown",
         "first_touch": first,
         "last_touch": last,
@@ -140,8 +144,14 @@ def _pages(
     while index < len(selection.channels):
         channel = selection.channels[index]
         page = followers.audience_page(selection.app, channel.scene, "any", shard, key, limit=limit)
-        records = followers.get_many(selection.app, page.openids)
-        rows = [_row(channel, records.get(openid), openid, tags) for openid in page.openids]
+        openids = page.openids
+        if (
+            channel.since is not None
+        ):  # a reassigned scene: only who came through it since this channel holds it
+            last = followers.last_touches(selection.app, channel.scene, openids)
+            openids = [openid for openid in openids if channel.counts_touch(last.get(openid, 0))]
+        records = followers.get_many(selection.app, openids)
+        rows = [_row(channel, records.get(openid), openid, tags) for openid in openids]
         key = page.cursor
         if key is None:
             shard += 1

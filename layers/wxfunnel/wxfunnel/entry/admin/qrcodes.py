@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from wxfunnel.client import errors as wechat
@@ -23,7 +22,7 @@ from wxfunnel.config.loader import load_app
 from wxfunnel.core.fields import Fields
 from wxfunnel.core.observability import logger
 from wxfunnel.core.settings import settings
-from wxfunnel.domain.channels import TIMESTAMP_FORMAT, Channel, timestamp
+from wxfunnel.domain.channels import Channel, epoch_of, timestamp
 from wxfunnel.domain.promoters import Referrer, promoter_id_problem
 from wxfunnel.entry.admin.errors import Conflict, Gone, NotFound, ValidationFailed, invalid
 from wxfunnel.entry.wechat import client_for
@@ -267,7 +266,7 @@ def _reusable(existing: Channel, request: QrRequest, now: float) -> bool:
 
 def _stale(channel: Channel, now: float) -> bool:
     try:
-        updated = datetime.strptime(channel.updated_at, TIMESTAMP_FORMAT).replace(tzinfo=UTC).timestamp()
+        updated = epoch_of(channel.updated_at)
     except ValueError:
         return True
     return now - updated > PENDING_STALE_SECONDS
