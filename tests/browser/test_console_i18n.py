@@ -118,11 +118,13 @@ def test_a_refusal_is_said_in_chinese_next_to_its_field(page: Any) -> None:
     assert field_error(page, "#new-form", "channel.name").text == "At most 64 characters (now 70)"
 
 
-def test_a_rule_without_a_translation_and_a_conflict_are_explained_in_chinese(page: Any) -> None:
-    # The integer range of a permanent scene is a rule the API does not name ("other"): its English, introduced.
+def test_a_permanent_codes_number_scene_out_of_range_and_a_conflict_are_explained_in_chinese(
+    page: Any,
+) -> None:
+    # The integer range of a permanent scene: the API names it integer_range {1, 100000}, the console words it.
     submit_new(page, kind="permanent", scene_type="int", scene="200000", name="永久码")
     error = field_error(page, "#new-form", "scene")
-    assert error.text.startswith("未通过检查（服务器原文）：scene: an integer scene of a permanent code")
+    assert error.text.startswith("数字场景值必须是 1 到 100000 之间的整数")
 
     scene = str(90000 + uuid.uuid4().int % 9000)
     submit_new(page, kind="permanent", scene_type="int", scene=scene, name="永久码")

@@ -82,11 +82,11 @@ def test_the_scene_type_and_permanence_pick_the_action(
 @pytest.mark.parametrize(
     ("scene", "permanent", "expire", "message"),
     [
-        (0, False, None, "a temporary code must be from 1 to 4294967295"),
-        (2**32, False, None, "a temporary code must be from 1 to 4294967295"),
-        (-5, False, None, "integer scene"),
-        (0, True, None, "a permanent code must be from 1 to 100000"),
-        (100_001, True, None, "a permanent code must be from 1 to 100000"),
+        (0, False, None, "must be an integer from 1 to 4294967295 for a temporary code"),
+        (2**32, False, None, "must be an integer from 1 to 4294967295 for a temporary code"),
+        (-5, False, None, "scene must be an integer from 1"),
+        (0, True, None, "must be an integer from 1 to 100000 for a permanent code"),
+        (100_001, True, None, "must be an integer from 1 to 100000 for a permanent code"),
         ("", False, None, "scene must not be empty"),
         ("x" * 65, True, None, "scene must be at most 64 bytes of UTF-8"),
         (True, False, None, "scene must be an integer"),

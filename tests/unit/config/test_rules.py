@@ -555,7 +555,7 @@ def test_a_mini_program_page_reply_needs_one_of_its_two_thumbs(thumb):
     page = {"type": "miniprogrampage", "title": "P", "page_path": "pages/a/b"}
     assert mp(**reply_rule({**page, **thumb})).keywords[0].reply.page_path == "pages/a/b"
     assert refused(False, reply_rule(page)) == (
-        "rules.keywords[0].reply.thumb_url: a miniprogrampage needs thumb_url or thumb_media_id"
+        "rules.keywords[0].reply.thumb_url: is required unless thumb_media_id is given (the card's cover image)"
     )
 
 
@@ -724,7 +724,7 @@ def test_each_limit_admits_its_largest_value_and_refuses_one_more(
                 {"type": "text", "content": "x"},
                 window_closed_template={"template_id": "T", "data": {"1x": "v"}},
             ),
-            "rules.keywords[0].window_closed_template.data.1x: keys must be",
+            "rules.keywords[0].window_closed_template.data.1x: must be a keyword name",
         ),
         (
             reply_rule({"type": "text", "content": "x"}, window_closed_template={"template_id": " "}),

@@ -3,12 +3,14 @@ say it in Chinese; a text no rule knows is "other" and the client shows the Engl
 
 from __future__ import annotations
 
+import ast
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from wxfunnel.core.fields import Fields
-from wxfunnel.entry.admin.errors import ValidationFailed, invalid, rule_of
+from wxfunnel.entry.admin.errors import NAMED_RULES, ValidationFailed, invalid, rule_of
 from wxfunnel.protocol import limits
 
 
@@ -83,3 +85,126 @@ def test_a_period_and_a_campaign_name_their_order_and_length_rules():
     with pytest.raises(ValidationFailed) as reversed_:
         period({"from": "2026-03-02", "to": "2026-03-01"}, date(2026, 12, 31))
     assert reversed_.value.details() == {"rule": "date_order", "params": {}}
+
+
+# --- every refusal the admin API can make names a rule the console knows ---------------------------------------------
+
+LAYER = Path(__file__).resolve().parents[3] / "layers" / "wxfunnel" / "wxfunnel"
+CONSOLE_TEXTS = (
+    Path(__file__).resolve().parents[3] / "tools" / "wxfunnel_tools" / "console" / "static" / "i18n.js"
+)
+ADMIN_API_DOC = Path(__file__).resolve().parents[3] / "docs" / "admin-api.md"
+
+
+def _sample(node: ast.expr) -> str | None:
+    """A string node's text, each {placeholder} of an f-string as a sample number; None for any other expression."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(part.value if isinstance(part, ast.Constant) else "7" for part in node.values)
+    return None
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+    }
+
+
+def _reachable(tree: ast.Module, start: str) -> list[ast.AST]:
+    """The functions of a module that `start` calls, directly or through one another, `start` included."""
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    pending, seen = [start], set()
+    while pending:
+        name = pending.pop()
+        seen.add(name)
+        pending.extend(sorted((_names(functions[name]) & set(functions)) - seen - set(pending)))
+    return [functions[name] for name in sorted(seen)]
+
+
+def _refusals() -> list[tuple[str, int, str | None, str | None, set[str] | None]]:
+    """(where, line, text read for its rule, named rule, named params) of each 422 the admin API raises
+    (invalid(field, text), Fields.fail(key, text)) and each text a *_problem check it uses returns."""
+    found: list[tuple[str, int, str | None, str | None, set[str] | None]] = []
+    checks: dict[str, list[tuple[str, ast.FunctionDef]]] = {}
+    used: set[str] = set()
+    for path in sorted(LAYER.rglob("*.py")):
+        where = str(path.relative_to(LAYER))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if where.startswith("entry/admin/") or where == "core/fields.py":
+            scopes: list[ast.AST] = [tree]
+        elif where == "config/rules.py":
+            scopes = _reachable(tree, "parse_message")  # the welcome messages' shapes (entry.admin.welcome)
+        else:
+            scopes = []
+        for scope in scopes:
+            used |= _names(scope)
+        admin_calls = {id(node) for scope in scopes for node in ast.walk(scope)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.endswith("_problem"):
+                checks.setdefault(node.name, []).append((where, node))
+            if id(node) not in admin_calls or not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in ("invalid", "fail"):
+                continue
+            keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+            rule, params = keywords.get("rule"), keywords.get("params")
+            named = rule.value if isinstance(rule, ast.Constant) else None
+            param_names = (
+                {key.value for key in params.keys if isinstance(key, ast.Constant)}
+                if isinstance(params, ast.Dict)
+                else set()
+            )
+            text_node = keywords.get("problem", node.args[1])
+            if isinstance(text_node, ast.JoinedStr) and not isinstance(text_node.values[0], ast.Constant):
+                text_node = text_node.values[0]  # a check's text first, then a hint: the rule is the check's
+            found.append((where, node.lineno, _sample(text_node), named, param_names if named else None))
+    pending, seen = sorted(used & set(checks)), set()
+    while pending:  # the checks the admin API uses, and the checks they use
+        name = pending.pop()
+        seen.add(name)
+        for where, function in checks[name]:
+            pending.extend(sorted((_names(function) & set(checks)) - seen - set(pending)))
+            for returned in ast.walk(function):
+                if isinstance(returned, ast.Return) and returned.value is not None:
+                    text = _sample(returned.value)
+                    if text is not None:
+                        found.append((where, returned.lineno, text, None, None))
+    return found
+
+
+def test_every_refusal_of_the_admin_api_names_a_rule_the_console_says_in_chinese() -> None:
+    refusals = _refusals()
+    assert len(refusals) > 100  # the scan sees the package
+    zh, en = CONSOLE_TEXTS.read_text(encoding="utf-8").split("\n  en: {", 1)
+    documented = ADMIN_API_DOC.read_text(encoding="utf-8")
+    unnamed, untranslated = [], set()
+    for where, line, text, named, params in refusals:
+        if named is not None:
+            assert named in NAMED_RULES, f"{where}:{line} names an unlisted rule {named}"
+            assert params == set(NAMED_RULES[named]), f"{where}:{line} names params {params}"
+            rule = named
+        elif text is None:
+            continue  # a check's own text, passed on (the check's returns are scanned)
+        else:
+            rule = rule_of(text)[0]
+            if rule == "other":
+                unnamed.append(f"{where}:{line}: {text}")
+                continue
+        for catalogue in (zh, en):
+            if f'"rule.{rule}"' not in catalogue:
+                untranslated.add(rule)
+        assert f"`{rule}`" in documented, f"docs/admin-api.md does not list the rule {rule}"
+    assert unnamed == []
+    assert untranslated == set()
+
+
+def test_a_refusal_names_its_rule_outright_or_through_the_problem_it_carries() -> None:
+    repeated = invalid("rows[2].scene", "repeats the scene of row 1", rule="duplicate_row", params={"row": 1})
+    assert repeated.message == "rows[2].scene: repeats the scene of row 1"
+    assert repeated.details() == {"rule": "duplicate_row", "params": {"row": "1"}}
+    problem = "must be at most 64 bytes of UTF-8 (got 70)"
+    carried = invalid("scenes", f"'{'场' * 23}' {problem}", problem=problem)
+    assert carried.details() == {"rule": "max_bytes", "params": {"max": "64", "got": "70"}}
+    assert invalid("x", "no rule reads this").details() == {"rule": "other", "params": {}}

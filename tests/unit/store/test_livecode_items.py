@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wxfunnel.config.rules import ImageAction, LinkAction, MiniProgramPageAction, TextAction
-from wxfunnel.domain.campaigns import Campaign, id_problem, period_problem
+from wxfunnel.domain.campaigns import Campaign, period_problem
 from wxfunnel.domain.channels import Channel
+from wxfunnel.domain.ids import id_problem
 from wxfunnel.domain.livecodes import LiveCode, Page, code_problem, page_for
 from wxfunnel.store import campaigns, channels, livecodes
 

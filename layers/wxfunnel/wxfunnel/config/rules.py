@@ -370,7 +370,9 @@ def _action(data: Fields, allowed: tuple[str, ...]) -> Action:
             thumb_media_id=data.text("thumb_media_id", max_chars=128, blank=False),
         )
         if not (action.thumb_url or action.thumb_media_id):
-            raise data.fail("thumb_url", "a miniprogrampage needs thumb_url or thumb_media_id")
+            raise data.fail(
+                "thumb_url", "is required unless thumb_media_id is given (the card's cover image)"
+            )
         return action
     if kind == "news":
         data.only(common | {"articles"})

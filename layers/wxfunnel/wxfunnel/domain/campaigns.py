@@ -9,12 +9,10 @@ Before its start its live codes already work: posters go up before a campaign be
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-CAMPAIGN_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 NAME_MAX: Final = 64
 MAX_DAYS: Final = 366
 
@@ -38,12 +36,6 @@ class Campaign:
     def period(self, today: str) -> tuple[str, str]:
         """The days its totals cover as of `today`: from its start to its end, or to today while it runs."""
         return self.start, max(self.start, min(self.end, today))
-
-
-def id_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not CAMPAIGN_ID.fullmatch(value):
-        return "must be 1 to 64 lower-case letters, digits, '-' or '_', starting with a letter or digit"
-    return None
 
 
 def period_problem(start: str, end: str) -> str | None:

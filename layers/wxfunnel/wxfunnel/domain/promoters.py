@@ -15,13 +15,12 @@ referrer's openid (or name), so old referral codes rank like new ones.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Final
 
 from wxfunnel.config.rules import OWN_CODE_TOKEN_CHARS
+from wxfunnel.domain.ids import id_problem
 
-PROMOTER_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 TEAM_MAX: Final = 64
 NAME_MAX: Final = 64
 FOLLOWER_PREFIX: Final = "f-"
@@ -63,8 +62,9 @@ RESERVED_IDS: Final = frozenset({"ranking"})  # a path of the admin API beside p
 
 
 def promoter_id_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not PROMOTER_ID.fullmatch(value):
-        return "must be 1-64 of a-z 0-9 _ -, starting with a letter or digit"
+    problem = id_problem(value)
+    if problem:
+        return problem
     if value in RESERVED_IDS:
         return f"must not be {value} (a word the admin API uses)"
     return None

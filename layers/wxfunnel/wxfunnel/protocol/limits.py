@@ -109,7 +109,7 @@ def scene_id_problem(value: int, *, permanent: bool) -> str | None:
     limit = PERMANENT_SCENE_ID_MAX if permanent else TEMPORARY_SCENE_ID_MAX
     if not 1 <= value <= limit:
         kind = "permanent" if permanent else "temporary"
-        return f"an integer scene of a {kind} code must be from 1 to {limit} (got {value})"
+        return f"must be an integer from 1 to {limit} for a {kind} code (got {value})"
     return None
 
 
@@ -257,7 +257,7 @@ TEMPLATE_VALUE_MAX: Final = 1024
 
 def template_key_problem(value: object) -> str | None:
     if not isinstance(value, str) or not TEMPLATE_KEY.fullmatch(value):
-        return "keys must be 1-32 characters of A-Z a-z 0-9 _, starting with a letter"
+        return "must be a keyword name: 1-32 characters of A-Z a-z 0-9 _, starting with a letter"
     return None
 
 

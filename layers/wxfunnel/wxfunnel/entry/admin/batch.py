@@ -24,13 +24,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from wxfunnel.core.fields import Fields
-from wxfunnel.domain.campaigns import id_problem
 from wxfunnel.domain.channels import Channel, timestamp
+from wxfunnel.domain.ids import id_problem
 from wxfunnel.domain.jobs import MessageSpec
 from wxfunnel.domain.livecodes import TEXT_MAX, TITLE_MAX, LiveCode
+from wxfunnel.domain.promoters import promoter_id_problem
 from wxfunnel.entry.admin.errors import AdminError, Conflict, ValidationFailed, invalid
-from wxfunnel.entry.admin.livecodes import create_live, link, official_account
-from wxfunnel.entry.admin.qrcodes import NAME_MAX, WELCOME_MAX, given_to, links
+from wxfunnel.entry.admin.livecodes import create_live, link
+from wxfunnel.entry.admin.qrcodes import NAME_MAX, WELCOME_MAX, given_to, links, official_account
 from wxfunnel.entry.admin.welcome import parse_messages
 from wxfunnel.protocol import limits
 from wxfunnel.store import campaigns, channels, livecodes
@@ -98,7 +99,7 @@ def _row(data: Fields, batch: str | None, number: int) -> Row:
         name=data.required_text("name", max_chars=NAME_MAX, blank=False),
         scene=_scene_of(data, batch, number),
         given=frozenset(key for key in data if data.get(key) not in (None, "")),
-        promoter=data.text("promoter", check=id_problem),
+        promoter=data.text("promoter", check=promoter_id_problem),
         tag=data.text("tag", check=limits.tag_name_problem),
         welcome=welcome,
         title=data.text("title", max_chars=TITLE_MAX),
@@ -119,7 +120,12 @@ def _refused(number: int, scene: str | None, error: AdminError) -> dict[str, Any
 
 def _rows(items: list[Any], batch: str | None) -> list[Row | dict[str, Any]]:
     if not 1 <= len(items) <= BATCH_MAX:
-        raise invalid("rows", f"must hold 1 to {BATCH_MAX} rows (split larger files: the CLI does)")
+        raise invalid(
+            "rows",
+            f"must hold 1 to {BATCH_MAX} rows (split larger files: the CLI does)",
+            rule="batch_rows",
+            params={"max": BATCH_MAX},
+        )
     parsed: list[Row | dict[str, Any]] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -130,7 +136,12 @@ def _rows(items: list[Any], batch: str | None) -> list[Row | dict[str, Any]]:
             parsed.append(_refused(number, None, error))
             continue
         if row.scene in seen:
-            repeated = invalid(f"rows[{index}].scene", f"repeats the scene of row {seen[row.scene]}")
+            repeated = invalid(
+                f"rows[{index}].scene",
+                f"repeats the scene of row {seen[row.scene]}",
+                rule="duplicate_row",
+                params={"row": seen[row.scene]},
+            )
             parsed.append(_refused(number, row.scene, repeated))
             continue
         seen[row.scene] = number
@@ -166,13 +177,23 @@ def parse_csv(text: str, query: Mapping[str, str]) -> Request:
     try:
         lines = [line for line in reader if any(cell.strip() for cell in line)]
     except csv.Error as exc:
-        raise invalid("csv", f"is not CSV ({exc})") from None
+        raise invalid("csv", f"is not CSV ({exc})", rule="csv") from None
     if not lines:
-        raise invalid("csv", f"needs a header row naming its columns ({', '.join(COLUMNS)})")
+        raise invalid(
+            "csv",
+            f"needs a header row naming its columns ({', '.join(COLUMNS)})",
+            rule="csv_header",
+            params={"allowed": ", ".join(COLUMNS)},
+        )
     header = [cell.strip().lower() for cell in lines[0]]
     unknown = [name for name in header if name not in COLUMNS]
     if unknown or "name" not in header or len(set(header)) != len(header):
-        raise invalid("csv", f"columns must be among {', '.join(COLUMNS)}, once each, and include name")
+        raise invalid(
+            "csv",
+            f"columns must be among {', '.join(COLUMNS)}, once each, and include name",
+            rule="csv_columns",
+            params={"allowed": ", ".join(COLUMNS)},
+        )
     items = [{name: value.strip() for name, value in zip(header, line, strict=False)} for line in lines[1:]]
     return Request(app, batch, campaign, _rows(items, batch))
 
@@ -225,7 +246,12 @@ def _stored_channel(request: Request, row: Row, stamp: str) -> tuple[Channel, st
         if existing is None:
             raise Conflict(f"scene: '{row.scene}' changed while this row was applied; retry", field="scene")
     if existing.kind != "channel":
-        raise invalid("scene", f"'{row.scene}' is a {existing.kind} code, which the operator does not edit")
+        raise invalid(
+            "scene",
+            f"'{row.scene}' is a {existing.kind} code, which the operator does not edit",
+            rule="not_operator_channel",
+            params={"kind": existing.kind},
+        )
     channel = _as_row_says(existing, row, request.campaign)
     if channel == existing:
         return existing, "unchanged"

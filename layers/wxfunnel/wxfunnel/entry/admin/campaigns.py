@@ -18,11 +18,12 @@ from typing import Any
 
 from wxfunnel.core.fields import Fields
 from wxfunnel.domain import funnel, stats
-from wxfunnel.domain.campaigns import NAME_MAX, Campaign, id_problem, period_problem
+from wxfunnel.domain.campaigns import NAME_MAX, Campaign, period_problem
 from wxfunnel.domain.channels import timestamp
+from wxfunnel.domain.ids import id_problem
 from wxfunnel.entry.admin.errors import Conflict, NotFound, ValidationFailed, invalid
-from wxfunnel.entry.admin.livecodes import official_account, refresh_for_campaign, refresh_for_scene
-from wxfunnel.entry.admin.qrcodes import known_app, links, scene_param
+from wxfunnel.entry.admin.livecodes import refresh_for_campaign, refresh_for_scene
+from wxfunnel.entry.admin.qrcodes import known_app, links, official_account, scene_param
 from wxfunnel.entry.admin.stats import channels_funnel, period
 from wxfunnel.protocol import limits
 from wxfunnel.store import campaigns, channels, counters

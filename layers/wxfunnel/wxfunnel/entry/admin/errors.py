@@ -7,6 +7,7 @@ responses.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -16,14 +17,26 @@ class AdminError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, problem: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        problem: str | None = None,
+        rule: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.problem = problem if problem is not None else message  # the rule's text, without the field
+        self.rule = rule  # named where the refusal is raised, else read from the problem's text (rule_of)
+        self.params = {key: str(value) for key, value in (params or {}).items()}
 
     def details(self) -> dict[str, Any]:
-        """`rule` and `params` of the error body: what a client translates (rule_of)."""
+        """`rule` and `params` of the error body: what a client translates (docs/admin-api.md, Errors)."""
+        if self.rule is not None:
+            return {"rule": self.rule, "params": dict(self.params)}
         rule, params = rule_of(self.problem)
         return {"rule": rule, "params": params}
 
@@ -58,9 +71,26 @@ class Gone(AdminError):
     code = "gone"
 
 
-def invalid(field: str, rule: str) -> ValidationFailed:
-    """A 422 naming the field and the rule it breaks (`Fields` raises these for the admin API)."""
-    return ValidationFailed(f"{field}: {rule}", field=field, problem=rule)
+def invalid(
+    field: str,
+    text: str,
+    *,
+    problem: str | None = None,
+    rule: str | None = None,
+    params: Mapping[str, object] | None = None,
+) -> ValidationFailed:
+    """A 422 naming the field and what it breaks (`Fields` raises these for the admin API).
+
+    The rule a client translates is read from `text` (rule_of), or from `problem` when the text carries more than
+    a rule's words (the value at fault, a hint), or is named outright with `rule` and `params` for the refusals
+    only this package makes (RULES lists them)."""
+    return ValidationFailed(
+        f"{field}: {text}",
+        field=field,
+        problem=problem if problem is not None else text,
+        rule=rule,
+        params=params,
+    )
 
 
 # --- the rule a refusal names, for clients that speak other languages ----------------------------------------------
@@ -93,11 +123,35 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("object", r"^must be an object"),
         ("list", r"^must be a list"),
         ("scene_type", r"^must be an integer \(scene_id\) or a string \(scene_str\)"),
-        ("promoter_id", r"^must be 1-64 of a-z 0-9"),
+        ("identifier", r"^must be 1-64 of a-z 0-9"),
+        ("live_code", r"^must be 4 to 32 letters, digits"),
+        ("appid", r"^must look like wx followed by 16 hex digits"),
+        ("page_path", r"^must be a Mini Program page path"),
+        ("template_key", r"^must be a keyword name"),
         ("exactly_one", r"^give (?:exactly one of|either|a \S+ or a \S+, not both)"),
         ("unknown", r"has no |is not a configured app|no app named"),
     )
 )
+
+
+# The rules only this package refuses by (it names them: invalid(..., rule=, params=)), with their params' names.
+NAMED_RULES: dict[str, tuple[str, ...]] = {
+    "account_kind": ("kind",),  # the app is not the kind of account the route is for
+    "account_field": ("kind",),  # a field that kind of account does not use
+    "temporary_only": (),  # a field of temporary codes given for a permanent one
+    "not_operator_channel": ("kind",),  # a promoter's own code or a card scene, which operators do not edit
+    "cursor": (),  # a next_token this API did not issue
+    "batch_rows": ("max",),  # a batch of 0 or more than max rows
+    "duplicate_row": ("row",),  # a batch row repeating an earlier row's scene
+    "csv": (),  # not CSV at all
+    "csv_header": ("allowed",),  # no header row
+    "csv_columns": ("allowed",),  # unknown, repeated or missing columns
+    "max_items": ("max",),  # more items than max
+    "request_id": (),  # a reminder's request_id of other characters
+    "no_match": (),  # a scene prefix no channel's scene starts with
+    "too_many_scenes": ("max",),  # a scene prefix matching more than max scenes
+    "no_card_rule": (),  # a Mini Program without a card rule
+}
 
 
 def rule_of(problem: str) -> tuple[str, dict[str, str]]:

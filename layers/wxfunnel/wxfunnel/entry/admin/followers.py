@@ -105,7 +105,7 @@ def _decode(token: str, selection: Selection) -> dict[str, Any]:
         channel = selection.channels[index]
         key = followers.checked_cursor(selection.app, channel.scene, "any", shard, cursor.get("k"))
     except (binascii.Error, UnicodeError, ValueError):
-        raise invalid("next_token", "was not issued by this API") from None
+        raise invalid("next_token", "was not issued by this API", rule="cursor") from None
     return {"i": index, "s": shard, "k": key}
 
 

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from wxfunnel.config.base import AccountKind, UnknownApp
-from wxfunnel.config.loader import load_app
 from wxfunnel.core.fields import Fields
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.campaigns import Campaign
@@ -32,7 +30,7 @@ from wxfunnel.domain.livecodes import (
 )
 from wxfunnel.entry.admin import printfiles
 from wxfunnel.entry.admin.errors import Conflict, NotFound, ValidationFailed, invalid
-from wxfunnel.entry.admin.qrcodes import known_app, links, scene_param
+from wxfunnel.entry.admin.qrcodes import known_app, links, official_account, scene_param
 from wxfunnel.protocol import limits
 from wxfunnel.store import campaigns, channels, livecodes
 from wxfunnel.store.livecodes import InvalidNextToken
@@ -44,16 +42,6 @@ LIST_LIMIT_DEFAULT = 50
 
 def _fields(value: Any, where: str = "") -> Fields:
     return Fields.of(value, where, invalid)
-
-
-def official_account(app: str, field: str = "app") -> None:
-    """A 422 naming `field` unless `app` is a configured Official Account."""
-    try:
-        kind = load_app(app).kind
-    except UnknownApp:
-        raise invalid(field, f"no app named '{app}' is configured") from None
-    if kind is not AccountKind.OFFICIAL_ACCOUNT:
-        raise invalid(field, f"'{app}' is a {kind.value}; live codes belong to an official_account")
 
 
 def public_base(event: Mapping[str, Any]) -> str:
@@ -115,7 +103,12 @@ def target(app: str, scene: str, field: str = "scene") -> tuple[Channel, Campaig
             field, f"app '{app}' has no channel with scene '{scene}' (create it with POST /qrcodes)"
         )
     if channel.kind == "card":
-        raise invalid(field, f"'{scene}' belongs to a mini-program card reminder, not an operator's channel")
+        raise invalid(
+            field,
+            f"'{scene}' belongs to a mini-program card reminder, not an operator's channel",
+            rule="not_operator_channel",
+            params={"kind": channel.kind},
+        )
     campaign = campaigns.get(app, channel.campaign) if channel.campaign else None
     return channel, campaign
 
@@ -278,7 +271,7 @@ def print_file(app: str, code: str, query: Mapping[str, str], base: str) -> tupl
     live = _existing(app, code)
     fmt = query.get("format") or "png"
     if fmt not in printfiles.CONTENT_TYPES:
-        raise invalid("format", "must be png or svg")
+        raise invalid("format", f"must be one of: {', '.join(printfiles.CONTENT_TYPES)}")
     content = printfiles.render(link(base, live), fmt, _scale(query.get("scale")))  # type: ignore[arg-type]
     return content, printfiles.CONTENT_TYPES[fmt], f"{live.code}.{fmt}"
 

@@ -103,7 +103,7 @@ def _scenes(body: Fields) -> list[str] | None:
             )
         problem = limits.scene_str_problem(scene)
         if problem:
-            raise invalid("scenes", f"{scene[:70]!r} {problem} ({limits.SCENE_RULE})")
+            raise invalid("scenes", f"{scene[:70]!r} {problem} ({limits.SCENE_RULE})", problem=problem)
     return list(dict.fromkeys(value))
 
 
@@ -116,19 +116,20 @@ def _data(body: Fields) -> dict[str, str | dict[str, str]]:
     for key, item in value.items():
         problem = limits.template_key_problem(key)
         if problem:
-            raise invalid("data", f"{problem} (got {str(key)[:40]!r})")
+            raise invalid("data", f"{problem} (got {str(key)[:40]!r})", problem=problem)
         if isinstance(item, Mapping):
             if set(item) != {"value"}:
-                raise invalid("data", f'{key} must be a string or {{"value": "..."}}')
+                raise invalid(
+                    "data", f'{key} must be a string or {{"value": "..."}}', problem="must be a string"
+                )
             text = Fields(item, f"data.{key}", invalid).required_text("value")
             data[key] = {"value": text}
         else:
             text = entries.required_text(key)
             data[key] = text
         if len(text) > limits.TEMPLATE_VALUE_MAX:
-            raise invalid(
-                "data", f"{key} must be at most {limits.TEMPLATE_VALUE_MAX} characters (got {len(text)})"
-            )
+            problem = f"must be at most {limits.TEMPLATE_VALUE_MAX} characters (got {len(text)})"
+            raise invalid("data", f"{key} {problem}", problem=problem)
     return data
 
 
@@ -148,7 +149,7 @@ def parse_request(body: Any) -> NotificationRequest:
     fields.only(_FIELDS)
     request_id = fields.required_text("request_id")
     if not REQUEST_ID.fullmatch(request_id):
-        raise invalid("request_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : = -")
+        raise invalid("request_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : = -", rule="request_id")
     app = fields.required_text("app", max_chars=64)
     scenes = _scenes(fields)
     scene_prefix = fields.text("scene_prefix", check=limits.scene_prefix_problem)
@@ -180,14 +181,28 @@ def notification_id(app: str, request_id: str) -> str:
 
 def _check_kind(request: NotificationRequest, kind: AccountKind) -> None:
     if kind is AccountKind.OFFICIAL_ACCOUNT and request.page is not None:
-        raise invalid("page", "only for Mini Program subscribe messages (use url or miniprogram)")
+        raise invalid(
+            "page",
+            "only for Mini Program subscribe messages (use url or miniprogram)",
+            rule="account_field",
+            params={"kind": kind.value},
+        )
     if kind is AccountKind.MINI_PROGRAM:
         if request.touch != "any":
             # Mini Program users have no follow, hence no first/last scene: only their card opt-ins.
-            raise invalid("touch", "a Mini Program reminder selects on opt-ins (touch any)")
+            raise invalid(
+                "touch",
+                "a Mini Program reminder selects on opt-ins (touch any)",
+                problem="must be one of: any",
+            )
         for name in ("url", "miniprogram"):
             if getattr(request, name) is not None:
-                raise invalid(name, "only for Official Account template messages (use page)")
+                raise invalid(
+                    name,
+                    "only for Official Account template messages (use page)",
+                    rule="account_field",
+                    params={"kind": kind.value},
+                )
 
 
 def _resolve_scenes(request: NotificationRequest, kind: AccountKind) -> list[str]:
@@ -198,13 +213,18 @@ def _resolve_scenes(request: NotificationRequest, kind: AccountKind) -> list[str
     if kind is AccountKind.MINI_PROGRAM:
         card = load_app(request.app).rules.card  # an MP's card scenes live on its card OA's channels
         if card is None:
-            raise invalid("scene_prefix", "this Mini Program has no card rule")
+            raise invalid("scene_prefix", "this Mini Program has no card rule", rule="no_card_rule")
         channel_app = card.oa
     scenes = [channel.scene for channel in channels.with_prefix(channel_app, request.scene_prefix)]
     if not scenes:
-        raise invalid("scene_prefix", "no channel scene starts with it")
+        raise invalid("scene_prefix", "no channel scene starts with it", rule="no_match")
     if len(scenes) > MAX_SCENES:
-        raise invalid("scene_prefix", f"matches more than {MAX_SCENES} scenes")
+        raise invalid(
+            "scene_prefix",
+            f"matches more than {MAX_SCENES} scenes",
+            rule="too_many_scenes",
+            params={"max": MAX_SCENES},
+        )
     return scenes
 
 
@@ -214,7 +234,7 @@ def create(body: Any, now: int | None = None) -> tuple[dict[str, Any], bool]:
     try:
         kind = load_app(request.app).kind
     except (UnknownApp, InvalidAppConfig):
-        raise invalid("app", "not a configured app") from None
+        raise invalid("app", f"no app named '{request.app}' is configured") from None
     _check_kind(request, kind)
     now = int(time.time()) if now is None else now
     ident = notification_id(request.app, request.request_id)

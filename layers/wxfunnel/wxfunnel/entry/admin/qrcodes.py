@@ -93,14 +93,18 @@ def _scene(value: Any, permanent: bool) -> int | str:
         )
     problem = limits.scene_problem(value, permanent=permanent)
     if problem:
-        raise invalid("scene", f"{problem} ({limits.SCENE_RULE})")
+        raise invalid("scene", f"{problem} ({limits.SCENE_RULE})", problem=problem)
     return value
 
 
 def _expire_seconds(body: Fields, permanent: bool) -> int | None:
     if permanent:
         if body.get("expire_seconds") is not None:
-            raise invalid("expire_seconds", "applies to temporary codes only; omit it when permanent is true")
+            raise invalid(
+                "expire_seconds",
+                "applies to temporary codes only; omit it when permanent is true",
+                rule="temporary_only",
+            )
         return None
     return body.integer(
         "expire_seconds", default=limits.QR_DEFAULT_EXPIRE_SECONDS, check=limits.expire_seconds_problem
@@ -144,13 +148,20 @@ def parse_request(body: Any) -> QrRequest:
     return QrRequest(app, scene, permanent, expire_seconds, _channel_info(fields))
 
 
-def _official_account(app: str) -> None:
+def official_account(app: str, field: str = "app") -> None:
+    """A 422 naming `field` unless `app` is a configured Official Account (the only kind with parametric QR codes,
+    hence channels and live codes)."""
     try:
         kind = load_app(app).kind
     except UnknownApp:
-        raise invalid("app", f"no app named '{app}' is configured") from None
+        raise invalid(field, f"no app named '{app}' is configured") from None
     if kind is not AccountKind.OFFICIAL_ACCOUNT:
-        raise invalid("app", f"'{app}' is a {kind.value}; parametric QR codes belong to an official_account")
+        raise invalid(
+            field,
+            f"'{app}' is a {kind.value}; parametric QR codes and live codes belong to an official_account",
+            rule="account_kind",
+            params={"kind": kind.value},
+        )
 
 
 # --- views -------------------------------------------------------------------------------------------------
@@ -381,7 +392,7 @@ def _reassign(request: QrRequest, retired: Channel, now: float) -> Channel:
 def create(body: Any, now: float | None = None) -> tuple[dict[str, Any], bool]:
     """POST /qrcodes → (record, created): created is False when a stored code was returned or only updated."""
     request = parse_request(body)
-    _official_account(request.app)
+    official_account(request.app)
     now = time.time() if now is None else now
     existing = channels.get(request.app, request.scene_key)
     if existing is not None and existing.state == "retired" and existing.kind == "channel":
@@ -431,7 +442,7 @@ def _current_info(channel: Channel) -> dict[str, Any]:
 
 
 def _operator_channel(app: str, segment: str) -> Channel:
-    _official_account(app)
+    official_account(app)
     scene = scene_param(app, segment)
     channel = channels.get(app, scene)
     if channel is None:
@@ -496,7 +507,7 @@ def retire(app: str, segment: str, now: float | None = None) -> dict[str, Any]:
 def history(app: str, segment: str) -> dict[str, Any]:
     """GET /qrcodes/{app}/{scene}/history: the scene's current channel and the ones it had before (newest first),
     each with its own statistics link."""
-    _official_account(app)
+    official_account(app)
     scene = scene_param(app, segment)
     now = time.time()
     current = channels.get(app, scene)

@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from wxfunnel.config.rules import ImageAction, LinkAction, MiniProgramPageAction, TextAction, parse_message
+from wxfunnel.config.rules import (
+    WELCOME_MESSAGE_TYPES,
+    ImageAction,
+    LinkAction,
+    MiniProgramPageAction,
+    TextAction,
+    parse_message,
+)
 from wxfunnel.core.fields import Fields
 from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.jobs import MessageSpec, message_to_wire
@@ -32,7 +39,8 @@ def parse_messages(items: list[Fields]) -> tuple[str | None, tuple[MessageSpec, 
     for data in items:
         message = parse_message(data)
         if not isinstance(message, TextAction | ImageAction | LinkAction | MiniProgramPageAction):
-            raise data.fail("type", "is not a message a channel can send")  # parse_message allows no other
+            # parse_message allows no other
+            raise data.fail("type", f"must be one of: {', '.join(WELCOME_MESSAGE_TYPES)}")
         if isinstance(message, MiniProgramPageAction) and not message.appid:
             raise data.fail("appid", "is required: the mini program the card opens (linked to the account)")
         messages.append(message)
@@ -42,13 +50,15 @@ def parse_messages(items: list[Fields]) -> tuple[str | None, tuple[MessageSpec, 
         assert isinstance(first, TextAction)
         if len(first.content) > WELCOME_MAX:
             raise items[0].fail(
-                "content", f"the first text (the passive reply) is at most {WELCOME_MAX} characters"
+                "content", f"must be at most {WELCOME_MAX} characters (the first text is the passive reply)"
             )
         welcome = first.content
     if len(messages) > MAX_FOLLOW_UPS:
         raise invalid(
             "messages",
             f"at most {MAX_FOLLOW_UPS} messages after the first text (WeChat accepts 3 within a minute of a follow)",
+            rule="max_items",
+            params={"max": MAX_FOLLOW_UPS},
         )
     return welcome, tuple(messages)
 
@@ -89,7 +99,10 @@ def put(app: str, segment: str, body: Any) -> dict[str, Any]:
         raise NotFound(f"scene: app '{app}' has no channel with scene '{scene}'", field="scene")
     if channel.kind == "card":
         raise invalid(
-            "scene", f"'{scene}' belongs to a mini-program card reminder (its text is the card rule's)"
+            "scene",
+            f"'{scene}' belongs to a mini-program card reminder (its text is the card rule's)",
+            rule="not_operator_channel",
+            params={"kind": channel.kind},
         )
     updated = replace(
         channel, welcome_message=welcome, welcome_sequence=sequence, updated_at=timestamp(time.time())
