@@ -13,6 +13,7 @@ import pytest
 from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.entry import channel_codes
 from wxfunnel.store import channels
+from wxfunnel_tools import examples
 
 OA = "demo-oa"
 CREATE = "qrcode/create"
@@ -20,12 +21,10 @@ CREATE = "qrcode/create"
 
 def _channel(scene: str, *, expires_in: int | None, life: int = 1000, ticket: str = "OLD") -> Channel:
     now = time.time()
-    channel = Channel(
-        app=OA,
-        scene=scene,
-        scene_type="str",
+    channel = examples.channel(
+        scene,
+        **examples.NO_CODE,
         permanent=False,
-        kind="channel",
         name=f"channel {scene}",
         welcome_message="hello",
         created_at=timestamp(now - 5000),

@@ -20,6 +20,7 @@ from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.livecodes import LiveCode
 from wxfunnel.domain.stats import COUNTERS, day_of
 from wxfunnel.store import campaigns, channels, livecodes
+from wxfunnel_tools import examples
 from wxfunnel_tools.apigw import proxy_event
 from wxfunnel_tools.bench.dynamo import Recorder
 from wxfunnel_tools.devapps import DEV_APPS
@@ -78,17 +79,14 @@ def page(aws: Any, wechat: Any) -> Landing:
 
 def _channel(scene: str, **fields: Any) -> Channel:
     stamp = timestamp(time.time())
-    values: dict[str, Any] = {
-        "app": OA,
-        "scene": scene,
-        "scene_type": "str",
+    values = {
+        **examples.NO_CODE,
         "permanent": False,
-        "kind": "channel",
         "name": f"Store {scene}",
         "created_at": stamp,
         "updated_at": stamp,
     }
-    return Channel(**{**values, **fields})
+    return examples.channel(scene, **{**values, **fields})
 
 
 def live_code(code: str, scene: str, *, campaign: Campaign | None = None, **fields: Any) -> LiveCode:

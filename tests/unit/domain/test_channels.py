@@ -7,6 +7,7 @@ import time
 import pytest
 
 from wxfunnel.domain.channels import Channel, epoch_of, timestamp
+from wxfunnel_tools import examples
 
 
 def test_a_record_time_is_iso_8601_in_utc_to_the_second_whatever_the_machines_zone(
@@ -29,17 +30,8 @@ def test_a_record_time_reads_back_as_its_epoch_second() -> None:
 
 
 def _channel(generation: int) -> Channel:
-    return Channel(
-        app="demo-oa",
-        scene="flyer",
-        scene_type="str",
-        permanent=True,
-        kind="channel",
-        name="Autumn",
-        generation=generation,
-        created_at="2027-01-15T08:00:00Z",
-        updated_at="2027-01-15T08:00:00Z",
-    )
+    stamp = "2027-01-15T08:00:00Z"
+    return examples.channel("flyer", name="Autumn", generation=generation, created_at=stamp, updated_at=stamp)
 
 
 def test_a_scenes_first_channel_counts_every_push_and_a_reassigned_one_those_since_its_creation() -> None:

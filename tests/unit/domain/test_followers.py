@@ -17,6 +17,7 @@ from wxfunnel.domain.followers import (
     scan,
     unfollow,
 )
+from wxfunnel_tools import examples
 
 APP, USER = "oa", "o-1"
 
@@ -297,22 +298,7 @@ def test_the_stored_status_never_depends_on_the_order_pushes_arrive_in(pushes: l
 
 
 def code_of(referrer: Referrer | None) -> Channel:
-    return Channel(
-        app=APP,
-        scene="ref",
-        scene_type="str",
-        permanent=True,
-        kind="channel",
-        ticket="T",
-        url="http://weixin.qq.com/q/x",
-        image_url="https://mp.example/qr",
-        expire_seconds=None,
-        expires_at=None,
-        name="Referral code",
-        referrer=referrer,
-        created_at="2026-01-01T00:00:00Z",
-        updated_at="2026-01-01T00:00:00Z",
-    )
+    return examples.channel("ref", app=APP, name="Referral code", referrer=referrer)
 
 
 def test_a_first_follow_through_a_referrers_code_credits_the_referrer_by_openid_else_by_name():

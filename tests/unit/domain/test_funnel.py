@@ -6,6 +6,7 @@ from wxfunnel.domain.channels import GENERATION_MARK, Channel
 from wxfunnel.domain.followers import follow, scan, unfollow
 from wxfunnel.domain.funnel import DAY_SECONDS, funnel, rollup, unfollow_cohort
 from wxfunnel.domain.stats import Counts, Row
+from wxfunnel_tools import examples
 
 APP, USER = "oa", "o-1"
 T0 = 1_800_000_000
@@ -145,14 +146,4 @@ def test_a_set_of_channels_counts_their_current_generations_only():
 
 
 def _channel(scene: str, generation: int = 0) -> Channel:
-    return Channel(
-        app=APP,
-        scene=scene,
-        scene_type="str",
-        permanent=True,
-        kind="channel",
-        name=scene,
-        generation=generation,
-        created_at="",
-        updated_at="",
-    )
+    return examples.channel(scene, app=APP, name=scene, generation=generation)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from wxfunnel.domain.channels import Channel, subject_of
+from wxfunnel.domain.channels import subject_of
 from wxfunnel.domain.promoters import Promoter
 from wxfunnel.domain.reports import app_report, rank_promoters, rank_teams
 from wxfunnel.domain.stats import Counts, Row
+from wxfunnel_tools import examples
 
 START, END = "2026-11-01", "2026-11-30"
 
@@ -53,17 +54,7 @@ def test_teams_roll_up_their_counters_and_count_their_members():
 
 
 def test_a_reassigned_scenes_generations_are_reported_apart_with_the_current_ones_name():
-    current = Channel(
-        app="a",
-        scene="booth",
-        scene_type="str",
-        permanent=True,
-        kind="channel",
-        name="秋季",
-        generation=1,
-        created_at="",
-        updated_at="",
-    )
+    current = examples.channel("booth", app="a", name="秋季", generation=1)
     rows = [
         row(subject_of("booth", 0), "2026-11-02", new=2),
         row(subject_of("booth", 1), "2026-11-20", new=1),

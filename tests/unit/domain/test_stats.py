@@ -10,6 +10,7 @@ import pytest
 from wxfunnel.domain.channels import Channel, Referrer
 from wxfunnel.domain.reports import app_report, channel_period
 from wxfunnel.domain.stats import Counts, Row, day_of
+from wxfunnel_tools import examples
 
 
 def row(scene: str, day: str, **counts: int) -> Row:
@@ -17,22 +18,7 @@ def row(scene: str, day: str, **counts: int) -> Row:
 
 
 def channel(scene: str, name: str, referrer: Referrer | None = None) -> Channel:
-    return Channel(
-        app="demo-oa",
-        scene=scene,
-        scene_type="str",
-        permanent=True,
-        kind="channel",
-        ticket="T",
-        url="http://weixin.qq.com/q/x",
-        image_url="https://mp.example/qr",
-        expire_seconds=None,
-        expires_at=None,
-        name=name,
-        referrer=referrer,
-        created_at="2026-01-01T00:00:00Z",
-        updated_at="2026-01-01T00:00:00Z",
-    )
+    return examples.channel(scene, name=name, referrer=referrer)
 
 
 def test_a_day_is_the_accounts_day_whatever_the_machines_time_zone(monkeypatch: pytest.MonkeyPatch):

@@ -25,6 +25,7 @@ from wxfunnel.protocol.messages import (
     UserEnterTempSessionEvent,
 )
 from wxfunnel.protocol.replies import Article, NewsReply, TextReply, TransferCustomerService
+from wxfunnel_tools import examples
 from wxfunnel_tools.devapps import DEV_APPS
 
 OA_ID, MP_ID = DEV_APPS["demo-oa"]["original_id"], DEV_APPS["demo-mp"]["original_id"]
@@ -123,27 +124,7 @@ def text(to_user: str, content: str) -> TextMessage:
 
 
 def channel(scene: str = "spring", **fields) -> Channel:
-    values = {
-        "app": "demo-oa",
-        "scene": scene,
-        "scene_type": "str",
-        "permanent": True,
-        "kind": "channel",
-        "ticket": "T",
-        "url": "http://weixin.qq.com/q/x",
-        "image_url": "https://mp.example/qr",
-        "expire_seconds": None,
-        "expires_at": None,
-        "name": "Spring poster",
-        "welcome_message": None,
-        "tag": None,
-        "referrer": None,
-        "notes": None,
-        "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": "2026-01-01T00:00:00Z",
-    }
-    values.update(fields)
-    return Channel(**values)
+    return examples.channel(scene, **{"name": "Spring poster", **fields})
 
 
 def follow_context(app, scene: str | None, found: Channel | None = None, *, before: Follower | None = None):

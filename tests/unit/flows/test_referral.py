@@ -11,6 +11,7 @@ from wxfunnel.domain.promoters import Referrer, follower_promoter_id, follower_t
 from wxfunnel.flows import Context, Decision, decide
 from wxfunnel.protocol.messages import MenuEvent, SubscribeEvent, TextMessage
 from wxfunnel.protocol.replies import TextReply
+from wxfunnel_tools import examples
 from wxfunnel_tools.devapps import DEV_APPS
 
 APP = DEV_APPS["demo-oa"]
@@ -115,19 +116,14 @@ def test_other_texts_and_clicks_reach_the_keyword_rules():
 
 def own_channel(**fields) -> Channel:
     values = {
-        "app": "demo-oa",
-        "scene": OWN_SCENE,
-        "scene_type": "str",
+        **examples.NO_CODE,
         "permanent": False,
         "kind": "referral",
         "name": "小红的推荐码",
         "referrer": Referrer("小红", USER),
         "promoter": OWN_ID,
-        "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": "2026-01-01T00:00:00Z",
     }
-    values.update(fields)
-    return Channel(**values)
+    return examples.channel(OWN_SCENE, **{**values, **fields})
 
 
 def friend_follows(app, found: Channel, *, openid: str = FRIEND, before: Follower | None = None) -> Decision:

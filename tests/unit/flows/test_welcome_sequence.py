@@ -13,6 +13,7 @@ from wxfunnel.domain.jobs import CustomMessage, JobKind
 from wxfunnel.flows import Context, decide
 from wxfunnel.protocol.messages import ScanEvent, SubscribeEvent
 from wxfunnel.protocol.replies import TextReply
+from wxfunnel_tools import examples
 from wxfunnel_tools.devapps import DEV_APPS
 
 OA_ID = DEV_APPS["demo-oa"]["original_id"]
@@ -25,18 +26,12 @@ SEQUENCE = (
     LinkAction("Menu", "today", "https://shop.example/menu", "https://cdn.example/t.png"),
     TextAction("See you at the counter"),
 )
-CHANNEL = Channel(
-    app="demo-oa",
-    scene="store-7",
-    scene_type="str",
+CHANNEL = examples.channel(
+    "store-7",
     permanent=False,
-    kind="channel",
-    ticket="T",
     name="Store 7",
     welcome_message="欢迎来到门店 7！",
     tag="store",
-    created_at="2026-01-01T00:00:00Z",
-    updated_at="2026-01-01T00:00:00Z",
     welcome_sequence=SEQUENCE,
 )
 

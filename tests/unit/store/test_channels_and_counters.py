@@ -12,26 +12,22 @@ from wxfunnel.domain.reports import Period
 from wxfunnel.domain.stats import Counts, day_of
 from wxfunnel.store.channels import channel_key, from_item, to_item
 from wxfunnel.store.counters import STATS_SHARDS, counter_update, shard_of
+from wxfunnel_tools import examples
 
 
 def channel(**fields: object) -> Channel:
     values: dict[str, object] = {
-        "app": "demo-oa",
         "scene": "123",
         "scene_type": "int",
         "permanent": False,
-        "kind": "channel",
         "ticket": "gQ+/=",
-        "url": "http://weixin.qq.com/q/x",
         "image_url": "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=gQ%2B%2F%3D",
         "expire_seconds": 604_800,
         "expires_at": 1_800_000_000,
         "name": "Spring poster",
-        "created_at": "2026-01-01T00:00:00Z",
         "updated_at": "2026-01-02T00:00:00Z",
     }
-    values.update(fields)
-    return Channel(**values)  # type: ignore[arg-type]
+    return examples.channel(**{**values, **fields})
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from wxfunnel_tools import examples
 from wxfunnel_tools.bench.report import Section
 
 OA, MP = "demo-oa", "demo-mp"
@@ -129,7 +130,6 @@ def query_capacity(params: dict[str, Any], reader: Any) -> float:
 
 def run() -> Section:
     from wxfunnel.core.aws import dynamodb, sqs
-    from wxfunnel.domain.channels import Channel
     from wxfunnel.store import channels
     from wxfunnel_tools.bench.environment import embedded_aws, quiet_logs
     from wxfunnel_tools.bench.processing import _Context
@@ -148,25 +148,8 @@ def run() -> Section:
         recorder.attach(sqs(), "sqs")
         reader = __import__("boto3").client("dynamodb", region_name="us-east-1")
         now = int(time.time())
-        stamp = "2024-01-01T00:00:00Z"
         channels.put(
-            Channel(
-                app=OA,
-                scene="promo1",
-                scene_type="str",
-                permanent=True,
-                kind="channel",
-                ticket="T",
-                url="http://weixin.qq.com/q/x",
-                image_url="",
-                expire_seconds=None,
-                expires_at=None,
-                name="Promo 1",
-                welcome_message="Welcome from promo 1",
-                tag="promo",
-                created_at=stamp,
-                updated_at=stamp,
-            )
+            examples.channel("promo1", name="Promo 1", welcome_message="Welcome from promo 1", tag="promo")
         )
         oa, mp = DEV_APPS[OA], DEV_APPS[MP]
 

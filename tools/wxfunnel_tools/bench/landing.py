@@ -16,6 +16,7 @@ import time
 import urllib.parse
 from typing import Any
 
+from wxfunnel_tools import examples
 from wxfunnel_tools.bench.report import Section, quantile
 
 OA = "demo-oa"
@@ -26,17 +27,15 @@ LIFETIMES = 2.4  # renewals fall every half-life, a second early at most (expiri
 
 def _live_code(scene: str, code: str, *, expire_seconds: int | None = None) -> None:
     """A channel without a code (its first visit makes one) and a live code pointing at it."""
-    from wxfunnel.domain.channels import Channel, timestamp
+    from wxfunnel.domain.channels import timestamp
     from wxfunnel.domain.livecodes import LiveCode
     from wxfunnel.store import channels, livecodes
 
     stamp = timestamp(time.time())
-    channel = Channel(
-        app=OA,
-        scene=scene,
-        scene_type="str",
+    channel = examples.channel(
+        scene,
+        **examples.NO_CODE,
         permanent=False,
-        kind="channel",
         name=f"Store {scene}",
         expire_seconds=expire_seconds,
         created_at=stamp,

@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wxfunnel_tools import examples
 from wxfunnel_tools.bench.dynamo import Recorder, capacity, query_capacity
 from wxfunnel_tools.bench.report import Section
 
@@ -83,7 +84,6 @@ def run() -> Section:
     import boto3
 
     from wxfunnel.core.aws import dynamodb
-    from wxfunnel.domain.channels import Channel
     from wxfunnel.protocol.limits import scene_segment
     from wxfunnel.store import channels
     from wxfunnel_tools.apigw import proxy_event
@@ -103,25 +103,8 @@ def run() -> Section:
         handler = load_handler("QrCodeFunction")
         reader = boto3.client("dynamodb", region_name="us-east-1")
         table = os.environ["CHANNELS_TABLE"]
-        stamp = "2026-01-01T00:00:00Z"
         for scene in _scenes():
-            channels.put(
-                Channel(
-                    app=OA,
-                    scene=scene,
-                    scene_type="str",
-                    permanent=True,
-                    kind="channel",
-                    ticket="T",
-                    url="u",
-                    image_url="",
-                    expire_seconds=None,
-                    expires_at=None,
-                    name=f"渠道 {scene}",
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-            )
+            channels.put(examples.channel(scene, name=f"渠道 {scene}"))
         recorder = Recorder()
         recorder.attach(dynamodb(), "dynamodb")
 
