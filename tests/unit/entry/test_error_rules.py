@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ast
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from wxfunnel.core.fields import Fields
 from wxfunnel.entry.admin.errors import NAMED_RULES, ValidationFailed, invalid, rule_of
 from wxfunnel.protocol import limits
+from wxfunnel_tools.template import ROOT
 
 
 def refusal(body: dict, read) -> ValidationFailed:
@@ -89,11 +89,9 @@ def test_a_period_and_a_campaign_name_their_order_and_length_rules():
 
 # --- every refusal the admin API can make names a rule the console knows ---------------------------------------------
 
-LAYER = Path(__file__).resolve().parents[3] / "layers" / "wxfunnel" / "wxfunnel"
-CONSOLE_TEXTS = (
-    Path(__file__).resolve().parents[3] / "tools" / "wxfunnel_tools" / "console" / "static" / "i18n.js"
-)
-ADMIN_API_DOC = Path(__file__).resolve().parents[3] / "docs" / "admin-api.md"
+LAYER = ROOT / "layers" / "wxfunnel" / "wxfunnel"  # the repository's (a mutation run copies tests elsewhere)
+CONSOLE_TEXTS = ROOT / "tools" / "wxfunnel_tools" / "console" / "static" / "i18n.js"
+ADMIN_API_DOC = ROOT / "docs" / "admin-api.md"
 
 
 def _sample(node: ast.expr) -> str | None:
