@@ -125,7 +125,7 @@ def list_followers() -> Response[str]:
 
 @app.get("/followers/export")
 def export_followers() -> Response[Any]:
-    body, details = followers.export(_query())
+    body, details = followers.export(_query(), app.lambda_context.get_remaining_time_in_millis() / 1000)
     if body is None:
         return json_response(200, details)
     return Response(

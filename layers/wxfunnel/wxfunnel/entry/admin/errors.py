@@ -151,6 +151,7 @@ NAMED_RULES: dict[str, tuple[str, ...]] = {
     "no_match": (),  # a scene prefix no channel's scene starts with
     "too_many_scenes": ("max",),  # a scene prefix matching more than max scenes
     "no_card_rule": (),  # a Mini Program without a card rule
+    "export_too_large": (),  # more followers than one export reads in the function's time
 }
 
 

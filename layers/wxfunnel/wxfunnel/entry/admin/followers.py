@@ -9,7 +9,9 @@ who came through the scene since it holds it, and "brought" only those it brough
 (one more batch read); the people of its past channels stay out of its list.
 
 CSV: a file for a spreadsheet (UTF-8 with a byte-order mark, so Excel shows Chinese); one too large for one API
-answer is stored in the stack's bucket and answered with a short-lived link (store.exports).
+answer is stored in the stack's bucket and answered with a short-lived link (store.exports). An export reads a
+channel's audience shards at once (one thread each), and stops with a 422 (`export_too_large`) when it would outlast
+the function: the operator is told to export the channels one at a time instead of meeting a gateway timeout.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import binascii
 import csv
 import io
 import json
+import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +37,7 @@ from wxfunnel.store import channels, exports, followers
 from wxfunnel.store.followers import AUDIENCE_SHARDS
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
+EXPORT_MARGIN_SECONDS = 3.0  # of the function's time, kept to store a large file in the bucket and answer
 EXPORT_INLINE_BYTES = (
     4 * 1024 * 1024
 )  # above this a CSV goes to the bucket (API Gateway answers ≤ 10 MB, Lambda 6 MB)
@@ -135,24 +140,32 @@ def _row(channel: Channel, follower: Follower | None, openid: str, tags: Mapping
     }
 
 
+def _all_tags(selection: Selection) -> Mapping[str, str]:
+    return selection.tags if selection.tags is not None else _tags(channels.with_prefix(selection.app, ""))
+
+
+def _page(
+    selection: Selection, channel: Channel, shard: int, key: Any, *, limit: int, tags: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], Any]:
+    """One index page of a channel's audience in one shard as rows, and the shard's cursor after it (None: done)."""
+    page = followers.audience_page(selection.app, channel.scene, "any", shard, key, limit=limit)
+    openids = page.openids
+    if channel.since is not None:
+        # a reassigned scene: only who came through it since this channel holds it
+        last = followers.last_touches(selection.app, channel.scene, openids)
+        openids = [openid for openid in openids if channel.counts_touch(last.get(openid, 0))]
+    records = followers.get_many(selection.app, openids)
+    return [_row(channel, records.get(openid), openid, tags) for openid in openids], page.cursor
+
+
 def _pages(
     selection: Selection, cursor: dict[str, Any], limit: int
 ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
     """Pages of rows from `cursor` on, each with the cursor after it (None at the end)."""
-    tags = selection.tags if selection.tags is not None else _tags(channels.with_prefix(selection.app, ""))
+    tags = _all_tags(selection)
     index, shard, key = cursor["i"], cursor["s"], cursor.get("k")
     while index < len(selection.channels):
-        channel = selection.channels[index]
-        page = followers.audience_page(selection.app, channel.scene, "any", shard, key, limit=limit)
-        openids = page.openids
-        if (
-            channel.since is not None
-        ):  # a reassigned scene: only who came through it since this channel holds it
-            last = followers.last_touches(selection.app, channel.scene, openids)
-            openids = [openid for openid in openids if channel.counts_touch(last.get(openid, 0))]
-        records = followers.get_many(selection.app, openids)
-        rows = [_row(channel, records.get(openid), openid, tags) for openid in openids]
-        key = page.cursor
+        rows, key = _page(selection, selection.channels[index], shard, key, limit=limit, tags=tags)
         if key is None:
             shard += 1
             if shard == AUDIENCE_SHARDS:
@@ -181,15 +194,44 @@ def list_followers(query: Mapping[str, str]) -> dict[str, Any]:
     return {"items": rows, "next_token": _encode(after) if after is not None else None}
 
 
-def _csv(selection: Selection) -> bytes:
+class _OutOfTime(Exception):
+    """The export would outlast the function."""
+
+
+def _shard_rows(
+    selection: Selection, channel: Channel, shard: int, tags: Mapping[str, str], deadline: float
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    key: Any = None
+    while True:
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+        page, key = _page(selection, channel, shard, key, limit=PAGE_MAX, tags=tags)
+        rows.extend(page)
+        if key is None:
+            return rows
+
+
+def _csv(selection: Selection, deadline: float) -> bytes:
+    """The CSV of every row in the list's order (channel, then shard), a channel's shards read at once."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
-    for page, _ in _pages(selection, {"i": 0, "s": 0, "k": None}, PAGE_MAX):
-        for row in page:
-            writer.writerow(
-                ["|".join(row[c]) if c == "tags" else ("" if row[c] is None else row[c]) for c in COLUMNS]
-            )
+    tags = _all_tags(selection)
+    with ThreadPoolExecutor(max_workers=AUDIENCE_SHARDS) as pool:
+        for channel in selection.channels:
+            shards = [
+                pool.submit(_shard_rows, selection, channel, shard, tags, deadline)
+                for shard in range(AUDIENCE_SHARDS)
+            ]
+            for shard in shards:
+                for row in shard.result():
+                    writer.writerow(
+                        [
+                            "|".join(row[c]) if c == "tags" else ("" if row[c] is None else row[c])
+                            for c in COLUMNS
+                        ]
+                    )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
@@ -205,10 +247,20 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def export(query: Mapping[str, str]) -> tuple[bytes | None, dict[str, Any]]:
-    """GET /followers/export → (the CSV, its headers), or (None, {"url", ...}) when it went to the bucket."""
+def export(query: Mapping[str, str], seconds_left: float = 30.0) -> tuple[bytes | None, dict[str, Any]]:
+    """GET /followers/export → (the CSV, its headers), or (None, {"url", ...}) when it went to the bucket; a 422
+    (`export_too_large`) when the rows cannot be read within `seconds_left` (the function's remaining time)."""
     selection = select(query)
-    body = _csv(selection)
+    try:
+        body = _csv(selection, time.monotonic() + seconds_left - EXPORT_MARGIN_SECONDS)
+    except _OutOfTime:
+        field = next(key for key in ("scene", "promoter", "team") if query.get(key))
+        raise invalid(
+            field,
+            f"has more followers than one export can read in the function's time ({seconds_left:.0f} s); "
+            "export its channels one at a time (scene=…)",
+            rule="export_too_large",
+        ) from None
     name = filename(selection, known_app(selection.app).time_zone)
     if len(body) <= EXPORT_INLINE_BYTES:
         return body, {"Content-Disposition": content_disposition(name)}
