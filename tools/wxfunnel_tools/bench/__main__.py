@@ -16,7 +16,17 @@ from wxfunnel_tools.bench import machine
 from wxfunnel_tools.bench.report import Section
 from wxfunnel_tools.template import ROOT, use_layer
 
-SECTIONS = ("processing", "imports", "dynamodb", "statistics", "tokens", "layer", "localstack", "landing")
+SECTIONS = (
+    "processing",
+    "imports",
+    "dynamodb",
+    "statistics",
+    "export",
+    "tokens",
+    "layer",
+    "localstack",
+    "landing",
+)
 FUNCTIONS = (
     "CallbackFunction",
     "VerifyFunction",
@@ -59,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     header = machine.describe()
     from wxfunnel_tools.bench import (
         dynamo,
+        export,
         imports,
         landing,
         layer,
@@ -73,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         ("imports", lambda: list(imports.run(list(FUNCTIONS), args.import_runs))),
         ("dynamodb", lambda: [dynamo.run()]),
         ("statistics", lambda: [statistics.run(), statistics.run_promoters()]),
+        ("export", lambda: [export.run()]),
         ("tokens", lambda: [tokens.run([int(n) for n in args.waves.split(",") if n.strip()])]),
         ("layer", lambda: [layer.run()]),
         ("localstack", lambda: [throughput.run(args.pushes, args.threads)]),
