@@ -61,6 +61,22 @@ class Admin:
         assert status == 201, record
         return record
 
+    def reassign(self, scene: str, name: str) -> dict[str, Any]:
+        """Retire the scene's channel and give the scene to a new one (its next generation)."""
+        path = f"/qrcodes/{OA}/{scene}/retire"
+        status, retired, _ = self.call(
+            "POST",
+            "/qrcodes/{app}/{scene}/retire",
+            path,
+            params={"app": OA, "scene": scene},
+            handler=self.qrcodes,
+        )
+        assert status == 200, retired
+        body = {"app": OA, "scene": scene, "channel": {"name": name}}
+        status, reassigned, _ = self.call("POST", "/qrcodes", "/qrcodes", body, handler=self.qrcodes)
+        assert status == 201 and reassigned["reassigned"] is True, reassigned
+        return reassigned
+
     def live(self, scene: str, **fields: Any) -> dict[str, Any]:
         status, record, _ = self.call(
             "POST", "/livecodes", "/livecodes", {"app": OA, "scene": scene, **fields}

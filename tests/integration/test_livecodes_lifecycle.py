@@ -44,17 +44,7 @@ def test_a_reassigned_scenes_live_code_counts_for_its_new_channel(admin: Admin, 
     _follow(callback, "o-first", "poster", int(time.time()))
     assert (_funnel(admin, "poster")["visits"], _funnel(admin, "poster")["new_followers"]) == (1, 1)
 
-    _qr(
-        admin, "POST", "/qrcodes/{app}/{scene}/retire", f"/qrcodes/{OA}/poster/retire", app=OA, scene="poster"
-    )
-    status, reassigned, _ = admin.call(
-        "POST",
-        "/qrcodes",
-        "/qrcodes",
-        {"app": OA, "scene": "poster", "channel": {"name": "Summer"}},
-        handler=admin.qrcodes,
-    )
-    assert status == 201 and reassigned["reassigned"] is True, reassigned
+    admin.reassign("poster", "Summer")
 
     page = admin.visit(code)  # the live code's snapshot followed the scene to its new channel
     assert page["statusCode"] == 200
@@ -93,15 +83,7 @@ def test_a_reassigned_scenes_followers_list_holds_only_its_new_channels_people(
     _follow(callback, "o-old-returns", "flyer", start - 90)
     assert _listed(admin, "flyer") == {"o-old": True, "o-old-returns": True}
 
-    _qr(admin, "POST", "/qrcodes/{app}/{scene}/retire", f"/qrcodes/{OA}/flyer/retire", app=OA, scene="flyer")
-    status, reassigned, _ = admin.call(
-        "POST",
-        "/qrcodes",
-        "/qrcodes",
-        {"app": OA, "scene": "flyer", "channel": {"name": "Autumn"}},
-        handler=admin.qrcodes,
-    )
-    assert status == 201 and reassigned["reassigned"] is True, reassigned
+    admin.reassign("flyer", "Autumn")
     assert _listed(admin, "flyer") == {}  # the retired channel's people are not the new channel's
 
     _follow(callback, "o-new", "flyer", start + 5)
