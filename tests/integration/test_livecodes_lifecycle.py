@@ -93,6 +93,17 @@ def test_a_reassigned_scenes_followers_list_holds_only_its_new_channels_people(
     assert _listed(admin, "flyer") == {"o-new": True, "o-old-returns": False}
 
 
+def test_an_old_push_delivered_late_does_not_take_someone_off_a_reassigned_scenes_list(
+    admin: Admin, callback: Any
+) -> None:
+    admin.channel("leaflet")
+    admin.reassign("leaflet", "Winter")
+    now = int(time.time())
+    _scan(callback, "o-late", "leaflet", now + 5)
+    _follow(callback, "o-late", "leaflet", now - 500)  # WeChat's retry of a push from before the reassignment
+    assert _listed(admin, "leaflet") == {"o-late": False}
+
+
 def test_a_disabled_channel_sends_no_welcome_sequence(admin: Admin, callback: Any, aws: Any) -> None:
     admin.channel("booth", welcome_message="Hi")
     status, _, _ = admin.call(

@@ -117,3 +117,6 @@ def test_a_touch_counts_repeats_keeps_the_first_time_and_joins_the_scenes_audien
     expression = update["UpdateExpression"]
     assert "last_at = :t" in expression and "first_at = if_not_exists(first_at, :t)" in expression
     assert "touch_audience = :aud" in expression and expression.endswith("ADD touches :one")
+    late = touch_update(APP, USER, "live=10", 1000, latest=False)["UpdateExpression"]
+    assert "last_at = if_not_exists(last_at, :t)" in late  # an out-of-order push never moves last_at back
+    assert late.replace("if_not_exists(last_at, :t)", ":t") == expression

@@ -90,12 +90,17 @@ class Transition:
         }.get(self.change, {})
 
 
+def is_latest(before: Follower | None, at: int) -> bool:
+    """Whether a subscribe or SCAN push of `at` is not older than the follower's stored status: nothing of theirs
+    came later. The same second is not older (an unfollow of that second came first, module docstring)."""
+    return before is None or at >= before.status_at
+
+
 def follow(before: Follower | None, app: str, openid: str, scene: str | None, at: int) -> Transition:
     """A `subscribe` push (scene None for a plain follow)."""
     counted = scene or DIRECT
-    # Older than the stored status: stale. The same second is not older: an unfollow of that second came first.
-    if before is not None and at < before.status_at:
-        return Transition(Change.NONE, None, None, scene)
+    if not is_latest(before, at):
+        return Transition(Change.NONE, None, None, scene)  # stale: it changes nothing
     if before is not None and before.status is Status.SUBSCRIBED:
         # Already following (a repeat, or an unfollow we never saw): refresh the touch, count nothing.
         after = replace(
@@ -144,7 +149,7 @@ def scan(before: Follower | None, app: str, openid: str, scene: str, at: int) ->
         )
         return Transition(Change.SCAN, after, scene, scene)
     status, status_at = before.status, before.status_at
-    if at >= before.status_at:
+    if is_latest(before, at):
         # A scan proves the user follows at `at`: a later-delivered unfollow, older or of the same second, must
         # not overturn that.
         status, status_at = Status.SUBSCRIBED, at

@@ -163,6 +163,7 @@ def _process_follower_event(app: AppConfig, message: Message, fmt: BodyFormat, n
             expected_version=before.version if before else None,
             touched_scene=transition.touched_scene,
             touched_at=message.create_time,
+            touched_latest=followers.is_latest(before, message.create_time),
             counted=tuple(counted),
             day=day,
             counts=counts,

@@ -59,6 +59,7 @@ class FollowerChange:
     expected_version: int | None  # the version read (None: no follower was stored)
     touched_scene: str | None  # the QR scene this push came through (the reminder opt-in)
     touched_at: int
+    touched_latest: bool  # the push is not older than the follower's stored status (touch_update's `latest`)
     counted: tuple[
         tuple[counters.Kind, str], ...
     ]  # the subjects the change counts for: channel, promoter, team
@@ -162,7 +163,9 @@ def record_with_follower(delivery: str, reply: bytes | None, now: int, change: F
     if change.after is not None:
         items.append(followers.put_follower(change.after, change.expected_version))
     if change.touched_scene:
-        touch = followers.touch_update(change.app, change.openid, change.touched_scene, change.touched_at)
+        touch = followers.touch_update(
+            change.app, change.openid, change.touched_scene, change.touched_at, latest=change.touched_latest
+        )
         items.append({"Update": touch})
     cohort = change.cohort
     for kind, subject in change.counted if change.counts else ():

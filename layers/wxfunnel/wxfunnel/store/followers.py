@@ -130,12 +130,16 @@ def put_follower(follower: Follower, expected_version: int | None) -> dict[str, 
     return {"Put": put}
 
 
-def touch_update(app: str, openid: str, scene: str, at: int) -> dict[str, Any]:
-    """An UpdateItem recording that the user came through `scene` (the reminder opt-in), counting repeats."""
+def touch_update(app: str, openid: str, scene: str, at: int, *, latest: bool = True) -> dict[str, Any]:
+    """An UpdateItem recording that the user came through `scene` (the reminder opt-in), counting repeats.
+
+    `latest`: the push is not older than anything stored of the user (domain.followers.is_latest), so `last_at`
+    moves to `at`; an out-of-order older push never moves it back (a reassigned scene's list reads it)."""
+    last = ":t" if latest else "if_not_exists(last_at, :t)"
     return {
         "TableName": _table(),
         "Key": touch_key(app, openid, scene),
-        "UpdateExpression": "SET scene = :s, app = :a, openid = :o, last_at = :t, touch_audience = :aud, "
+        "UpdateExpression": f"SET scene = :s, app = :a, openid = :o, last_at = {last}, touch_audience = :aud, "
         "first_at = if_not_exists(first_at, :t) ADD touches :one",
         "ExpressionAttributeValues": {
             ":s": {"S": scene},
