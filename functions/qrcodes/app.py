@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import unquote
 
@@ -125,7 +126,8 @@ def list_followers() -> Response[str]:
 
 @app.get("/followers/export")
 def export_followers() -> Response[Any]:
-    body, details = followers.export(_query(), app.lambda_context.get_remaining_time_in_millis() / 1000)
+    deadline = time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000
+    body, details = followers.export(_query(), deadline)
     if body is None:
         return json_response(200, details)
     return Response(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from livecodes_admin import OA, OA_GH, Admin
 
 from wxfunnel_tools.pushes import message
@@ -91,6 +92,28 @@ def test_a_reassigned_scenes_followers_list_holds_only_its_new_channels_people(
         callback, "o-old-returns", "flyer", start + 6
     )  # came through the new channel too, brought by the old one
     assert _listed(admin, "flyer") == {"o-new": True, "o-old-returns": False}
+
+
+def test_a_list_answer_reads_a_bounded_number_of_index_pages_and_says_where_to_go_on(
+    admin: Admin, callback: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reassigned scene's index pages may hold only past people: an answer stops after LIST_INDEX_PAGES_MAX of
+    them, empty, with a next_token, instead of reading on past the function's time."""
+    from wxfunnel.entry.admin import followers
+    from wxfunnel.store.followers import shard_of
+
+    admin.channel("banner")
+    now = int(time.time())
+    past = next(f"o-past-{n}" for n in range(1000) if shard_of(f"o-past-{n}") == 0)  # read first
+    _follow(callback, past, "banner", now - 100)
+    admin.reassign("banner", "Spring")
+    _follow(callback, "o-new", "banner", now + 5)
+    monkeypatch.setattr(followers, "LIST_INDEX_PAGES_MAX", 1)
+
+    query = {"app": OA, "scene": "banner", "limit": "1"}
+    status, first, _ = admin.call("GET", "/followers", "/followers", query=query, handler=admin.qrcodes)
+    assert status == 200 and first["items"] == [] and first["next_token"], first
+    assert _listed(admin, "banner") == {"o-new": True}
 
 
 def test_an_old_push_delivered_late_does_not_take_someone_off_a_reassigned_scenes_list(

@@ -252,7 +252,9 @@ def test_who_a_promoter_brought_is_listed_page_by_page_and_exported_as_csv(funne
     assert "春节海报" in downloaded.content.decode("utf-8-sig")
 
     # More than one export reads in the function's time: a 422 that says what to do, not a gateway timeout.
-    monkeypatch.setattr(export, "EXPORT_MARGIN_SECONDS", 3600.0)
+    monkeypatch.setattr(
+        export, "EXPORT_MARGIN_SECONDS", 3600.0
+    )  # whatever the function's time, it is too short
     status, refused = call(funnel, "GET", "/followers/export", "/followers/export", app=OA, promoter="alice")
     assert status == 422, refused
     assert refused["error"]["field"] == "promoter" and refused["error"]["rule"] == "export_too_large"

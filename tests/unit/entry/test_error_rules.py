@@ -94,13 +94,32 @@ CONSOLE_TEXTS = ROOT / "tools" / "wxfunnel_tools" / "console" / "static" / "i18n
 ADMIN_API_DOC = ROOT / "docs" / "admin-api.md"
 
 
-def _sample(node: ast.expr) -> str | None:
-    """A string node's text, each {placeholder} of an f-string as a sample number; None for any other expression."""
+OPAQUE = (
+    "(a text built at run time)"  # rule_of reads it as "other": such a refusal must name its rule or problem
+)
+
+
+def _samples(node: ast.expr) -> list[str]:
+    """The texts a refusal's text expression can have, each {placeholder} of an f-string as a sample number. A name
+    is a check's text passed on (the checks' own returns are scanned): nothing to read here."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
+        return [node.value]
     if isinstance(node, ast.JoinedStr):
-        return "".join(part.value if isinstance(part, ast.Constant) else "7" for part in node.values)
-    return None
+        first = node.values[0]
+        if isinstance(first, ast.FormattedValue) and isinstance(first.value, ast.Name):
+            return []  # a check's text first, then a hint: the rule is the check's
+        return ["".join(part.value if isinstance(part, ast.Constant) else "7" for part in node.values)]
+    if isinstance(node, ast.IfExp):
+        return _samples(node.body) + _samples(node.orelse)
+    if isinstance(node, ast.BoolOp):
+        return [text for value in node.values for text in _samples(value)]
+    if isinstance(node, ast.Constant) and node.value is None:
+        return []  # a check's "no problem"
+    if isinstance(node, ast.Name) or (
+        isinstance(node, ast.Call) and any(name.endswith("_problem") for name in _names(node.func))
+    ):
+        return []  # a check's text passed on, or another check's answer (both scanned where they are made)
+    return [OPAQUE]
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -120,10 +139,11 @@ def _reachable(tree: ast.Module, start: str) -> list[ast.AST]:
     return [functions[name] for name in sorted(seen)]
 
 
-def _refusals() -> list[tuple[str, int, str | None, str | None, set[str] | None]]:
-    """(where, line, text read for its rule, named rule, named params) of each 422 the admin API raises
-    (invalid(field, text), Fields.fail(key, text)) and each text a *_problem check it uses returns."""
-    found: list[tuple[str, int, str | None, str | None, set[str] | None]] = []
+def _refusals() -> list[tuple[str, int, str, str | None, set[str] | None]]:
+    """(where, line, a text read for its rule, named rule, named params) of each 422 the admin API raises
+    (invalid(field, text), Fields.fail(key, text), ValidationFailed(text)) and each text a *_problem check it uses
+    returns."""
+    found: list[tuple[str, int, str, str | None, set[str] | None]] = []
     checks: dict[str, list[tuple[str, ast.FunctionDef]]] = {}
     used: set[str] = set()
     for path in sorted(LAYER.rglob("*.py")):
@@ -141,12 +161,16 @@ def _refusals() -> list[tuple[str, int, str | None, str | None, set[str] | None]
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and node.name.endswith("_problem"):
                 checks.setdefault(node.name, []).append((where, node))
-            if id(node) not in admin_calls or not isinstance(node, ast.Call) or len(node.args) < 2:
+            if id(node) not in admin_calls or not isinstance(node, ast.Call) or not node.args:
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name not in ("invalid", "fail"):
-                continue
             keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+            if name == "ValidationFailed" and where != "entry/admin/errors.py":
+                text_node = node.args[0]
+            elif name in ("invalid", "fail") and len(node.args) >= 2:
+                text_node = keywords.get("problem", node.args[1])
+            else:
+                continue
             rule, params = keywords.get("rule"), keywords.get("params")
             named = rule.value if isinstance(rule, ast.Constant) else None
             param_names = (
@@ -154,10 +178,8 @@ def _refusals() -> list[tuple[str, int, str | None, str | None, set[str] | None]
                 if isinstance(params, ast.Dict)
                 else set()
             )
-            text_node = keywords.get("problem", node.args[1])
-            if isinstance(text_node, ast.JoinedStr) and not isinstance(text_node.values[0], ast.Constant):
-                text_node = text_node.values[0]  # a check's text first, then a hint: the rule is the check's
-            found.append((where, node.lineno, _sample(text_node), named, param_names if named else None))
+            texts = [""] if named else _samples(text_node)
+            found.extend((where, node.lineno, text, named, param_names if named else None) for text in texts)
     pending, seen = sorted(used & set(checks)), set()
     while pending:  # the checks the admin API uses, and the checks they use
         name = pending.pop()
@@ -166,9 +188,9 @@ def _refusals() -> list[tuple[str, int, str | None, str | None, set[str] | None]
             pending.extend(sorted((_names(function) & set(checks)) - seen - set(pending)))
             for returned in ast.walk(function):
                 if isinstance(returned, ast.Return) and returned.value is not None:
-                    text = _sample(returned.value)
-                    if text is not None:
-                        found.append((where, returned.lineno, text, None, None))
+                    found.extend(
+                        (where, returned.lineno, text, None, None) for text in _samples(returned.value)
+                    )
     return found
 
 
@@ -183,8 +205,6 @@ def test_every_refusal_of_the_admin_api_names_a_rule_the_console_says_in_chinese
             assert named in NAMED_RULES, f"{where}:{line} names an unlisted rule {named}"
             assert params == set(NAMED_RULES[named]), f"{where}:{line} names params {params}"
             rule = named
-        elif text is None:
-            continue  # a check's own text, passed on (the check's returns are scanned)
         else:
             rule = rule_of(text)[0]
             if rule == "other":

@@ -4,8 +4,9 @@ export did before) or at once (as the export does now).
 
 DynamoDB is an in-memory stand-in here that answers the export's two requests (the touch index Query, BatchGetItem
 of the profiles) in the low-level shape, each after a held round trip: moto's index queries scan the whole table
-in Python and would measure moto. botocore's own parsing of real answers is not in these figures, and Lambda's
-512 MB has about a third of this machine's vCPU: read them as an upper bound of the rows one export holds.
+in Python and would measure moto. botocore's own parsing of real answers is not in these figures, and a reassigned
+scene's page costs a third request (its people's touches): read them as an upper bound of the rows one export holds
+with the QrCodeFunction's one vCPU (at 512 MB Lambda gives a third of one).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ window.WXF_I18N = {
     "rule.no_match": "没有渠道的场景值以此开头",
     "rule.too_many_scenes": "匹配的场景值超过 {max} 个，请把前缀写得更具体",
     "rule.no_card_rule": "这个小程序没有配置卡片规则（rules 中的 card）",
-    "rule.export_too_large": "粉丝太多，一次导出在函数时限内读不完：请在各渠道页面逐个导出",
+    "rule.export_too_large": "粉丝太多，一次导出在函数时限内读不完：请在各渠道页面逐个导出，单个渠道请分页查看",
     "rule.other": "未通过检查（服务器原文）：{message}",
     "label.join": "{label}：{text}",
 
@@ -631,7 +631,7 @@ window.WXF_I18N = {
     "rule.no_match": "No channel's scene starts with this",
     "rule.too_many_scenes": "Matches more than {max} scenes; make the prefix more specific",
     "rule.no_card_rule": "This Mini Program has no card rule (card in its rules)",
-    "rule.export_too_large": "Too many followers to read within one export's time: export the channels one at a time from their pages",
+    "rule.export_too_large": "Too many followers to read within one export's time: export the channels one at a time from their pages, or page through one channel's list",
     "rule.other": "Refused: {message}",
     "label.join": "{label}: {text}",
 

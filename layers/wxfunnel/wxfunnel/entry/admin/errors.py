@@ -120,7 +120,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("date", r"^must be a date YYYY-MM-DD"),
         ("url", r"^must be an http\(s\) URL"),
         ("text", r"^must be (?:a string|valid Unicode text)"),
-        ("object", r"^must be an object"),
+        ("object", r"^(?:the body )?must be (?:an|a JSON) object"),
         ("list", r"^must be a list"),
         ("scene_type", r"^must be an integer \(scene_id\) or a string \(scene_str\)"),
         ("identifier", r"^must be 1-64 of a-z 0-9"),

@@ -37,6 +37,9 @@ from wxfunnel.store import channels, exports, followers
 from wxfunnel.store.followers import AUDIENCE_SHARDS
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
+# Index pages one list answer reads at most: a reassigned scene's pages may hold only past channels' people, and
+# an answer with no rows (and a next_token) is better than reading on past the function's time.
+LIST_INDEX_PAGES_MAX = 16
 EXPORT_MARGIN_SECONDS = 3.0  # of the function's time, kept to store a large file in the bucket and answer
 EXPORT_INLINE_BYTES = (
     4 * 1024 * 1024
@@ -178,7 +181,7 @@ def _pages(
 
 def list_followers(query: Mapping[str, str]) -> dict[str, Any]:
     """GET /followers?app=&scene=|promoter=|team=&limit=&next_token= → one page of rows (possibly short: a page
-    ends with an index page), and the token of the next."""
+    ends with an index page; possibly empty after LIST_INDEX_PAGES_MAX index pages), and the token of the next."""
     selection = select(query)
     raw = query.get("limit") or str(PAGE_DEFAULT)
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= PAGE_MAX:
@@ -187,9 +190,9 @@ def list_followers(query: Mapping[str, str]) -> dict[str, Any]:
     cursor = _decode(token, selection) if token else {"i": 0, "s": 0, "k": None}
     rows: list[dict[str, Any]] = []
     after: dict[str, Any] | None = cursor
-    for page, after in _pages(selection, cursor, int(raw)):
+    for read, (page, after) in enumerate(_pages(selection, cursor, int(raw)), start=1):
         rows.extend(page)
-        if rows or after is None:
+        if rows or after is None or read == LIST_INDEX_PAGES_MAX:
             break
     return {"items": rows, "next_token": _encode(after) if after is not None else None}
 
@@ -247,18 +250,20 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def export(query: Mapping[str, str], seconds_left: float = 30.0) -> tuple[bytes | None, dict[str, Any]]:
+def export(query: Mapping[str, str], deadline: float | None = None) -> tuple[bytes | None, dict[str, Any]]:
     """GET /followers/export → (the CSV, its headers), or (None, {"url", ...}) when it went to the bucket; a 422
-    (`export_too_large`) when the rows cannot be read within `seconds_left` (the function's remaining time)."""
+    (`export_too_large`) when the rows cannot be read before `deadline` (time.monotonic() when the function's time
+    runs out; default 30 s from now)."""
+    deadline = time.monotonic() + 30.0 if deadline is None else deadline
     selection = select(query)
     try:
-        body = _csv(selection, time.monotonic() + seconds_left - EXPORT_MARGIN_SECONDS)
+        body = _csv(selection, deadline - EXPORT_MARGIN_SECONDS)
     except _OutOfTime:
         field = next(key for key in ("scene", "promoter", "team") if query.get(key))
+        instead = "page through GET /followers" if field == "scene" else "export its channels one at a time"
         raise invalid(
             field,
-            f"has more followers than one export can read in the function's time ({seconds_left:.0f} s); "
-            "export its channels one at a time (scene=…)",
+            f"has more followers than one export can read in the function's time; {instead}",
             rule="export_too_large",
         ) from None
     name = filename(selection, known_app(selection.app).time_zone)

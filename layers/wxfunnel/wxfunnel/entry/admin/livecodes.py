@@ -251,7 +251,7 @@ def list_live(query: Mapping[str, str], base: str) -> dict[str, Any]:
     try:
         items, token = livecodes.list_page(app, int(limit_text), query.get("next_token") or None)
     except InvalidNextToken as exc:
-        raise invalid("next_token", str(exc)) from None
+        raise invalid("next_token", str(exc), rule="cursor") from None
     return {"items": [view(live, base) for live in items], "next_token": token}
 
 

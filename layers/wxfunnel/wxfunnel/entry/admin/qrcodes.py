@@ -569,7 +569,7 @@ def list_channels(query: Mapping[str, str]) -> dict[str, Any]:
     try:
         page = channels.list_page(app, limit, query.get("next_token") or None)
     except InvalidNextToken as exc:
-        raise invalid("next_token", str(exc)) from None
+        raise invalid("next_token", str(exc), rule="cursor") from None
     now = time.time()
     return {"items": [view(channel, now) for channel in page.items], "next_token": page.next_token}
 
