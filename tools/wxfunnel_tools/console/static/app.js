@@ -1961,7 +1961,7 @@
       }
       more.disabled = true;
       try {
-        // The API's pages end where an index page ends (one of a channel's 16 shards), so a page is often short:
+        // The API's pages end where an index page ends (one of a channel's 8 shards), so a page is often short:
         // follow next_token until a screenful (FOLLOWERS_PAGE rows) or the end, within FOLLOWERS_ROUNDS calls.
         const rows = [];
         for (let round = 0; round < FOLLOWERS_ROUNDS; round += 1) {
