@@ -3,13 +3,12 @@ conftest.py)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from wxfunnel_tools.apigw import proxy_event, response_body
+from wxfunnel_tools.apigw import proxy_event, response_headers
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.template import load_handler
-from wxfunnel_tools.testing import lambda_context
+from wxfunnel_tools.testing import admin_call, lambda_context
 
 OA = "demo-oa"
 OA_GH = DEV_APPS[OA]["original_id"]
@@ -36,24 +35,19 @@ class Admin:
         content_type: str = "application/json",
         handler: Any = None,
     ) -> tuple[int, Any, dict[str, Any]]:
-        raw = body if isinstance(body, str) or body is None else json.dumps(body)
-        event = proxy_event(
+        handler = handler or self.livecodes
+        status, data, response = admin_call(
+            handler,
+            "QrCodeFunction" if handler is self.qrcodes else "LiveCodeFunction",
             method,
             resource,
             path,
-            path_parameters=params,
+            body=body,
+            params=params,
             query=query,
-            body=raw,
-            headers={"Content-Type": content_type},
-            iam_user="operator",
+            content_type=content_type,
         )
-        response = (handler or self.livecodes)(event, lambda_context("LiveCodeFunction"))
-        headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
-        headers.update(response.get("headers") or {})
-        data = response_body(response)
-        if headers.get("Content-Type", "").startswith("application/json"):
-            return response["statusCode"], json.loads(data), headers
-        return response["statusCode"], data, headers
+        return status, data, response_headers(response)
 
     def channel(self, scene: str, **channel: Any) -> dict[str, Any]:
         body = {"app": OA, "scene": scene, "channel": {"name": f"Channel {scene}", **channel}}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import calendar
-import json
 import time
 from typing import Any
 from urllib.parse import quote
@@ -13,11 +12,10 @@ import pytest
 
 from wxfunnel.domain.stats import day_of
 from wxfunnel.store import channels
-from wxfunnel_tools.apigw import proxy_event, response_body
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import message
 from wxfunnel_tools.template import load_handler
-from wxfunnel_tools.testing import cold_start, lambda_context, table_items
+from wxfunnel_tools.testing import admin_call, cold_start, lambda_context, table_items
 
 BEIJING = "Asia/Shanghai"  # the dev apps name no time zone: the default
 OA = "demo-oa"
@@ -47,22 +45,9 @@ class Api:
         query: dict[str, str] | None = None,
         body: Any = None,
     ) -> tuple[int, Any, dict[str, Any]]:
-        raw = body if isinstance(body, str) or body is None else json.dumps(body)
-        event = proxy_event(
-            method,
-            resource,
-            path,
-            path_parameters=params,
-            query=query,
-            body=raw,
-            headers={"Content-Type": "application/json"},
-            iam_user="operator",
+        return admin_call(
+            self.handler, "QrCodeFunction", method, resource, path, body=body, params=params, query=query
         )
-        response = self.handler(event, lambda_context("QrCodeFunction"))
-        content_type = content_type_of(response)
-        data = response_body(response)
-        parsed = json.loads(data) if content_type.startswith("application/json") else data
-        return response["statusCode"], parsed, response
 
     def create(self, **fields: Any) -> tuple[int, Any]:
         status, data, _ = self.call(

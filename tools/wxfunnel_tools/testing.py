@@ -5,6 +5,7 @@ Lives in the tools package (not a conftest) so tests in any folder import it by 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from wxfunnel_tools.apigw import response_body, response_headers
+from wxfunnel_tools.apigw import proxy_event, response_body, response_headers
 from wxfunnel_tools.devapps import DEV_APPS
 from wxfunnel_tools.pushes import callback_event, signed_push
 from wxfunnel_tools.template import cold_start, function, load_handler
@@ -89,6 +90,38 @@ class _Context:
 
 def lambda_context(name: str) -> Any:
     return _Context(name)
+
+
+def admin_call(
+    handler: Any,
+    function_name: str,
+    method: str,
+    resource: str,
+    path: str,
+    *,
+    body: Any = None,
+    params: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any, dict[str, Any]]:
+    """An admin route called as API Gateway calls it for a SigV4-signed operator → (status, the JSON answer parsed
+    or the body's bytes, the whole response). `body`: a string as it is, anything else as JSON."""
+    raw = body if isinstance(body, str) or body is None else json.dumps(body)
+    event = proxy_event(
+        method,
+        resource,
+        path,
+        path_parameters=params,
+        query=query,
+        body=raw,
+        headers={"Content-Type": content_type},
+        iam_user="operator",
+    )
+    response = handler(event, lambda_context(function_name))
+    data = response_body(response)
+    if response_headers(response).get("Content-Type", "").startswith("application/json"):
+        return response["statusCode"], json.loads(data), response
+    return response["statusCode"], data, response
 
 
 def table_items(aws: Aws, env_name: str) -> list[dict[str, Any]]:
