@@ -83,7 +83,7 @@ def invalid(
 
     The rule a client translates is read from `text` (rule_of), or from `problem` when the text carries more than
     a rule's words (the value at fault, a hint), or is named outright with `rule` and `params` for the refusals
-    only this package makes (RULES lists them)."""
+    only this package makes (NAMED_RULES lists them)."""
     return ValidationFailed(
         f"{field}: {text}",
         field=field,

@@ -99,8 +99,8 @@ def _encode(cursor: dict[str, Any]) -> str:
 
 def _decode(token: str, selection: Selection) -> dict[str, Any]:
     """The cursor of a next_token this API issued for `selection`: a channel of it, a shard, that shard's index
-    key. Anything else is a 400 (an index or shard out of range would page forever or fail; a foreign key would
-    read another scene's audience)."""
+    key. Anything else is a 422 naming next_token, rule cursor (an index or shard out of range would page forever
+    or fail; a foreign key would read another scene's audience)."""
     try:
         cursor = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
         if not isinstance(cursor, dict) or set(cursor) - {"i", "s", "k"}:

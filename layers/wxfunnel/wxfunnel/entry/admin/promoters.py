@@ -207,9 +207,8 @@ def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:
 def team_stats(app: str, team: str, query: Mapping[str, str]) -> dict[str, Any]:
     """GET /teams/{app}/{team}/stats → the team's days over the period."""
     known_app(app)
-    if (
-        _team_problem(team) or len(team) > TEAM_MAX
-    ):  # never echoed: it may be anything a caller put in the path
+    if _team_problem(team) or len(team) > TEAM_MAX:
+        # never echoed: it may be anything a caller put in the path
         raise NotFound(f"team: app '{app}' has no team with that name", field="team")
     report = subject_report(app, team, query, "team")
     members = [view_of(p) for p in promoters.all_of(app) if p.team == team]
