@@ -262,7 +262,9 @@ def last_touches(app: str, scene: str, openids: Iterable[str]) -> dict[str, int]
             "ProjectionExpression": "openid, last_at",
         }
         for item in batch_get({_table(): request}).get(_table(), []):
-            found[item["openid"]["S"]] = int(item["last_at"]["N"])
+            openid = text(item, "openid")
+            if openid is not None:
+                found[openid] = number(item, "last_at") or 0
     return found
 
 
