@@ -25,7 +25,7 @@ def test_before_and_after_runs_both_trees_alternately_in_one_run() -> None:
     """`make bench-against REV=…` (a smoke run against this very commit: one round, one process each)."""
     from wxfunnel_tools.bench import against
 
-    cold, warm = against.run("HEAD", rounds=1, import_runs=1, iterations=20)
+    cold, warm, per_push = against.run("HEAD", rounds=1, import_runs=1, iterations=20)
     trees = [row[0] for row in cold.rows]
     assert trees[0] == "import boto3 + dynamodb client" and trees[1] == "HEAD" and "(this tree)" in trees[2]
     assert all(isinstance(row[1], float) and row[1] > 0 for row in cold.rows), cold.render()
@@ -38,3 +38,7 @@ def test_before_and_after_runs_both_trees_alternately_in_one_run() -> None:
     assert all(isinstance(value, float) and value > 0 for row in warm.rows for value in row[1:5]), (
         warm.render()
     )
+    pushes = {row[0]: row for row in per_push.rows}
+    assert pushes["new text message (stateless)"][1:3] == ("1", "1"), per_push.render()
+    assert pushes["new follow via a channel QR"][1:3] == ("2", "2"), per_push.render()
+    assert all(row[-1] == "same" for row in per_push.rows), per_push.render()

@@ -9,9 +9,11 @@ next to this tree, both layers are built as `sam build` builds them, and every m
 two trees, round after round, so a load drift hits both alike:
 - cold import of CallbackFunction (fresh processes: boto3 + client, then each tree's handler, interleaved);
 - the warm callback, each tree measured by its own `bench.processing` (its own stubs for its own modules) in a
-  fresh process per round: `ours` (intake with AWS stubbed) and `handler` (the whole Lambda handler), medians.
-REV must have the benchmark's interfaces (`wxfunnel_tools.template.load_handler`, `bench.processing.run`; 1827b9a
-and later).
+  fresh process per round: `ours` (intake with AWS stubbed) and `handler` (the whole Lambda handler), medians;
+- DynamoDB requests, read and write units per push: each tree's own `bench.dynamo` (its real handler on moto, the
+  same pushes), once: counts do not drift with load.
+REV must have the benchmark's interfaces (`wxfunnel_tools.template.load_handler`, `bench.processing.run`,
+`bench.dynamo.run`; 1827b9a and later).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import tarfile
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from wxfunnel_tools.bench import imports
 from wxfunnel_tools.bench.report import Section
@@ -43,6 +46,16 @@ columns = {name: list(section.header).index(name) for name in ("payload", "ours"
 print(json.dumps([{name: row[index] for name, index in columns.items()} for row in section.rows]))
 """
 _FIGURES = ("ours", "handler")
+_DYNAMO = """
+import json, sys
+sys.path.insert(0, "tools")
+from wxfunnel_tools.template import use_layer
+use_layer()
+from wxfunnel_tools.bench import dynamo
+section = dynamo.run()
+print(json.dumps([[str(cell) for cell in row] for row in section.rows]))
+"""
+_PER_PUSH = ("requests", "RCU", "WCU", "SQS", "status")  # columns 1, 3, 4, 5, 6 of bench.dynamo
 
 
 TIMEOUT_SECONDS = (
@@ -64,12 +77,12 @@ def extract(revision: str, into: Path) -> Path:
     return into
 
 
-def _processing(root: Path, iterations: int) -> dict[str, dict[str, float]]:
-    """One fresh process measuring the tree at `root` with its own bench.processing (its own source layer, whatever
-    WXFUNNEL_LAYER_DIR the caller has): payload → figure → µs."""
+def _child(root: Path, code: str, *args: str) -> Any:
+    """Run `code` in a fresh process in the tree at `root` (its own source layer, whatever WXFUNNEL_LAYER_DIR the
+    caller has); its last line of output, as JSON."""
     env = {key: value for key, value in os.environ.items() if key != "WXFUNNEL_LAYER_DIR"}
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", _PROCESSING, str(iterations), "20"],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         check=True,
@@ -77,8 +90,18 @@ def _processing(root: Path, iterations: int) -> dict[str, dict[str, float]]:
         env=env,
         timeout=TIMEOUT_SECONDS,
     )
-    rows = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _processing(root: Path, iterations: int) -> dict[str, dict[str, float]]:
+    """The tree's own bench.processing in a fresh process: payload → figure → µs."""
+    rows = _child(root, _PROCESSING, str(iterations), "20")
     return {row["payload"]: {name: float(row[name]) for name in _FIGURES} for row in rows}
+
+
+def _per_push(root: Path) -> dict[str, list[str]]:
+    """The tree's own bench.dynamo in a fresh process: push → its figures (_PER_PUSH)."""
+    return {row[0]: [row[index] for index in (1, 3, 4, 5, 6)] for row in _child(root, _DYNAMO)}
 
 
 def _revision(root: Path) -> str:
@@ -112,9 +135,11 @@ def run(revision: str, rounds: int, import_runs: int, iterations: int) -> list[S
                 for payload, figures in _processing(trees[label][0], iterations).items():
                     for name, value in figures.items():
                         warm[(label, payload, name)].append(value)
+        pushes = {label: _per_push(root) for label, (root, _) in trees.items()}
     return [
         _cold_section(cold, label_before, label_after, rounds * import_runs),
         _warm_section(warm, label_before, label_after, rounds),
+        _dynamo_section(pushes, label_before, label_after),
     ]
 
 
@@ -163,6 +188,26 @@ def _warm_section(
         "the median of its iterations; the table shows each tree's best round (a round's median moves by up to 50 % "
         "with the machine's load), the last column the ratio of the rounds' medians. ours = intake with DynamoDB/SQS "
         "stubbed, handler = the whole CallbackFunction handler with the same stubs."
+    )
+    return section
+
+
+def _dynamo_section(pushes: dict[str, dict[str, list[str]]], before: str, after: str) -> Section:
+    section = Section(
+        "DynamoDB per push, before and after (each tree's real handler on moto)",
+        ("push", *(f"{name} {when}" for name in _PER_PUSH for when in ("before", "after")), "requests"),
+    )
+    for push in dict.fromkeys([*pushes[before], *pushes[after]]):
+        figures = {label: pushes[label].get(push, ["-"] * len(_PER_PUSH)) for label in (before, after)}
+        requests = [figures[label][0] for label in (before, after)]
+        section.add(
+            push,
+            *(figures[label][index] for index in range(len(_PER_PUSH)) for label in (before, after)),
+            "same" if requests[0] == requests[1] else f"{requests[0]} → {requests[1]}",
+        )
+    section.notes.append(
+        f"before = {before}, after = {after}. requests: DynamoDB requests counted on each layer's own clients; "
+        "RCU/WCU from the sizes of the items read and written; SQS: requests to the outbox."
     )
     return section
 
