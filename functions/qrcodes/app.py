@@ -135,6 +135,16 @@ def export_followers() -> Response[Any]:
     )
 
 
+@app.post("/followers/exports")
+def start_followers_export() -> Response[str]:
+    return json_response(202, followers.start_export(_query()))
+
+
+@app.get("/followers/exports/<export_id>")
+def followers_export_status(export_id: str) -> Response[str]:
+    return json_response(200, followers.export_status(export_id, _query()))
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

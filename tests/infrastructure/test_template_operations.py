@@ -43,7 +43,7 @@ def test_each_queue_hides_a_batch_for_six_function_timeouts() -> None:
     """AWS's advice for Lambda consumers: a batch in flight stays invisible while retries of a throttled or slow
     invocation run; a shorter visibility timeout would hand the same records to a second invocation."""
     resources = _resources()
-    assert {name for name, _, _ in _sqs_events()} == {"SenderFunction", "FanoutFunction"}
+    assert {name for name, _, _ in _sqs_events()} == {"SenderFunction", "FanoutFunction", "ExportFunction"}
     for name, function, event in _sqs_events():
         queue = resources[event["Queue"]["Fn::GetAtt"][0]]["Properties"]
         assert queue["VisibilityTimeout"] >= 6 * function["Timeout"], name
@@ -160,6 +160,12 @@ ALARMS = {
     ),
     "SenderErrorsAlarm": ("AWS/Lambda", "Errors", {"Ref": "SenderFunction"}),
     "FanoutErrorsAlarm": ("AWS/Lambda", "Errors", {"Ref": "FanoutFunction"}),
+    "ExportErrorsAlarm": ("AWS/Lambda", "Errors", {"Ref": "ExportFunction"}),
+    "ExportDeadLetterAlarm": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"Fn::GetAtt": ["ExportDeadLetterQueue", "QueueName"]},
+    ),
 }
 
 
@@ -403,3 +409,16 @@ def test_the_readmes_operator_policy_invokes_every_admin_route_and_nothing_else(
             concrete = f"{stage}/{route.method}" + re.sub(r"\{[^}]+\}", "x", route.path)
             allowed = any(fnmatch.fnmatchcase(concrete, pattern) for pattern in patterns)
             assert allowed == (route.auth == "AWS_IAM"), (route, patterns)
+
+
+def test_an_export_records_its_failure_on_the_attempt_before_its_dead_letter_queue() -> None:
+    """ExportFunction marks an export failed on its last attempt (EXPORT_MAX_ATTEMPTS): that must be the export
+    queue's maxReceiveCount, or an export would stay 'running' while SQS dead-letters it."""
+    resources = _resources()
+    [(_, function, event)] = [item for item in _sqs_events() if item[0] == "ExportFunction"]
+    queue = resources[event["Queue"]["Fn::GetAtt"][0]]["Properties"]
+    assert (
+        int(function["Environment"]["Variables"]["EXPORT_MAX_ATTEMPTS"])
+        == queue["RedrivePolicy"]["maxReceiveCount"]
+    )
+    assert event["BatchSize"] == 1  # one export has the function's whole time

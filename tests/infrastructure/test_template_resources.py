@@ -32,6 +32,14 @@ CALLS = {
         ("dynamodb:DeleteItem", "ChannelsTable"),  # release_permanent's transaction
         ("dynamodb:GetItem", "TokensTable"),
         ("dynamodb:UpdateItem", "TokensTable"),
+        ("sqs:SendMessage", "ExportQueue"),  # a background followers export
+    },
+    "ExportFunction": {
+        ("ssm:GetParameter", "apps"),
+        ("dynamodb:GetItem", "ChannelsTable"),  # a scene's channel
+        ("dynamodb:Query", "ChannelsTable"),  # an app's channels (a promoter's or a team's selection)
+        ("dynamodb:Query", "SubscriptionsTable/index/ByTouchedScene"),  # who came through a channel
+        ("dynamodb:BatchGetItem", "SubscriptionsTable"),  # their follower records (and touches)
     },
     "LandingFunction": {
         ("ssm:GetParameter", "apps"),

@@ -134,12 +134,12 @@ def test_the_api_has_exactly_one_stage_and_it_is_throttled(translated: dict[str,
     assert everything["ThrottlingRateLimit"] > 0 and everything["ThrottlingBurstLimit"] > 0
 
 
-def test_both_queue_consumers_have_a_concurrency_cap(translated: dict[str, Any]) -> None:
-    """An uncapped consumer can take the account's concurrency during a large reminder: then the 5-second callback
-    is throttled (and WeChat's rate limits are hit)."""
+def test_every_queue_consumer_has_a_concurrency_cap(translated: dict[str, Any]) -> None:
+    """An uncapped consumer can take the account's concurrency during a large reminder (or many exports): then the
+    5-second callback is throttled (and WeChat's rate limits are hit)."""
     mappings = resources(translated, "AWS::Lambda::EventSourceMapping").values()
     capped = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"].get("ScalingConfig") for m in mappings}
-    assert set(capped) == {"SenderFunction", "FanoutFunction"}
+    assert set(capped) == {"SenderFunction", "FanoutFunction", "ExportFunction"}
     for function, scaling in capped.items():
         assert scaling is not None, f"{function} has no ScalingConfig"
         parameter = translated["Parameters"][scaling["MaximumConcurrency"]["Ref"]]

@@ -20,6 +20,7 @@ class Settings:
     outbox_queue_url: str
     outbox_dlq_url: str
     fanout_queue_url: str
+    export_queue_url: str
     exports_bucket: str
     wechat_api_base: str
     wechat_api_backup_base: str
@@ -29,6 +30,7 @@ class Settings:
     parameters_max_age_seconds: int
     erase_on_unsubscribe: bool
     sender_max_attempts: int
+    export_max_attempts: int  # the export queue's maxReceiveCount: the last attempt records the failure
     permanent_qr_cap: int
     qr_reuse_min_remaining_share: (
         float  # reuse a temporary code while more than this share of its life is left
@@ -53,6 +55,7 @@ def settings() -> Settings:
         outbox_queue_url=env("OUTBOX_QUEUE_URL", ""),
         outbox_dlq_url=env("OUTBOX_DLQ_URL", ""),
         fanout_queue_url=env("FANOUT_QUEUE_URL", ""),
+        export_queue_url=env("EXPORT_QUEUE_URL", ""),
         exports_bucket=env("EXPORTS_BUCKET", ""),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
         wechat_api_backup_base=env("WECHAT_API_BACKUP_BASE", "https://api2.weixin.qq.com").rstrip("/"),
@@ -62,6 +65,7 @@ def settings() -> Settings:
         parameters_max_age_seconds=int(env("PARAMETERS_MAX_AGE_SECONDS", "300")),
         erase_on_unsubscribe=_flag(env("ERASE_ON_UNSUBSCRIBE", "false")),
         sender_max_attempts=int(env("SENDER_MAX_ATTEMPTS", "5")),
+        export_max_attempts=int(env("EXPORT_MAX_ATTEMPTS", "3")),
         permanent_qr_cap=int(env("PERMANENT_QR_CAP", "100000")),
         qr_reuse_min_remaining_share=float(env("QR_REUSE_MIN_REMAINING_SHARE", "0.5")),
         public_base_url=env("PUBLIC_BASE_URL", "").rstrip("/"),

@@ -22,14 +22,16 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from wxfunnel.domain import stats
 from wxfunnel.domain.channels import Channel, timestamp
+from wxfunnel.domain.exports import EXPORT_ID, SELECTORS, ExportRequest
 from wxfunnel.domain.followers import Follower
 from wxfunnel.entry.admin.errors import NotFound, invalid
 from wxfunnel.entry.admin.qrcodes import known_app, scene_param
@@ -37,6 +39,7 @@ from wxfunnel.store import channels, exports, followers
 from wxfunnel.store.followers import AUDIENCE_SHARDS
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
+CSV_TYPE = "text/csv; charset=utf-8"
 # Index pages one list answer reads at most: a reassigned scene's pages may hold only past channels' people, and
 # an answer with no rows (and a next_token) is better than reading on past the function's time.
 LIST_INDEX_PAGES_MAX = 16
@@ -74,7 +77,7 @@ def select(query: Mapping[str, str]) -> Selection:
     if not app:
         raise invalid("app", "is required (GET /followers?app=<app>&scene=|promoter=|team=)")
     known_app(app)
-    given = [key for key in ("scene", "promoter", "team") if query.get(key)]
+    given = [key for key in SELECTORS if query.get(key)]
     if len(given) != 1:
         raise invalid("scene", "give exactly one of scene, promoter or team")
     key, value = given[0], query[given[0]]
@@ -197,7 +200,7 @@ def list_followers(query: Mapping[str, str]) -> dict[str, Any]:
     return {"items": rows, "next_token": _encode(after) if after is not None else None}
 
 
-class _OutOfTime(Exception):
+class OutOfTime(Exception):
     """The export would outlast the function."""
 
 
@@ -208,18 +211,34 @@ def _shard_rows(
     key: Any = None
     while True:
         if time.monotonic() > deadline:
-            raise _OutOfTime
+            raise OutOfTime
         page, key = _page(selection, channel, shard, key, limit=PAGE_MAX, tags=tags)
         rows.extend(page)
         if key is None:
             return rows
 
 
+def _csv_lines(lines: Iterable[Sequence[object]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(lines)
+    return out.getvalue().encode("utf-8")
+
+
+def _csv_rows(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """Rows as CSV lines (tags joined by |, None as empty)."""
+    return _csv_lines(
+        ["|".join(row[c]) if c == "tags" else ("" if row[c] is None else row[c]) for c in COLUMNS]
+        for row in rows
+    )
+
+
+# A byte-order mark, so that Excel reads the file as UTF-8 (Chinese names), then the header line.
+_CSV_HEAD = "\ufeff".encode() + _csv_lines([COLUMNS])
+
+
 def _csv(selection: Selection, deadline: float) -> bytes:
     """The CSV of every row in the list's order (channel, then shard), a channel's shards read at once."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    parts = [_CSV_HEAD]
     tags = _all_tags(selection)
     with ThreadPoolExecutor(max_workers=AUDIENCE_SHARDS) as pool:
         for channel in selection.channels:
@@ -227,15 +246,18 @@ def _csv(selection: Selection, deadline: float) -> bytes:
                 pool.submit(_shard_rows, selection, channel, shard, tags, deadline)
                 for shard in range(AUDIENCE_SHARDS)
             ]
-            for shard in shards:
-                for row in shard.result():
-                    writer.writerow(
-                        [
-                            "|".join(row[c]) if c == "tags" else ("" if row[c] is None else row[c])
-                            for c in COLUMNS
-                        ]
-                    )
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+            parts.extend(_csv_rows(shard.result()) for shard in shards)
+    return b"".join(parts)
+
+
+def csv_pages(selection: Selection, deadline: float) -> Iterator[tuple[bytes, int]]:
+    """The same CSV as an export answer, a page at a time (one shard after another: memory stays one page) →
+    (its bytes, how many rows they hold); OutOfTime past `deadline` (time.monotonic())."""
+    yield _CSV_HEAD, 0
+    for rows, _ in _pages(selection, {"i": 0, "s": 0, "k": None}, PAGE_MAX):
+        if time.monotonic() > deadline:
+            raise OutOfTime
+        yield _csv_rows(rows), len(rows)
 
 
 def filename(selection: Selection, time_zone: str, now: float | None = None) -> str:
@@ -258,16 +280,63 @@ def export(query: Mapping[str, str], deadline: float | None = None) -> tuple[byt
     selection = select(query)
     try:
         body = _csv(selection, deadline - EXPORT_MARGIN_SECONDS)
-    except _OutOfTime:
-        field = next(key for key in ("scene", "promoter", "team") if query.get(key))
-        instead = "page through GET /followers" if field == "scene" else "export its channels one at a time"
+    except OutOfTime:
         raise invalid(
-            field,
-            f"has more followers than one export can read in the function's time; {instead}",
+            _selector(query),
+            "has more followers than one export answer can read in the function's time; start a background "
+            "export instead (POST /followers/exports with the same query)",
             rule="export_too_large",
         ) from None
     name = filename(selection, known_app(selection.app).time_zone)
     if len(body) <= EXPORT_INLINE_BYTES:
         return body, {"Content-Disposition": content_disposition(name)}
-    url = exports.put(selection.app, name, body, "text/csv; charset=utf-8")
+    url = exports.put(selection.app, name, body, CSV_TYPE)
     return None, {"url": url, "bytes": len(body), "expires_in": exports.EXPORT_LINK_SECONDS, "file": name}
+
+
+def _selector(query: Mapping[str, str]) -> str:
+    """Which of scene, promoter or team a query selects by (select() has checked that it names exactly one)."""
+    return next(key for key in SELECTORS if query.get(key))
+
+
+def start_export(query: Mapping[str, str], now: float | None = None) -> dict[str, Any]:
+    """POST /followers/exports?app=&scene=|promoter=|team= → the background export of GET /followers/export's CSV,
+    queued (202): ExportFunction builds it without the answer's time limit (entry.exports). The selection is
+    checked here, as the export would check it; its status (export_status) says when the file is ready."""
+    selection = select(query)
+    selector = _selector(query)
+    now = time.time() if now is None else now
+    request = ExportRequest(uuid.uuid4().hex, selection.app, selector, query[selector], int(now))
+    status = {
+        "id": request.id,
+        "app": request.app,
+        selector: request.value,
+        "status": "queued",
+        "file": filename(selection, known_app(selection.app).time_zone, now),
+        "requested_at": timestamp(now),
+    }
+    exports.write_status(request.app, request.id, status)
+    exports.enqueue(request)
+    return _status_view(status)
+
+
+def export_status(export_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """GET /followers/exports/{id}?app= → where a background export stands: queued, running, done (with a link
+    to its file, valid for EXPORT_LINK_SECONDS) or failed (with its reason); a 404 once it has expired (a day)."""
+    app = query.get("app") or ""
+    if not app:
+        raise invalid("app", "is required (GET /followers/exports/<id>?app=<app>)")
+    known_app(app)
+    status = exports.read_status(app, export_id) if EXPORT_ID.fullmatch(export_id) else None
+    if status is None:
+        raise NotFound(f"app '{app}' has no export with this id (they expire after a day)", field="export")
+    return _status_view(status)
+
+
+def _status_view(status: Mapping[str, Any]) -> dict[str, Any]:
+    view = dict(status)
+    if view.get("status") == "done":
+        view["url"] = exports.link(view["app"], view["id"], view["file"])
+        view["expires_in"] = exports.EXPORT_LINK_SECONDS
+    view["links"] = {"self": f"/followers/exports/{view['id']}?{urlencode({'app': view['app']})}"}
+    return view
