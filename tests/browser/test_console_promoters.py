@@ -312,6 +312,33 @@ def test_who_a_team_brought_is_listed_and_downloaded_as_a_csv_named_in_chinese(
     assert page.css("#followers-csv-link").get_attribute("href").startswith("blob:")
 
 
+def test_a_channel_too_large_for_one_answer_is_exported_in_the_background(
+    page: Any, console: Any, wechat: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export answers export_too_large; the page starts a background export, polls it and offers its file."""
+    import requests
+
+    from wxfunnel.entry.admin import followers
+
+    scene = f"big-{uuid.uuid4().hex[:6]}"
+    made = admin(
+        console, "POST", "/qrcodes", {"app": "demo-oa", "scene": scene, "channel": {"name": "大海报"}}
+    )
+    people = follow_through(console, wechat, scene, 2)
+    monkeypatch.setattr(followers, "EXPORT_MARGIN_SECONDS", 3600.0)  # no export answer is fast enough now
+
+    page.open("#" + made["links"]["self"].replace("/qrcodes/", "/channel/", 1))
+    page.wait(lambda d: len(page.all("#followers-table tbody tr")) == 2)
+    page.css("#followers-csv").click()
+    page.wait(lambda d: "后台导出" in page.text_of("#followers-csv-status"))
+    link = page.wait(lambda d: page.all("#followers-csv-link"), timeout=60)[0].get_attribute("href")
+    assert f"followers-demo-oa-{scene}-" in page.text_of("#followers-csv-status")
+    downloaded = requests.get(link, timeout=10)
+    assert downloaded.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(downloaded.content.decode("utf-8-sig"))))
+    assert sorted(row["openid"] for row in rows) == sorted(people)
+
+
 def test_the_my_code_preview_shows_what_a_follower_and_a_friend_see(page: Any) -> None:
     page.open("#/my-code?app=demo-oa")
     page.visible("#mycode-form")

@@ -83,6 +83,8 @@ def test_an_export_queued_runs_in_the_background_and_its_file_is_the_exports_csv
     assert done["links"]["self"] == f"/followers/exports/{queued['id']}?app={OA}"
     downloaded = requests.get(done["url"], timeout=10)
     assert downloaded.status_code == 200 and len(downloaded.content) == done["bytes"]
+    # saved under its name (Chinese kept), not shown in the browser
+    assert "filename*=UTF-8''followers-demo-oa-%E6%98%A5" in downloaded.headers["Content-Disposition"]
     exported = downloaded.content.decode("utf-8")
     assert rows_of(exported) == {("o-1", "春节海报渠道"), ("o-2", "春节海报渠道"), ("o-3", "春节海报渠道")}
 

@@ -30,17 +30,22 @@ def _key(app: str, export_id: str, name: str) -> str:
     return f"exports/{app}/{export_id}/{name}"
 
 
-def link(app: str, export_id: str, filename: str) -> str:
-    """A presigned GET of an export's file, valid for EXPORT_LINK_SECONDS."""
+def link(app: str, export_id: str, filename: str, disposition: str) -> str:
+    """A presigned GET of an export's file, valid for EXPORT_LINK_SECONDS, answered with `disposition` as its
+    Content-Disposition (a browser saves it under its name instead of showing it)."""
     url: str = s3().generate_presigned_url(
         "get_object",
-        Params={"Bucket": settings().exports_bucket, "Key": _key(app, export_id, filename)},
+        Params={
+            "Bucket": settings().exports_bucket,
+            "Key": _key(app, export_id, filename),
+            "ResponseContentDisposition": disposition,
+        },
         ExpiresIn=EXPORT_LINK_SECONDS,
     )
     return url
 
 
-def put(app: str, filename: str, body: bytes, content_type: str) -> str:
+def put(app: str, filename: str, body: bytes, content_type: str, disposition: str) -> str:
     """Store an export → a presigned link to download it (for EXPORT_LINK_SECONDS)."""
     export_id = uuid.uuid4().hex
     s3().put_object(
@@ -49,7 +54,7 @@ def put(app: str, filename: str, body: bytes, content_type: str) -> str:
         Body=body,
         ContentType=content_type,
     )
-    return link(app, export_id, filename)
+    return link(app, export_id, filename, disposition)
 
 
 def upload(app: str, export_id: str, filename: str, chunks: Iterable[bytes], content_type: str) -> int:

@@ -1870,11 +1870,17 @@
   }
 
   // GET /followers/export: the CSV itself (saved under the name the API gives), or for a large export a
-  // presigned link to the file in the stack's bucket ({url, file}), downloaded from there.
+  // presigned link to the file in the stack's bucket ({url, file}), downloaded from there. One too large for an
+  // answer (export_too_large) is built in the background instead (backgroundExport).
   async function downloadFollowers(query, status) {
     status.replaceChildren(t("followers.csv.preparing"));
     const response = await request("GET", `/followers/export?${new URLSearchParams(query)}`, undefined, "text/csv, application/json");
-    if (!response.ok) throw await failureOf(response);
+    if (!response.ok) {
+      const error = await failureOf(response);
+      if (error.rule !== "export_too_large") throw error;
+      await backgroundExport(query, status);
+      return;
+    }
     const type = (response.headers.get("Content-Type") || "").toLowerCase();
     if (type.startsWith("text/csv")) {
       const name = dispositionName(response.headers.get("Content-Disposition")) || "followers.csv";
@@ -1886,12 +1892,39 @@
     }
     const data = await response.json();
     if (!data || !data.url) throw new ApiError(response.status, { message: t("followers.csv.unexpected") });
+    offerLink(status, data);
+  }
+
+  function offerLink(status, data) {
     saveAs(data.url, data.file);
     status.replaceChildren(
       t("followers.csv.link", { file: data.file || "", minutes: Math.round((data.expires_in || 900) / 60) }),
       " ",
       h("a", { href: data.url, rel: "noopener", id: "followers-csv-link" }, t("followers.csv.again")),
     );
+  }
+
+  const EXPORT_POLL_MS = 3000;
+  const EXPORT_POLLS = 400; // 20 minutes: ExportFunction's 15, and time to start
+
+  // POST /followers/exports, then its status (GET /followers/exports/{id}) every few seconds until the file is
+  // ready (its link is downloaded) or the export failed (its reason, in Chinese).
+  async function backgroundExport(query, status) {
+    let { data: current } = await api("POST", `/followers/exports?${new URLSearchParams(query)}`);
+    for (let poll = 0; poll < EXPORT_POLLS && !["done", "failed"].includes(current.status); poll += 1) {
+      status.replaceChildren(t(`followers.csv.background.${current.status === "running" ? "running" : "queued"}`, { file: current.file || "" }));
+      await new Promise((resolve) => window.setTimeout(resolve, EXPORT_POLL_MS));
+      ({ data: current } = await api("GET", current.links.self));
+    }
+    if (current.status === "done") {
+      offerLink(status, current);
+      return;
+    }
+    if (current.status === "failed") {
+      const reason = ["export_too_large", "not_found"].includes(current.reason) ? current.reason : "error";
+      throw new ApiError(422, { message: t(`followers.csv.failed.${reason}`) });
+    }
+    status.replaceChildren(t("followers.csv.background.late", { file: current.file || "" }));
   }
 
   function sceneLabel(scene) {

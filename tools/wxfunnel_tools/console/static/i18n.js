@@ -84,7 +84,7 @@ window.WXF_I18N = {
     "rule.no_match": "没有渠道的场景值以此开头",
     "rule.too_many_scenes": "匹配的场景值超过 {max} 个，请把前缀写得更具体",
     "rule.no_card_rule": "这个小程序没有配置卡片规则（rules 中的 card）",
-    "rule.export_too_large": "粉丝太多，一次导出在函数时限内读不完：请在各渠道页面逐个导出，单个渠道请分页查看",
+    "rule.export_too_large": "粉丝太多，一次请求内导不完：请改用后台导出（控制台的“下载 CSV”会自动转为后台导出）",
     "rule.other": "未通过检查（服务器原文）：{message}",
     "label.join": "{label}：{text}",
 
@@ -366,6 +366,12 @@ window.WXF_I18N = {
     "followers.csv.link": "文件较大，已生成下载链接（{minutes} 分钟内有效）：{file}。",
     "followers.csv.again": "如果下载没有开始，请点这里",
     "followers.csv.unexpected": "导出结果无法识别。",
+    "followers.csv.background.queued": "粉丝较多，已转为后台导出，正在排队：{file}。请不要关闭本页，完成后会自动下载。",
+    "followers.csv.background.running": "正在后台导出 {file}……完成后会自动下载，请不要关闭本页。",
+    "followers.csv.background.late": "后台导出仍在进行（{file}），请稍后再点“下载 CSV”查看。",
+    "followers.csv.failed.export_too_large": "粉丝太多，后台导出也无法在 15 分钟内完成：请在各渠道页面逐个导出。",
+    "followers.csv.failed.not_found": "导出期间该渠道已不存在，请刷新页面后重试。",
+    "followers.csv.failed.error": "后台导出多次失败，已记录并通知管理员，请稍后重试。",
 
     "promoters.title": "推广员",
     "promoters.create": "新增推广员",
@@ -631,7 +637,7 @@ window.WXF_I18N = {
     "rule.no_match": "No channel's scene starts with this",
     "rule.too_many_scenes": "Matches more than {max} scenes; make the prefix more specific",
     "rule.no_card_rule": "This Mini Program has no card rule (card in its rules)",
-    "rule.export_too_large": "Too many followers to read within one export's time: export the channels one at a time from their pages, or page through one channel's list",
+    "rule.export_too_large": "Too many followers for one export answer: start a background export (the console's “Download CSV” does it by itself)",
     "rule.other": "Refused: {message}",
     "label.join": "{label}: {text}",
 
@@ -911,6 +917,12 @@ window.WXF_I18N = {
     "followers.csv.link": "A large file: a download link was made (valid {minutes} minutes): {file}.",
     "followers.csv.again": "If the download did not start, click here",
     "followers.csv.unexpected": "The export's answer was not understood.",
+    "followers.csv.background.queued": "Many followers: the export runs in the background and is queued: {file}. Keep this page open; it downloads when ready.",
+    "followers.csv.background.running": "Exporting {file} in the background… It downloads when ready; keep this page open.",
+    "followers.csv.background.late": "The background export is still running ({file}); click “Download CSV” again later.",
+    "followers.csv.failed.export_too_large": "Too many followers even for a background export (15 minutes): export the channels one at a time from their pages.",
+    "followers.csv.failed.not_found": "The channel went away during the export; reload the page and try again.",
+    "followers.csv.failed.error": "The background export failed on every attempt (it was recorded and the operators alerted); try again later.",
 
     "promoters.title": "Promoters",
     "promoters.create": "Add a promoter",

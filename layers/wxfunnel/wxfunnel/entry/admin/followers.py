@@ -290,7 +290,7 @@ def export(query: Mapping[str, str], deadline: float | None = None) -> tuple[byt
     name = filename(selection, known_app(selection.app).time_zone)
     if len(body) <= EXPORT_INLINE_BYTES:
         return body, {"Content-Disposition": content_disposition(name)}
-    url = exports.put(selection.app, name, body, CSV_TYPE)
+    url = exports.put(selection.app, name, body, CSV_TYPE, content_disposition(name))
     return None, {"url": url, "bytes": len(body), "expires_in": exports.EXPORT_LINK_SECONDS, "file": name}
 
 
@@ -336,7 +336,7 @@ def export_status(export_id: str, query: Mapping[str, str]) -> dict[str, Any]:
 def _status_view(status: Mapping[str, Any]) -> dict[str, Any]:
     view = dict(status)
     if view.get("status") == "done":
-        view["url"] = exports.link(view["app"], view["id"], view["file"])
+        view["url"] = exports.link(view["app"], view["id"], view["file"], content_disposition(view["file"]))
         view["expires_in"] = exports.EXPORT_LINK_SECONDS
     view["links"] = {"self": f"/followers/exports/{view['id']}?{urlencode({'app': view['app']})}"}
     return view
