@@ -212,3 +212,20 @@ def test_an_export_is_refused_like_the_export_answer_and_an_unknown_id_is_a_404(
         assert "x" * 100 not in json.dumps(missing)
     status, refused = call(funnel, "GET", "/followers/exports/{export_id}", "/followers/exports/" + "0" * 32)
     assert (status, refused["error"]["field"]) == (422, "app")
+
+
+def test_the_sample_events_start_and_build_an_export(funnel, exporter):
+    """events/followers-export-start.json (QrCodeFunction) and events/export-request.json (ExportFunction), as
+    `sam local invoke` hands them over."""
+    from wxfunnel_tools.template import ROOT
+
+    funnel.create_channel("spring-poster", name="Spring poster")
+    funnel.follow("o-1", "spring-poster")
+    start = json.loads((ROOT / "events" / "followers-export-start.json").read_text(encoding="utf-8"))
+    response = funnel.qrcodes(start, lambda_context("QrCodeFunction"))
+    assert response["statusCode"] == 202, response
+    request = json.loads((ROOT / "events" / "export-request.json").read_text(encoding="utf-8"))
+    assert exporter(request, lambda_context("ExportFunction")) == {"batchItemFailures": []}
+    export_id = json.loads(request["Records"][0]["body"])["id"]
+    done = status_of(funnel, {"id": export_id})
+    assert (done["status"], done["rows"], done["scene"]) == ("done", 1, "spring-poster")

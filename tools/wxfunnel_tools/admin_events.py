@@ -79,6 +79,13 @@ def admin_events() -> dict[str, dict[str, Any]]:
             path_parameters={"app": DEMO_OA},
             iam_user=OPERATOR,
         ),
+        "followers-export-start.json": proxy_event(
+            "POST",
+            "/followers/exports",
+            "/followers/exports",
+            query={"app": DEMO_OA, "scene": SCENE},
+            iam_user=OPERATOR,
+        ),
     }
 
 
