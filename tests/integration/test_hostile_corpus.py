@@ -599,6 +599,34 @@ CASES: dict[str, Case] = {
         404,
         lambda: _admin("/followers/export", "/followers/export", None, "GET", query={"app": "nobody"}),
     ),
+    "followers: background export of an unknown app": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/followers/exports", "/followers/exports", None, query={"app": "nobody", "scene": "x"}
+        ),
+    ),
+    "followers: background export of a 2000-character scene": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/followers/exports", "/followers/exports", None, query={"app": "demo-oa", "scene": "s" * 2000}
+        ),
+        field="scene",
+    ),
+    "followers: export status of a forged id": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/followers/exports/{export_id}",
+            "/followers/exports/..%2F..%2Fsecret",
+            None,
+            "GET",
+            query={"app": "demo-oa"},
+            path_parameters={"export_id": "../../secret"},
+        ),
+        field="export",
+    ),
     "notify: body not JSON": Case("notify", 400, _notify("not json")),
     "notify: JSON number": Case("notify", 400, _notify("12")),
     "notify: nested 5000 deep": Case("notify", 422, _notify('{"scenes":' + _DEEP + "}")),

@@ -921,31 +921,67 @@ def _followers_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="the CSV file (default: the name the API gives, in this directory)")
 
 
+EXPORT_POLL_SECONDS = 3.0
+EXPORT_WAIT_SECONDS = 20 * 60  # ExportFunction's 15 minutes, and time to start
+
+
 def run_followers_export(args: argparse.Namespace) -> int:
     import re
 
-    import requests
+    from wxfunnel_tools.admin_client import AdminError
 
-    response = admin_client(args).request(
-        "GET", "/followers/export", query=_followers_query(args), accept="text/csv"
-    )
-    if response.headers.get("Content-Type", "").startswith("text/csv"):
-        body = response.body
-        found = re.search(r"filename\*=UTF-8''([^;]+)", response.headers.get("Content-Disposition", ""))
-        name = unquote(found[1]) if found else "followers.csv"
+    client = admin_client(args)
+    query = _followers_query(args)
+    try:
+        response = client.request("GET", "/followers/export", query=query, accept="text/csv")
+    except AdminError as exc:
+        if (exc.body or {}).get("error", {}).get("rule") != "export_too_large":
+            raise
+        print("too many followers for one answer: exporting in the background …", file=sys.stderr)
+        body, name = _background_export(client, query)
     else:
-        link = response.json()
-        fetched = requests.get(
-            link["url"], timeout=60
-        )  # a presigned S3 link: it carries its own authorisation
-        fetched.raise_for_status()
-        body, name = fetched.content, link["file"]
+        if response.headers.get("Content-Type", "").startswith("text/csv"):
+            body = response.body
+            found = re.search(r"filename\*=UTF-8''([^;]+)", response.headers.get("Content-Disposition", ""))
+            name = unquote(found[1]) if found else "followers.csv"
+        else:
+            link = response.json()
+            body, name = _download(link["url"]), link["file"]
     out = args.out or os.path.basename(name)
     with open(out, "wb") as handle:
         handle.write(body)
     rows = max(0, body.decode("utf-8-sig").count("\n") - 1)
     print(f"{out}: {rows} rows, {len(body)} bytes")
     return 0
+
+
+def _download(url: str) -> bytes:
+    import requests
+
+    fetched = requests.get(url, timeout=60)  # a presigned S3 link: it carries its own authorisation
+    fetched.raise_for_status()
+    return fetched.content
+
+
+def _background_export(client: Any, query: dict[str, Any]) -> tuple[bytes, str]:
+    """POST /followers/exports, then its status every few seconds until done → (the file, its name)."""
+    from wxfunnel_tools.admin_client import AdminError
+
+    status = client.request("POST", "/followers/exports", query=query).json()
+    waited = 0.0
+    while status["status"] not in ("done", "failed") and waited < EXPORT_WAIT_SECONDS:
+        time.sleep(EXPORT_POLL_SECONDS)
+        waited += EXPORT_POLL_SECONDS
+        status = client.request(
+            "GET", f"/followers/exports/{status['id']}", query={"app": status["app"]}
+        ).json()
+    if status["status"] == "failed":
+        raise AdminError(0, f"the background export {status['id']} failed: {status.get('reason')}")
+    if status["status"] != "done":
+        raise AdminError(
+            0, f"the background export {status['id']} is still {status['status']}; ask again later"
+        )
+    return _download(status["url"]), status["file"]
 
 
 # --- events sign, demo -------------------------------------------------------------------------------------

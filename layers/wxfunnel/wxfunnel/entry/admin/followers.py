@@ -329,7 +329,9 @@ def export_status(export_id: str, query: Mapping[str, str]) -> dict[str, Any]:
     known_app(app)
     status = exports.read_status(app, export_id) if EXPORT_ID.fullmatch(export_id) else None
     if status is None:
-        raise NotFound(f"app '{app}' has no export with this id (they expire after a day)", field="export")
+        raise NotFound(
+            f"export: app '{app}' has no export with this id (they expire after a day)", field="export"
+        )
     return _status_view(status)
 
 
