@@ -1,6 +1,7 @@
-"""How far a followers export goes in the admin function's time: one channel's followers exported by the layer's own
-code (entry.admin.followers), its 8 audience shards read one after another (as the paged list reads them, and as the
-export did before) or at once (as the export does now).
+"""How far a followers export goes in its function's time: one channel's followers exported by the layer's own code
+(entry.admin.followers), its 8 audience shards read one after another (as the paged list and the background export,
+ExportFunction, read them: a page at a time, within 15 minutes) or at once (as the export answer does, within the
+admin function's 15 s).
 
 DynamoDB is an in-memory stand-in here that answers the export's two requests (the touch index Query, BatchGetItem
 of the profiles) in the low-level shape, each after a held round trip: moto's index queries scan the whole table
@@ -19,12 +20,12 @@ from typing import Any
 
 from wxfunnel_tools import examples
 from wxfunnel_tools.bench.report import Section
+from wxfunnel_tools.template import function
 
 OA = "demo-oa"
 SCENE = "门店A/海报"
 FOLLOWERS = 20_000
 LATENCY_MS = (5, 10)
-FUNCTION_SECONDS = 15.0  # QrCodeFunction's Timeout in template.yaml
 
 
 class _Dynamo:
@@ -97,13 +98,15 @@ def _answered_by(fake: _Dynamo) -> Iterator[None]:
 
 
 def run() -> Section:
+    from wxfunnel.entry import exports as background
     from wxfunnel.entry.admin import followers as export
     from wxfunnel_tools.bench.environment import environment
 
-    budget = FUNCTION_SECONDS - export.EXPORT_MARGIN_SECONDS
+    budget = function("QrCodeFunction").timeout - export.EXPORT_MARGIN_SECONDS
+    background_budget = function("ExportFunction").timeout - background.MARGIN_SECONDS
     section = Section(
         f"followers export: one channel of {FOLLOWERS:,} followers, DynamoDB answering after a held round trip",
-        ("round trip ms", "shards read", "rows", "requests", "s", "rows/s", f"rows in {budget:.0f} s"),
+        ("round trip ms", "shards read", "rows", "requests", "s", "rows/s", "rows in its function's time"),
     )
     selection = export.Selection(OA, SCENE, (examples.channel(SCENE, name="门店 A 海报"),), tags={})
     with environment({"SUBSCRIPTIONS_TABLE": "bench-subscriptions"}):
@@ -112,8 +115,8 @@ def run() -> Section:
             with _answered_by(fake):
                 fake.requests = 0
                 started = time.perf_counter()
-                pages = export._pages(selection, {"i": 0, "s": 0, "k": None}, export.PAGE_MAX)
-                listed = sum(len(page) for page, _ in pages)
+                pages = export.csv_pages(selection, time.monotonic() + 3600)
+                listed = sum(rows for _, rows in pages)
                 one_by_one, listed_requests = time.perf_counter() - started, fake.requests
                 fake.requests = 0
                 started = time.perf_counter()
@@ -122,15 +125,24 @@ def run() -> Section:
             written = body.decode("utf-8-sig").count("\n") - 1
             if listed != FOLLOWERS or written != FOLLOWERS:
                 raise RuntimeError(f"listed {listed} and exported {written} rows of {FOLLOWERS}")
-            for label, seconds, requests in (
-                ("one after another", one_by_one, listed_requests),
-                ("at once", at_once, export_requests),
+            for label, seconds, requests, within in (
+                ("one after another (background export)", one_by_one, listed_requests, background_budget),
+                ("at once (export answer)", at_once, export_requests, budget),
             ):
                 rate = FOLLOWERS / seconds
-                section.add(latency, label, FOLLOWERS, requests, seconds, rate, f"≈ {int(rate * budget):,}")
+                section.add(
+                    latency,
+                    label,
+                    FOLLOWERS,
+                    requests,
+                    seconds,
+                    rate,
+                    f"≈ {int(rate * within):,} in {within:.0f} s",
+                )
     section.notes.append(
-        "The paged list (GET /followers) reads shard after shard; the export reads a channel's 8 shards at once, one "
-        "thread each, and stops with a 422 (export_too_large) before the function's time runs out. A page of 100 "
-        "rows costs one Query and one BatchGetItem. 'rows in N s' extrapolates rows/s over the export's time."
+        "The paged list (GET /followers) and the background export (ExportFunction, 15 min) read shard after shard, "
+        "a page at a time; the export answer reads a channel's 8 shards at once, one thread each, and stops with a "
+        "422 (export_too_large) before QrCodeFunction's 15 s run out. A page of 100 rows costs one Query and one "
+        "BatchGetItem. 'rows in its function's time' extrapolates rows/s over each one's time less its margin."
     )
     return section
