@@ -548,6 +548,7 @@ def test_the_sample_events_reach_their_routes(api: Api) -> None:
         "qrcodes-image.json": 200,
         "channel-stats.json": 200,
         "app-stats.json": 200,
+        "followers-export-start.json": 202,  # the channel qrcodes-create.json made
     }
     for name, event in admin_events().items():
         response = api.handler(event, lambda_context("QrCodeFunction"))
