@@ -34,8 +34,14 @@ CALLS = {
         ("dynamodb:UpdateItem", "TokensTable"),
         ("sqs:SendMessage", "ExportQueue"),  # a background followers export
         ("s3:PutObject", "ExportsBucket/exports/*"),  # a large export's file; a background export's status
-        ("s3:GetObject", "ExportsBucket/exports/*"),  # the status; the presigned links are signed with this role
-        ("s3:ListBucket", "ExportsBucket"),  # else S3 answers a missing status 403, not 404 (an expired export)
+        (
+            "s3:GetObject",
+            "ExportsBucket/exports/*",
+        ),  # the status; the presigned links are signed with this role
+        (
+            "s3:ListBucket",
+            "ExportsBucket",
+        ),  # else S3 answers a missing status 403, not 404 (an expired export)
     },
     "ExportFunction": {
         ("ssm:GetParameter", "apps"),
@@ -43,7 +49,10 @@ CALLS = {
         ("dynamodb:Query", "ChannelsTable"),  # an app's channels (a promoter's or a team's selection)
         ("dynamodb:Query", "SubscriptionsTable/index/ByTouchedScene"),  # who came through a channel
         ("dynamodb:BatchGetItem", "SubscriptionsTable"),  # their follower records (and touches)
-        ("s3:PutObject", "ExportsBucket/exports/*"),  # the status; the file (multipart uploads need PutObject)
+        (
+            "s3:PutObject",
+            "ExportsBucket/exports/*",
+        ),  # the status; the file (multipart uploads need PutObject)
         ("s3:GetObject", "ExportsBucket/exports/*"),  # the status, read first (a redelivered request)
         ("s3:AbortMultipartUpload", "ExportsBucket/exports/*"),  # a failed upload leaves no parts behind
         ("s3:ListBucket", "ExportsBucket"),  # a missing status is 404, not 403
