@@ -422,3 +422,7 @@ def test_an_export_records_its_failure_on_the_attempt_before_its_dead_letter_que
         == queue["RedrivePolicy"]["maxReceiveCount"]
     )
     assert event["BatchSize"] == 1  # one export has the function's whole time
+    # the status route reports a `running` older than this as stalled
+    from wxfunnel.domain.exports import BUILD_SECONDS_MAX
+
+    assert function["Timeout"] == BUILD_SECONDS_MAX

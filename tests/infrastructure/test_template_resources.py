@@ -56,6 +56,7 @@ CALLS = {
         ("s3:GetObject", "ExportsBucket/exports/*"),  # the status, read first (a redelivered request)
         ("s3:AbortMultipartUpload", "ExportsBucket/exports/*"),  # a failed upload leaves no parts behind
         ("s3:ListBucket", "ExportsBucket"),  # a missing status is 404, not 403
+        ("sqs:ChangeMessageVisibility", "ExportQueue"),  # a failed attempt's retry a minute later
     },
     "LandingFunction": {
         ("ssm:GetParameter", "apps"),

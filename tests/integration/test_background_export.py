@@ -63,7 +63,9 @@ def rows_of(text: str) -> set[tuple[str, str]]:
     return {(r["openid"], r["channel"]) for r in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))}
 
 
-def test_an_export_queued_runs_in_the_background_and_its_file_is_the_exports_csv(funnel, exporter):
+def test_an_export_queued_runs_in_the_background_and_its_file_is_the_exports_csv(
+    funnel, exporter, monkeypatch
+):
     funnel.create_channel("春节海报", name="春节海报渠道", tag="spring")
     for openid in ("o-1", "o-2", "o-3"):
         funnel.follow(openid, "春节海报")
@@ -103,6 +105,10 @@ def test_an_export_queued_runs_in_the_background_and_its_file_is_the_exports_csv
     assert sorted(answered.splitlines()) == sorted(exported.splitlines())
 
     # A redelivered request does not build the export again.
+    from wxfunnel.store import exports
+
+    uploads = []
+    monkeypatch.setattr(exports, "upload", lambda *args, **kwargs: uploads.append(args))
     funnel.aws.sqs.send_message(
         QueueUrl=funnel.aws.env["EXPORT_QUEUE_URL"],
         MessageBody=json.dumps(
@@ -117,7 +123,7 @@ def test_an_export_queued_runs_in_the_background_and_its_file_is_the_exports_csv
         ),
     )
     assert run_exports(funnel, exporter) == []
-    assert status_of(funnel, queued)["finished_at"] == done["finished_at"]
+    assert uploads == [] and status_of(funnel, queued)["finished_at"] == done["finished_at"]
 
 
 def test_a_large_export_is_streamed_in_parts_and_a_promoters_covers_their_channels(
@@ -177,18 +183,67 @@ def test_an_export_failing_on_every_attempt_says_so_and_goes_to_its_dead_letter_
         raise ConnectionError("S3 is down")
 
     monkeypatch.setattr(exports, "upload", broken)
+    monkeypatch.setattr(exports, "RETRY_SECONDS", 0)  # the next attempt comes back at once (a minute in AWS)
     _, queued = call(funnel, "POST", "/followers/exports", "/followers/exports", app=OA, scene="poster")
     sqs, url = funnel.aws.sqs, funnel.aws.env["EXPORT_QUEUE_URL"]
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})  # retries come back at once
     for attempt in (1, 2):
         assert len(run_exports_once(funnel, exporter)) == 1, attempt
-        assert status_of(funnel, queued)["status"] == "running", attempt  # SQS will try again
+        retrying = status_of(funnel, queued)
+        assert (retrying["status"], retrying["attempt"], retrying["error"]) == (
+            "queued",
+            attempt,
+            "ConnectionError",
+        )
     assert len(run_exports_once(funnel, exporter)) == 1
     failed = status_of(funnel, queued)
-    assert (failed["status"], failed["reason"]) == ("failed", "error")
-    dead = funnel.aws.env["EXPORT_QUEUE_URL"].replace("ExportQueue", "ExportDeadLetterQueue")
+    assert (failed["status"], failed["reason"], failed["error"], failed["attempt"]) == (
+        "failed",
+        "error",
+        "ConnectionError",
+        3,
+    )
+    dead = url.replace("ExportQueue", "ExportDeadLetterQueue")
     assert sqs.receive_message(QueueUrl=url).get("Messages") is None  # moved on by the redrive policy
     assert json.loads(sqs.receive_message(QueueUrl=dead)["Messages"][0]["Body"])["id"] == queued["id"]
+
+
+def test_an_attempt_that_died_without_a_word_is_reported_failed_once_no_attempt_can_still_run(
+    funnel, exporter, monkeypatch
+):
+    import time
+
+    from wxfunnel.domain import exports as model
+    from wxfunnel.domain.channels import timestamp
+    from wxfunnel.store import exports
+
+    funnel.create_channel("poster", name="海报")
+    funnel.follow("o-1", "poster")
+    _, queued = call(funnel, "POST", "/followers/exports", "/followers/exports", app=OA, scene="poster")
+    started = time.time() - model.BUILD_SECONDS_MAX - model.STALL_GRACE_SECONDS
+    running = {**status_of(funnel, queued), "status": "running", "started_at": timestamp(started + 5)}
+    running.pop("links")
+    exports.write_status(OA, queued["id"], running)  # as a timed-out attempt leaves it
+    assert status_of(funnel, queued)["status"] == "running"  # it may still be running
+    exports.write_status(OA, queued["id"], {**running, "started_at": timestamp(started - 5)})
+    stalled = status_of(funnel, queued)
+    assert (stalled["status"], stalled["reason"]) == ("failed", "error") and "stopped" in stalled["detail"]
+
+
+def test_an_export_whose_app_or_channel_went_away_ends_not_found_without_retries(
+    funnel, exporter, monkeypatch
+):
+    from wxfunnel.entry.admin import followers
+
+    funnel.create_channel("poster", name="海报")
+    _, queued = call(funnel, "POST", "/followers/exports", "/followers/exports", app=OA, scene="poster")
+
+    def gone(query):
+        raise followers.NotFound("scene: app 'demo-oa' has no channel with scene 'poster'", field="scene")
+
+    monkeypatch.setattr(followers, "select", gone)
+    assert run_exports(funnel, exporter) == []  # done with: a retry would find it gone too
+    failed = status_of(funnel, queued)
+    assert (failed["status"], failed["reason"]) == ("failed", "not_found") and "poster" in failed["detail"]
 
 
 def run_exports_once(funnel, exporter) -> list[str]:
@@ -204,6 +259,17 @@ def test_an_export_is_refused_like_the_export_answer_and_an_unknown_id_is_a_404(
     assert (status, refused["error"]["field"]) == (404, "scene")
     status, refused = call(funnel, "POST", "/followers/exports", "/followers/exports", app=OA)
     assert (status, refused["error"]["field"]) == (422, "scene")
+    for field, value in (
+        ("promoter", "p" * 2000),
+        ("promoter", "a/b"),
+        ("team", "t" * 2000),
+        ("team", "\ufffd"),
+    ):
+        status, refused = call(
+            funnel, "POST", "/followers/exports", "/followers/exports", app=OA, **{field: value}
+        )
+        assert (status, refused["error"]["field"]) == (404, field), (field, value)
+        assert value not in json.dumps(refused, ensure_ascii=False)
     for export_id in ("0" * 32, "..%2Fstatus", "A" * 32, "x" * 2000):
         status, missing = call(
             funnel, "GET", "/followers/exports/{export_id}", f"/followers/exports/{export_id}", app=OA

@@ -614,6 +614,22 @@ CASES: dict[str, Case] = {
         ),
         field="scene",
     ),
+    "followers: background export of a 2000-character promoter": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/followers/exports", "/followers/exports", None, query={"app": "demo-oa", "promoter": "p" * 2000}
+        ),
+        field="promoter",
+    ),
+    "followers: list of a broken team name": Case(
+        "qrcodes",
+        404,
+        lambda: _admin(
+            "/followers", "/followers", None, "GET", query={"app": "demo-oa", "team": "\ufffd\ufffd"}
+        ),
+        field="team",
+    ),
     "followers: export status of a forged id": Case(
         "qrcodes",
         404,

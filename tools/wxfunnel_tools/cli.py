@@ -978,8 +978,9 @@ def _background_export(client: Any, query: dict[str, Any]) -> tuple[bytes, str]:
     if status["status"] == "failed":
         raise AdminError(0, f"the background export {status['id']} failed: {status.get('reason')}")
     if status["status"] != "done":
+        where = f"GET {status['links']['self']}"  # its file's link is there once it is done (for a day)
         raise AdminError(
-            0, f"the background export {status['id']} is still {status['status']}; ask again later"
+            0, f"the background export {status['id']} is still {status['status']}; ask later: {where}"
         )
     return _download(status["url"]), status["file"]
 

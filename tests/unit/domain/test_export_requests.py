@@ -68,3 +68,18 @@ def test_anything_else_is_refused_as_no_job(body: str, says: str) -> None:
 def test_ids_and_selectors() -> None:
     assert EXPORT_ID.fullmatch(ID) and not EXPORT_ID.fullmatch(ID + "0")
     assert SELECTORS == ("scene", "promoter", "team")
+
+
+def test_a_running_export_is_stalled_once_no_attempt_can_still_be_running() -> None:
+    from wxfunnel.domain.channels import epoch_of
+    from wxfunnel.domain.exports import BUILD_SECONDS_MAX, STALL_GRACE_SECONDS, stalled
+
+    started = "2026-12-07T01:00:00Z"
+    limit = epoch_of(started) + BUILD_SECONDS_MAX + STALL_GRACE_SECONDS
+    assert (BUILD_SECONDS_MAX, STALL_GRACE_SECONDS) == (900, 60)
+    assert not stalled({"status": "running", "started_at": started}, limit)
+    assert stalled({"status": "running", "started_at": started}, limit + 1)
+    for other in ({"status": "queued", "started_at": started}, {"status": "done", "started_at": started}):
+        assert not stalled(other, limit + 10_000)
+    assert not stalled({"status": "running"}, limit + 10_000)
+    assert not stalled({"status": "running", "started_at": None}, limit + 10_000)

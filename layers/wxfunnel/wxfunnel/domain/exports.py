@@ -14,9 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wxfunnel.domain.channels import epoch_of
 from wxfunnel.domain.jobs import InvalidJob
 
 WIRE_VERSION = 1
+BUILD_SECONDS_MAX = 900  # ExportFunction's Timeout (template.yaml; tests/infrastructure keeps them equal)
+STALL_GRACE_SECONDS = 60
 SELECTORS = ("scene", "promoter", "team")  # what GET /followers and its exports select by, one at a time
 EXPORT_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: also a segment of the export's keys in the bucket
 
@@ -72,3 +75,12 @@ def _string(data: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidJob(f"export request: {key} must be a non-empty string")
     return value
+
+
+def stalled(status: Mapping[str, Any], now: float) -> bool:
+    """A `running` status older than any attempt can run: that attempt died without a word (a timeout, out of
+    memory), and nothing else will change it."""
+    started = status.get("started_at")
+    if status.get("status") != "running" or not isinstance(started, str):
+        return False
+    return now - epoch_of(started) > BUILD_SECONDS_MAX + STALL_GRACE_SECONDS

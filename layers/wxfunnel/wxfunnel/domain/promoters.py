@@ -61,6 +61,14 @@ class Promoter:
 RESERVED_IDS: Final = frozenset({"ranking"})  # a path of the admin API beside promoters' ids
 
 
+def team_problem(value: object) -> str | None:
+    """A team's name: printable, non-blank text. U+FFFD is what a broken escape or byte sequence decodes to: no team
+    name is made of it."""
+    if not isinstance(value, str) or not value.strip() or not value.isprintable() or "\ufffd" in value:
+        return "must be a printable, non-blank text"
+    return None
+
+
 def promoter_id_problem(value: object) -> str | None:
     problem = id_problem(value)
     if problem:

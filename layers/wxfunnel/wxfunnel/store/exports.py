@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from wxfunnel.core.aws import s3, sqs
+from wxfunnel.core.observability import logger
 from wxfunnel.core.settings import settings
 from wxfunnel.domain.exports import ExportRequest
 
@@ -121,3 +122,21 @@ def read_status(app: str, export_id: str) -> dict[str, Any] | None:
 def enqueue(request: ExportRequest) -> None:
     """Send a background export to ExportFunction."""
     sqs().send_message(QueueUrl=settings().export_queue_url, MessageBody=request.to_wire())
+
+
+RETRY_SECONDS = (
+    60  # a failed attempt comes back this soon, not after the queue's 90-minute visibility timeout
+)
+
+
+def retry_soon(receipt_handle: str) -> None:
+    """Hand a failed export request back to ExportFunction in RETRY_SECONDS (best effort: if SQS refuses, the
+    queue's visibility timeout applies)."""
+    try:
+        sqs().change_message_visibility(
+            QueueUrl=settings().export_queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=RETRY_SECONDS,
+        )
+    except ClientError:
+        logger.warning("could not bring the export's retry forward; the queue's visibility timeout applies")

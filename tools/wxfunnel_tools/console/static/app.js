@@ -1874,6 +1874,10 @@
   // answer (export_too_large) is built in the background instead (backgroundExport).
   async function downloadFollowers(query, status) {
     status.replaceChildren(t("followers.csv.preparing"));
+    if (sessionStorage.getItem(pendingExportKey(query))) {
+      await backgroundExport(query, status); // one is under way for this selection: follow it, do not start another
+      return;
+    }
     const response = await request("GET", `/followers/export?${new URLSearchParams(query)}`, undefined, "text/csv, application/json");
     if (!response.ok) {
       const error = await failureOf(response);
@@ -1905,22 +1909,50 @@
   }
 
   const EXPORT_POLL_MS = 3000;
-  const EXPORT_POLLS = 400; // 20 minutes: ExportFunction's 15, and time to start
+  const EXPORT_POLLS = 400; // 20 minutes: ExportFunction's 15, and time to start and to retry
+  const EXPORT_POLL_MISSES = 5; // status polls that may fail in a row (a network blip) before the page gives up
 
-  // POST /followers/exports, then its status (GET /followers/exports/{id}) every few seconds until the file is
-  // ready (its link is downloaded) or the export failed (its reason, in Chinese).
+  // The background export under way for a selection, kept for this tab: a second click (or a reload) follows it.
+  function pendingExportKey(query) {
+    return `wxfunnel.export.${JSON.stringify(query)}`;
+  }
+
+  // POST /followers/exports (or the one under way for this selection), then its status (GET /followers/exports/{id})
+  // every few seconds until the file is ready (its link is downloaded) or the export failed (its reason, in Chinese).
   async function backgroundExport(query, status) {
-    let { data: current } = await api("POST", `/followers/exports?${new URLSearchParams(query)}`);
+    const key = pendingExportKey(query);
+    let current = null;
+    const pending = sessionStorage.getItem(key);
+    if (pending) {
+      try {
+        ({ data: current } = await api("GET", pending));
+      } catch (error) {
+        current = null; // expired (after a day) or never known: start again
+      }
+    }
+    if (!current || current.status === "failed") {
+      ({ data: current } = await api("POST", `/followers/exports?${new URLSearchParams(query)}`));
+    }
+    sessionStorage.setItem(key, current.links.self);
+    let misses = 0;
     for (let poll = 0; poll < EXPORT_POLLS && !["done", "failed"].includes(current.status); poll += 1) {
       status.replaceChildren(t(`followers.csv.background.${current.status === "running" ? "running" : "queued"}`, { file: current.file || "" }));
       await new Promise((resolve) => window.setTimeout(resolve, EXPORT_POLL_MS));
-      ({ data: current } = await api("GET", current.links.self));
+      try {
+        ({ data: current } = await api("GET", current.links.self));
+        misses = 0;
+      } catch (error) {
+        misses += 1;
+        if (misses >= EXPORT_POLL_MISSES) throw error;
+      }
     }
     if (current.status === "done") {
+      sessionStorage.removeItem(key);
       offerLink(status, current);
       return;
     }
     if (current.status === "failed") {
+      sessionStorage.removeItem(key);
       const reason = ["export_too_large", "not_found"].includes(current.reason) ? current.reason : "error";
       throw new ApiError(422, { message: t(`followers.csv.failed.${reason}`) });
     }

@@ -31,8 +31,9 @@ from urllib.parse import quote, urlencode
 
 from wxfunnel.domain import stats
 from wxfunnel.domain.channels import Channel, timestamp
-from wxfunnel.domain.exports import EXPORT_ID, SELECTORS, ExportRequest
+from wxfunnel.domain.exports import EXPORT_ID, SELECTORS, ExportRequest, stalled
 from wxfunnel.domain.followers import Follower
+from wxfunnel.domain.promoters import TEAM_MAX, promoter_id_problem, team_problem
 from wxfunnel.entry.admin.errors import NotFound, invalid
 from wxfunnel.entry.admin.qrcodes import known_app, scene_param
 from wxfunnel.store import channels, exports, followers
@@ -87,6 +88,11 @@ def select(query: Mapping[str, str]) -> Selection:
         if channel is None:
             raise NotFound(f"app '{app}' has no channel with scene '{scene}'", field="scene")
         return Selection(app, scene, (channel,))
+    # Never echoed when malformed: it may be anything a caller put in the query (and it names the export's file).
+    if key == "promoter" and promoter_id_problem(value) is not None:
+        raise NotFound(f"promoter: app '{app}' has no promoter with that id", field="promoter")
+    if key == "team" and (team_problem(value) is not None or len(value) > TEAM_MAX):
+        raise NotFound(f"team: app '{app}' has no team with that name", field="team")
     every = channels.with_prefix(app, "")
     chosen = [c for c in every if (c.credited_promoter if key == "promoter" else c.team) == value]
     return Selection(app, value, tuple(sorted(chosen, key=lambda c: c.scene)), _tags(every))
@@ -337,6 +343,10 @@ def export_status(export_id: str, query: Mapping[str, str]) -> dict[str, Any]:
 
 def _status_view(status: Mapping[str, Any]) -> dict[str, Any]:
     view = dict(status)
+    if stalled(view, time.time()):
+        view.update(
+            status="failed", reason="error", detail="the export stopped without finishing; start it again"
+        )
     if view.get("status") == "done":
         view["url"] = exports.link(view["app"], view["id"], view["file"], content_disposition(view["file"]))
         view["expires_in"] = exports.EXPORT_LINK_SECONDS

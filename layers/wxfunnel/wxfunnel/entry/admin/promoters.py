@@ -23,6 +23,7 @@ from wxfunnel.domain.promoters import (
     TEAM_MAX,
     Promoter,
     promoter_id_problem,
+    team_problem,
 )
 from wxfunnel.entry.admin.errors import Conflict, NotFound, invalid
 from wxfunnel.entry.admin.qrcodes import known_app, view
@@ -35,13 +36,6 @@ _FIELDS = frozenset({"app", "id", "name", "openid", "team", "notes"})
 _UPDATE_FIELDS = frozenset({"name", "openid", "team", "notes"})
 
 
-def _team_problem(value: object) -> str | None:
-    # U+FFFD is what a broken escape or byte sequence decodes to: no team name is made of it.
-    if not isinstance(value, str) or not value.strip() or not value.isprintable() or "\ufffd" in value:
-        return "must be a printable, non-blank text"
-    return None
-
-
 def _details(fields: Fields, promoter: Promoter, *, partial: bool) -> Promoter:
     """`promoter` with the details `fields` give (all of them, or with `partial` only the fields present)."""
     changes: dict[str, Any] = {}
@@ -49,7 +43,7 @@ def _details(fields: Fields, promoter: Promoter, *, partial: bool) -> Promoter:
         changes["name"] = fields.required_text("name", max_chars=NAME_MAX, blank=False)
     for key, check, limit in (
         ("openid", limits.openid_problem, None),
-        ("team", _team_problem, TEAM_MAX),
+        ("team", team_problem, TEAM_MAX),
         ("notes", None, NOTES_MAX),
     ):
         if not partial or key in fields:
@@ -207,7 +201,7 @@ def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:
 def team_stats(app: str, team: str, query: Mapping[str, str]) -> dict[str, Any]:
     """GET /teams/{app}/{team}/stats → the team's days over the period."""
     known_app(app)
-    if _team_problem(team) or len(team) > TEAM_MAX:
+    if team_problem(team) or len(team) > TEAM_MAX:
         # never echoed: it may be anything a caller put in the path
         raise NotFound(f"team: app '{app}' has no team with that name", field="team")
     report = subject_report(app, team, query, "team")
