@@ -12,6 +12,7 @@ from wxfunnel.domain.promoters import (
     promoter_id_problem,
     ranking_key,
     referrer_promoter_id,
+    team_problem,
 )
 
 
@@ -70,3 +71,13 @@ def test_the_leaderboard_orders_credits_then_new_followers_then_name_then_id() -
         "a",
         "c",
     ]  # 乙 (U+4E59) sorts before 甲 (U+7532)
+
+
+@pytest.mark.parametrize("name", ["华东一组", "Team A", "a"])
+def test_a_team_is_any_printable_non_blank_text(name: str) -> None:
+    assert team_problem(name) is None
+
+
+@pytest.mark.parametrize("name", [None, 7, "", "   ", "华东\n一组", "\ufffd", "华东\ufffd"])
+def test_a_team_is_never_blank_unprintable_or_a_broken_escape(name: object) -> None:
+    assert team_problem(name) == "must be a printable, non-blank text"
