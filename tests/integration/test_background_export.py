@@ -295,3 +295,24 @@ def test_the_sample_events_start_and_build_an_export(funnel, exporter):
     export_id = json.loads(request["Records"][0]["body"])["id"]
     done = status_of(funnel, {"id": export_id})
     assert (done["status"], done["rows"], done["scene"]) == ("done", 1, "spring-poster")
+
+
+def test_an_export_sqs_refused_is_recorded_failed_not_left_queued(funnel, monkeypatch):
+    from wxfunnel.store import exports
+
+    funnel.create_channel("poster", name="海报")
+    written = []
+    real = exports.write_status
+    monkeypatch.setattr(
+        exports, "write_status", lambda app, eid, status: (written.append(eid), real(app, eid, status))
+    )
+
+    def refused(request):
+        raise ConnectionError("SQS is down")
+
+    monkeypatch.setattr(exports, "enqueue", refused)
+    status, answer = call(funnel, "POST", "/followers/exports", "/followers/exports", app=OA, scene="poster")
+    assert status == 500 and "SQS" not in json.dumps(answer)
+    [export_id] = set(written)
+    failed = status_of(funnel, {"id": export_id})
+    assert (failed["status"], failed["reason"]) == ("failed", "error")

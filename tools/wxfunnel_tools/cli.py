@@ -972,9 +972,7 @@ def _background_export(client: Any, query: dict[str, Any]) -> tuple[bytes, str]:
     while status["status"] not in ("done", "failed") and waited < EXPORT_WAIT_SECONDS:
         time.sleep(EXPORT_POLL_SECONDS)
         waited += EXPORT_POLL_SECONDS
-        status = client.request(
-            "GET", f"/followers/exports/{status['id']}", query={"app": status["app"]}
-        ).json()
+        status = client.request("GET", status["links"]["self"]).json()  # the API's own link to it
     if status["status"] == "failed":
         raise AdminError(0, f"the background export {status['id']} failed: {status.get('reason')}")
     if status["status"] != "done":

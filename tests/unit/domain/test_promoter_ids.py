@@ -12,6 +12,7 @@ from wxfunnel.domain.promoters import (
     promoter_id_problem,
     ranking_key,
     referrer_promoter_id,
+    team_name_ok,
     team_problem,
 )
 
@@ -81,3 +82,8 @@ def test_a_team_is_any_printable_non_blank_text(name: str) -> None:
 @pytest.mark.parametrize("name", [None, 7, "", "   ", "华东\n一组", "\ufffd", "华东\ufffd"])
 def test_a_team_is_never_blank_unprintable_or_a_broken_escape(name: object) -> None:
     assert team_problem(name) == "must be a printable, non-blank text"
+
+
+def test_a_team_named_in_a_path_or_query_can_exist_only_if_well_formed_and_short_enough() -> None:
+    assert team_name_ok("华东一组") and team_name_ok("t" * 64)
+    assert not team_name_ok("t" * 65) and not team_name_ok("\ufffd") and not team_name_ok(" ")

@@ -69,6 +69,11 @@ def team_problem(value: object) -> str | None:
     return None
 
 
+def team_name_ok(value: str) -> bool:
+    """Whether a team named in a path or a query can exist at all (else it is unknown, and never echoed)."""
+    return team_problem(value) is None and len(value) <= TEAM_MAX
+
+
 def promoter_id_problem(value: object) -> str | None:
     problem = id_problem(value)
     if problem:

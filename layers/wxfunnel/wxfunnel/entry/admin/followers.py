@@ -33,7 +33,7 @@ from wxfunnel.domain import stats
 from wxfunnel.domain.channels import Channel, timestamp
 from wxfunnel.domain.exports import EXPORT_ID, SELECTORS, ExportRequest, stalled
 from wxfunnel.domain.followers import Follower
-from wxfunnel.domain.promoters import TEAM_MAX, promoter_id_problem, team_problem
+from wxfunnel.domain.promoters import promoter_id_problem, team_name_ok
 from wxfunnel.entry.admin.errors import NotFound, invalid
 from wxfunnel.entry.admin.qrcodes import known_app, scene_param
 from wxfunnel.store import channels, exports, followers
@@ -71,6 +71,7 @@ class Selection:
     label: str  # for file names: the scene, promoter or team
     channels: tuple[Channel, ...]
     tags: Mapping[str, str] | None = None  # scene → tag of the app's channels, when select() read them all
+    by: str = "scene"  # what the query selected by: scene, promoter or team (domain.exports.SELECTORS)
 
 
 def select(query: Mapping[str, str]) -> Selection:
@@ -91,11 +92,11 @@ def select(query: Mapping[str, str]) -> Selection:
     # Never echoed when malformed: it may be anything a caller put in the query (and it names the export's file).
     if key == "promoter" and promoter_id_problem(value) is not None:
         raise NotFound(f"promoter: app '{app}' has no promoter with that id", field="promoter")
-    if key == "team" and (team_problem(value) is not None or len(value) > TEAM_MAX):
+    if key == "team" and not team_name_ok(value):
         raise NotFound(f"team: app '{app}' has no team with that name", field="team")
     every = channels.with_prefix(app, "")
     chosen = [c for c in every if (c.credited_promoter if key == "promoter" else c.team) == value]
-    return Selection(app, value, tuple(sorted(chosen, key=lambda c: c.scene)), _tags(every))
+    return Selection(app, value, tuple(sorted(chosen, key=lambda c: c.scene)), _tags(every), by=key)
 
 
 def _tags(every: Iterable[Channel]) -> dict[str, str]:
@@ -288,7 +289,7 @@ def export(query: Mapping[str, str], deadline: float | None = None) -> tuple[byt
         body = _csv(selection, deadline - EXPORT_MARGIN_SECONDS)
     except OutOfTime:
         raise invalid(
-            _selector(query),
+            selection.by,
             "has more followers than one export answer can read in the function's time; start a background "
             "export instead (POST /followers/exports with the same query)",
             rule="export_too_large",
@@ -300,29 +301,28 @@ def export(query: Mapping[str, str], deadline: float | None = None) -> tuple[byt
     return None, {"url": url, "bytes": len(body), "expires_in": exports.EXPORT_LINK_SECONDS, "file": name}
 
 
-def _selector(query: Mapping[str, str]) -> str:
-    """Which of scene, promoter or team a query selects by (select() has checked that it names exactly one)."""
-    return next(key for key in SELECTORS if query.get(key))
-
-
 def start_export(query: Mapping[str, str], now: float | None = None) -> dict[str, Any]:
     """POST /followers/exports?app=&scene=|promoter=|team= → the background export of GET /followers/export's CSV,
     queued (202): ExportFunction builds it without the answer's time limit (entry.exports). The selection is
     checked here, as the export would check it; its status (export_status) says when the file is ready."""
     selection = select(query)
-    selector = _selector(query)
     now = time.time() if now is None else now
-    request = ExportRequest(uuid.uuid4().hex, selection.app, selector, query[selector], int(now))
+    request = ExportRequest(uuid.uuid4().hex, selection.app, selection.by, query[selection.by], int(now))
     status = {
         "id": request.id,
         "app": request.app,
-        selector: request.value,
+        request.selector: request.value,
         "status": "queued",
         "file": filename(selection, known_app(selection.app).time_zone, now),
         "requested_at": timestamp(now),
     }
     exports.write_status(request.app, request.id, status)
-    exports.enqueue(request)
+    try:
+        exports.enqueue(request)
+    except Exception:
+        # The caller gets a 500 and never polls this export: record it as failed rather than queued for a day.
+        exports.write_status(request.app, request.id, {**status, "status": "failed", "reason": "error"})
+        raise
     return _status_view(status)
 
 

@@ -23,6 +23,7 @@ from wxfunnel.domain.promoters import (
     TEAM_MAX,
     Promoter,
     promoter_id_problem,
+    team_name_ok,
     team_problem,
 )
 from wxfunnel.entry.admin.errors import Conflict, NotFound, invalid
@@ -201,7 +202,7 @@ def ranking(app: str, query: Mapping[str, str]) -> dict[str, Any]:
 def team_stats(app: str, team: str, query: Mapping[str, str]) -> dict[str, Any]:
     """GET /teams/{app}/{team}/stats → the team's days over the period."""
     known_app(app)
-    if team_problem(team) or len(team) > TEAM_MAX:
+    if not team_name_ok(team):
         # never echoed: it may be anything a caller put in the path
         raise NotFound(f"team: app '{app}' has no team with that name", field="team")
     report = subject_report(app, team, query, "team")
