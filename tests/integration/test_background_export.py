@@ -6,14 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 import pytest
 import requests
 
-from wxfunnel_tools.apigw import proxy_event, response_body
 from wxfunnel_tools.sqs_events import pump, receive_event, settle
 from wxfunnel_tools.template import load_handler
-from wxfunnel_tools.testing import lambda_context
+from wxfunnel_tools.testing import admin_call, lambda_context
 
 OA = "demo-oa"
 
@@ -28,19 +28,21 @@ def exporter():
     return load_handler("ExportFunction")
 
 
-def call(funnel, method: str, resource: str, path: str, **query) -> tuple[int, dict]:
+def call(funnel, method: str, resource: str, path: str, **query) -> tuple[int, Any]:
+    """QrCodeFunction's route as API Gateway calls it for an operator (path parameters from the resource's
+    placeholders) → (status, the JSON answer or the body's bytes)."""
     names = [part[1:-1] for part in resource.split("/") if part.startswith("{")]
     values = [p for p, r in zip(path.split("/"), resource.split("/"), strict=True) if p != r]
-    event = proxy_event(
+    status, data, _ = admin_call(
+        funnel.qrcodes,
+        "QrCodeFunction",
         method,
         resource,
         path,
+        params=dict(zip(names, values, strict=True)) or None,
         query={k: str(v) for k, v in query.items()} or None,
-        path_parameters=dict(zip(names, values, strict=True)) or None,
-        iam_user="operator",
     )
-    response = funnel.qrcodes(event, lambda_context("QrCodeFunction"))
-    return response["statusCode"], json.loads(response_body(response))
+    return status, data
 
 
 def run_exports(funnel, exporter) -> list[str]:
@@ -91,17 +93,8 @@ def test_an_export_queued_runs_in_the_background_and_its_file_is_the_exports_csv
     assert rows_of(exported) == {("o-1", "春节海报渠道"), ("o-2", "春节海报渠道"), ("o-3", "春节海报渠道")}
 
     # The same CSV as the export answer (row order aside: the background export reads one shard after another).
-    response = funnel.qrcodes(
-        proxy_event(
-            "GET",
-            "/followers/export",
-            "/followers/export",
-            query={"app": OA, "scene": "春节海报"},
-            iam_user="op",
-        ),
-        lambda_context("QrCodeFunction"),
-    )
-    answered = response_body(response).decode("utf-8")
+    _, answer = call(funnel, "GET", "/followers/export", "/followers/export", app=OA, scene="春节海报")
+    answered = answer.decode("utf-8")
     assert sorted(answered.splitlines()) == sorted(exported.splitlines())
 
     # A redelivered request does not build the export again.
